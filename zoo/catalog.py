@@ -49,3 +49,14 @@ class CatalogEntry:
     claims: tuple[Claim, ...] = ()
     benchmarks: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+
+
+# name -> entry; each model family module adds its own entries with register().
+CATALOG: dict[str, CatalogEntry] = {}
+
+
+def register(entry: CatalogEntry) -> CatalogEntry:
+    if entry.name in CATALOG:
+        raise ValueError(f"catalog: {entry.name!r} is registered twice")
+    CATALOG[entry.name] = entry
+    return entry
