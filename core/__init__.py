@@ -1,2 +1,30 @@
-"""zoohub core: a tensor engine with reverse-mode autograd and PyTorch's names."""
-from core import _C  # noqa: F401
+"""zoohub core: a tensor engine in C++ with reverse-mode autograd, PyTorch's names and semantics.
+
+>>> import core
+>>> x = core.randn(3, 4, requires_grad=True)
+>>> (x * 2).sum().backward()
+>>> x.grad.shape
+(3, 4)
+"""
+from core import _C, _methods  # noqa: F401
+from core._C import Tensor, dtype
+from core._tensor import (  # noqa: F401
+    abs, add, all, amax, amin, any, arange, argmax, argmin, as_tensor, bfloat16, bmm, clamp, clone, contiguous, cos,
+    detach, div, empty, empty_like, enable_grad, eq, erf, exp, eye, flatten, float16, float32, float64, from_numpy,
+    full, full_like, ge, gelu, gt, int32, int64, is_grad_enabled, le, linear, linspace, log, log1p, logical_and,
+    logical_not, logical_or, lt, manual_seed, masked_fill, matmul, max, maximum, mean, min, minimum, mul, narrow, ne,
+    neg, no_grad, ones, ones_like, permute, pow, prod, rand, rand_like, randint, randint_like, randn, randn_like,
+    relu, reshape, rsqrt, select, sigmoid, sign, silu, sin, sqrt, squeeze, sub, sum, t, tanh, tensor, transpose,
+    unsqueeze, where, zeros, zeros_like,
+)
+from core._tensor import bool_ as bool  # noqa: F401, A001  (core.bool, as torch.bool)
+
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+
+_methods.install()
+
+__all__ = ["Tensor", "dtype"]

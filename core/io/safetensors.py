@@ -75,10 +75,12 @@ def read_header(path: str | os.PathLike) -> Header:
         with open(path, "rb") as f:
             prefix = f.read(8)
             if len(prefix) < 8:
-                raise SafetensorsError(path, len(prefix), f"file has {file_size} bytes, too short for the 8-byte header length")
+                raise SafetensorsError(path, len(prefix),
+                                       f"file has {file_size} bytes, too short for the 8-byte header length")
             n = int.from_bytes(prefix, "little")
             if n > MAX_HEADER_BYTES or 8 + n > file_size:
-                raise SafetensorsError(path, 0, f"header length {n} runs past the end of the {file_size}-byte file (truncated?)")
+                raise SafetensorsError(path, 0,
+                                       f"header length {n} runs past the end of the {file_size}-byte file (truncated?)")
             raw = f.read(n)
     except OSError as e:
         raise SafetensorsError(path, 0, f"cannot read: {e.strerror or e}") from None
@@ -90,7 +92,8 @@ def read_header(path: str | os.PathLike) -> Header:
     if not isinstance(doc, dict):
         raise SafetensorsError(path, 8, "header is not a JSON object")
     metadata = doc.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+    if not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         raise SafetensorsError(path, 8, "__metadata__ must map strings to strings")
     data_offset = 8 + n
     buffer_size = file_size - data_offset

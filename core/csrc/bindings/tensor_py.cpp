@@ -1,7 +1,363 @@
+// Bindings of Tensor and the ops. Argument conversion happens with the GIL held; every op then runs with
+// the GIL released. PyTorch-style signatures (varargs, dim=None, ...) are parsed in core/_tensor.py.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "autograd/autograd.h"
+#include "bindings/registry.h"
+#include "ops/op_table.h"
+#include "ops/ops.h"
+#include "ops/ops_index.h"
 
 namespace py = pybind11;
 
 namespace zh {
-void bind_tensor(py::module_& m) { (void)m; }
+
+namespace {
+
+using Dims = std::vector<int64_t>;
+
+// A Python operand: a Tensor, or a number that becomes a wrapped 0-d tensor (lowest promotion priority).
+Tensor to_operand(py::handle h) {
+  if (py::isinstance<Tensor>(h)) return h.cast<Tensor>();
+  if (py::isinstance<py::bool_>(h)) return wrapped_scalar(h.cast<bool>() ? 1 : 0, DType::Bool);
+  if (py::isinstance<py::int_>(h)) {
+    try {
+      return wrapped_scalar(static_cast<double>(h.cast<int64_t>()), DType::Int64);
+    } catch (const py::cast_error&) {
+      throw std::overflow_error("integer operand does not fit in int64");
+    }
+  }
+  if (py::isinstance<py::float_>(h)) return wrapped_scalar(h.cast<double>(), DType::Float64);
+  py::object np = py::module_::import("numpy");
+  if (py::isinstance(h, np.attr("generic"))) {
+    py::object kind = h.attr("dtype").attr("kind");
+    std::string k = kind.cast<std::string>();
+    if (k == "b") return wrapped_scalar(h.cast<bool>(), DType::Bool);
+    if (k == "i" || k == "u") return wrapped_scalar(static_cast<double>(h.cast<int64_t>()), DType::Int64);
+    if (k == "f") return wrapped_scalar(h.cast<double>(), DType::Float64);
+  }
+  type_error("expected a Tensor or a number, got ", std::string(py::str(py::type::of(h).attr("__name__"))));
+}
+
+template <typename F>
+Tensor nogil(F&& f) {
+  py::gil_scoped_release release;
+  return f();
+}
+
+// Keeps a Python object alive from C++ and drops it with the GIL held, whichever thread frees it.
+std::shared_ptr<void> hold_py(py::object obj) {
+  auto* raw = new py::object(std::move(obj));
+  return std::shared_ptr<void>(raw, [](void* p) {
+    py::gil_scoped_acquire gil;
+    delete static_cast<py::object*>(p);
+  });
+}
+
+DType numpy_to_dtype(const py::dtype& dt) {
+  char kind = dt.kind();
+  int64_t size = dt.itemsize();
+  if (kind == 'b') return DType::Bool;
+  if (kind == 'f' && size == 8) return DType::Float64;
+  if (kind == 'f' && size == 4) return DType::Float32;
+  if (kind == 'f' && size == 2) return DType::Float16;
+  if (kind == 'i' && size == 8) return DType::Int64;
+  if (kind == 'i' && size == 4) return DType::Int32;
+  type_error("numpy dtype ", std::string(py::str(dt)),
+             " is not supported (supported: bool, int32, int64, float16, float32, float64)");
+}
+
+py::dtype dtype_to_numpy(DType t) {
+  switch (t) {
+    case DType::Bool: return py::dtype("bool");
+    case DType::Int32: return py::dtype("int32");
+    case DType::Int64: return py::dtype("int64");
+    case DType::Float16: return py::dtype("float16");
+    case DType::Float32: return py::dtype("float32");
+    case DType::Float64: return py::dtype("float64");
+    case DType::BFloat16: break;
+  }
+  type_error("bfloat16 has no numpy dtype; convert first with .float()");
+}
+
+// Shares the numpy array's memory when its strides are whole elements and non-negative.
+Tensor from_numpy(py::array arr) {
+  DType dt = numpy_to_dtype(arr.dtype());
+  const int64_t isz = itemsize(dt);
+  Shape shape(arr.ndim()), strides(arr.ndim());
+  bool ok = true;
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
+    shape[i] = arr.shape(i);
+    py::ssize_t s = arr.strides(i);
+    if (s < 0 || s % isz != 0) ok = false;
+    strides[i] = s / isz;
+  }
+  if (!ok) arr = py::array::ensure(arr, py::array::c_style | py::array::forcecast);
+  if (!ok) return from_numpy(arr);
+  int64_t span = 1;
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] > 0) span += (shape[i] - 1) * strides[i];
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = Storage::wrap(const_cast<void*>(arr.data()), span * isz, hold_py(arr));
+  impl->dtype = dt;
+  impl->shape = shape;
+  impl->strides = strides;
+  return Tensor(impl);
+}
+
+py::array to_numpy(const Tensor& t) {
+  if (t.requires_grad() && GradMode::enabled())
+    throw std::runtime_error("can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()");
+  py::dtype dt = dtype_to_numpy(t.dtype());
+  std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
+  for (int64_t s : t.strides()) strides.push_back(s * itemsize(t.dtype()));
+  auto* keep = new std::shared_ptr<Storage>(t.storage());
+  py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
+  return py::array(dt, shape, strides, t.data_ptr(), base);
+}
+
+// Raw bits of a bfloat16 / float16 tensor as a uint16 numpy array (copy), and back: for core.io.
+py::array half_bits(const Tensor& t) {
+  if (t.dtype() != DType::BFloat16 && t.dtype() != DType::Float16)
+    type_error("half_bits: expected a float16 or bfloat16 tensor, got ", dtype_name(t.dtype()));
+  Tensor c = contiguous(detach(t));
+  py::array_t<uint16_t> out(std::vector<py::ssize_t>(c.shape().begin(), c.shape().end()));
+  std::memcpy(out.mutable_data(), c.data_ptr(), static_cast<size_t>(c.numel() * 2));
+  return out;
+}
+
+Tensor from_half_bits(py::array_t<uint16_t, py::array::c_style> bits, DType dt) {
+  if (dt != DType::BFloat16 && dt != DType::Float16) type_error("from_half_bits: dtype must be float16 or bfloat16");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = Storage::wrap(const_cast<uint16_t*>(bits.data()), bits.nbytes(), hold_py(bits));
+  impl->dtype = dt;
+  impl->shape.assign(bits.shape(), bits.shape() + bits.ndim());
+  impl->strides = contiguous_strides(impl->shape);
+  return Tensor(impl);
+}
+
+py::object item(const Tensor& t) {
+  if (t.numel() != 1)
+    value_error("item: only one-element tensors can be converted to a Python number, got shape ",
+                shape_str(t.shape()));
+  Shape zero(t.dim(), 0);
+  double v = read_as_double(t, zero);
+  switch (t.dtype()) {
+    case DType::Bool: return py::bool_(v != 0);
+    case DType::Int32: return py::int_(static_cast<int64_t>(v));
+    case DType::Int64: {
+      const int64_t* p = static_cast<const int64_t*>(t.data_ptr());
+      return py::int_(*p);
+    }
+    default: return py::float_(v);
+  }
+}
+
+}  // namespace
+
+void bind_tensor(py::module_& m) {
+  py::register_exception<TypeError>(m, "TypeError_", PyExc_TypeError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const NotImplementedError& e) {
+      PyErr_SetString(PyExc_NotImplementedError, e.what());
+    }
+  });
+
+  py::enum_<DType>(m, "dtype")
+      .value("bool", DType::Bool)
+      .value("int32", DType::Int32)
+      .value("int64", DType::Int64)
+      .value("float16", DType::Float16)
+      .value("bfloat16", DType::BFloat16)
+      .value("float32", DType::Float32)
+      .value("float64", DType::Float64)
+      .def_property_readonly("itemsize", [](DType d) { return itemsize(d); })
+      .def_property_readonly("is_floating_point", [](DType d) { return is_floating(d); })
+      .def("__repr__", [](DType d) { return std::string("core.") + dtype_name(d); })
+      .def("__str__", [](DType d) { return std::string("core.") + dtype_name(d); });
+
+  py::class_<Tensor>(m, "Tensor", py::dynamic_attr())
+      .def(py::init<const Tensor&>(), "A tensor sharing the other's storage and autograd identity")
+      .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); })
+      .def_property_readonly("dtype", &Tensor::dtype)
+      .def_property_readonly("ndim", &Tensor::dim)
+      .def("dim", &Tensor::dim)
+      .def("numel", &Tensor::numel)
+      .def("stride", [](const Tensor& t) { return py::tuple(py::cast(t.strides())); })
+      .def("storage_offset", &Tensor::offset)
+      .def("element_size", [](const Tensor& t) { return itemsize(t.dtype()); })
+      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()); })
+      .def("is_contiguous", &Tensor::is_contiguous)
+      .def("_shares_storage", [](const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); })
+      .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
+      .def_property(
+          "grad", [](const Tensor& t) -> py::object { return t.grad().defined() ? py::cast(t.grad()) : py::none(); },
+          [](const Tensor& t, py::object g) {
+            if (g.is_none()) {
+              t.impl()->grad = Tensor();
+              return;
+            }
+            Tensor gt = g.cast<Tensor>();
+            if (gt.shape() != t.shape())
+              value_error("assigned grad has shape ", shape_str(gt.shape()), " but the tensor has shape ",
+                          shape_str(t.shape()));
+            t.impl()->grad = gt;
+          })
+      .def_property_readonly("grad_fn",
+                             [](const Tensor& t) -> py::object {
+                               return t.grad_fn() ? py::cast(t.grad_fn()->name) : py::none();
+                             })
+      .def_property_readonly("is_leaf", &Tensor::is_leaf)
+      .def("item", &item)
+      .def("numpy", &to_numpy)
+      .def("_backward",
+           [](const Tensor& t, py::object grad, bool retain_graph, bool create_graph) {
+             Tensor g = grad.is_none() ? Tensor() : grad.cast<Tensor>();
+             py::gil_scoped_release r;
+             run_backward(t, g, retain_graph, create_graph);
+           })
+      .def("_grad_fn_inputs", [](const Tensor& t) {
+        // Names of the nodes feeding this tensor's grad_fn (for tests of the graph shape).
+        std::vector<std::string> names;
+        if (t.grad_fn())
+          for (const Edge& e : t.grad_fn()->edges) names.push_back(e.fn ? e.fn->name : (e.leaf ? "leaf" : "none"));
+        return names;
+      });
+
+  m.def("from_numpy", &from_numpy, "A tensor sharing memory with a numpy array (copied if strides are unusual)");
+  m.def("_half_bits", &half_bits);
+  m.def("_from_half_bits", &from_half_bits);
+  m.def("_to_operand", &to_operand);
+  m.def("op_table", [] {
+    std::vector<std::pair<std::string, bool>> out;
+    for (const OpInfo& o : op_table()) out.emplace_back(o.name, o.differentiable);
+    return out;
+  });
+  m.def("is_grad_enabled", &GradMode::enabled);
+  m.def("set_grad_enabled", &GradMode::set_enabled);
+
+  const auto rel = py::call_guard<py::gil_scoped_release>();
+  // creation
+  m.def("empty", &empty, rel);
+  m.def("zeros", &zeros, rel);
+  m.def("ones", &ones, rel);
+  m.def("full", &full, rel);
+  m.def("arange", &arange, rel);
+  m.def("linspace", &linspace, rel);
+  m.def("eye", &eye, rel);
+  m.def("manual_seed", &manual_seed);
+  m.def("initial_seed", &initial_seed);
+  m.def("rand", &rand, rel);
+  m.def("randn", &randn, rel);
+  m.def("randint", &randint, rel);
+  // copies and casts
+  m.def("to_dtype", &to_dtype, rel);
+  m.def("contiguous", &contiguous, rel);
+  m.def("clone", &clone, rel);
+  m.def("detach", &detach, rel);
+  m.def("copy_", [](const Tensor& dst, py::handle src) {
+    Tensor s = to_operand(src);
+    py::gil_scoped_release r;
+    copy_(dst, s);
+  });
+  m.def("fill_", &fill_, rel);
+  // views
+  m.def("view", &view, rel);
+  m.def("reshape", &reshape, rel);
+  m.def("permute", &permute, rel);
+  m.def("transpose", &transpose, rel);
+  m.def("expand", &expand, rel);
+  m.def("unsqueeze", &unsqueeze, rel);
+  m.def("squeeze", &squeeze, rel);
+  m.def("narrow", &narrow, rel);
+  m.def("select", &select, rel);
+  m.def("slice", &slice, rel);
+  m.def("as_strided", &as_strided_view, rel);
+  // unary
+  m.def("neg", &neg, rel);
+  m.def("abs", &abs, rel);
+  m.def("sign", &sign, rel);
+  m.def("exp", &exp, rel);
+  m.def("log", &log, rel);
+  m.def("log1p", &log1p, rel);
+  m.def("sqrt", &sqrt, rel);
+  m.def("rsqrt", &rsqrt, rel);
+  m.def("sin", &sin, rel);
+  m.def("cos", &cos, rel);
+  m.def("tanh", &tanh, rel);
+  m.def("sigmoid", &sigmoid, rel);
+  m.def("relu", &relu, rel);
+  m.def("gelu", &gelu, rel);
+  m.def("silu", &silu, rel);
+  m.def("erf", &erf, rel);
+  m.def("clamp", &clamp, rel);
+  m.def("pow_scalar", &pow_scalar, rel);
+  m.def("logical_not", &logical_not, rel);
+  // binary: the second (and for where, the first too) operand may be a Python number
+#define ZH_BIND_BINARY(name)                                                                   \
+  m.def(#name, [](py::handle a, py::handle b) {                                               \
+    Tensor x = to_operand(a), y = to_operand(b);                                              \
+    return nogil([&] { return name(x, y); });                                                 \
+  })
+  ZH_BIND_BINARY(add);
+  ZH_BIND_BINARY(sub);
+  ZH_BIND_BINARY(mul);
+  ZH_BIND_BINARY(div);
+  ZH_BIND_BINARY(pow);
+  ZH_BIND_BINARY(maximum);
+  ZH_BIND_BINARY(minimum);
+  ZH_BIND_BINARY(eq);
+  ZH_BIND_BINARY(ne);
+  ZH_BIND_BINARY(lt);
+  ZH_BIND_BINARY(le);
+  ZH_BIND_BINARY(gt);
+  ZH_BIND_BINARY(ge);
+  ZH_BIND_BINARY(logical_and);
+  ZH_BIND_BINARY(logical_or);
+  ZH_BIND_BINARY(matmul);
+  ZH_BIND_BINARY(bmm);
+#undef ZH_BIND_BINARY
+  m.def("where", [](const Tensor& c, py::handle a, py::handle b) {
+    Tensor x = to_operand(a), y = to_operand(b);
+    return nogil([&] { return where(c, x, y); });
+  });
+  m.def("masked_fill", [](const Tensor& t, const Tensor& mask, py::handle v) {
+    Tensor val = to_operand(v);
+    return nogil([&] { return masked_fill(t, mask, val); });
+  });
+  m.def("linear", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
+    return nogil([&] { return linear(x, w, b ? *b : Tensor()); });
+  });
+  // reductions
+  m.def("sum", &sum, rel);
+  m.def("mean", &mean, rel);
+  m.def("amax", &amax, rel);
+  m.def("amin", &amin, rel);
+  m.def("max_dim", &max_dim, rel);
+  m.def("min_dim", &min_dim, rel);
+  m.def("argmax", &argmax, rel);
+  m.def("argmin", &argmin, rel);
+  m.def("prod", &prod, rel);
+  m.def("any", &any, rel);
+  m.def("all", &all, rel);
+  m.def("result_type", [](py::handle a, py::handle b) { return result_type({to_operand(a), to_operand(b)}); });
+}
+
+void bind_index_ops(py::module_& m) {
+  const auto rel = py::call_guard<py::gil_scoped_release>();
+  m.def("index_select", &index_select, rel);
+  m.def("index_add", &index_add, rel);
+  m.def("nonzero", &nonzero, rel);
+  m.def("index_copy_", &index_copy_, rel);
+}
+
+static RegisterBindings register_tensor(0, &bind_tensor);
+static RegisterBindings register_index(1, &bind_index_ops);
+
 }  // namespace zh

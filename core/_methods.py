@@ -1,0 +1,235 @@
+"""Tensor methods and operators with PyTorch's names, installed on core._C.Tensor."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from core import _C
+from core import _tensor as T
+from core._indexing import getitem, setitem
+
+Tensor = _C.Tensor
+
+
+def _shape_args(args: tuple) -> list[int]:
+    return T._shape(args)
+
+
+def _to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """t.to(dtype), t.to("cpu"), t.to(other_tensor): the CPU is the only device."""
+    dtype = kwargs.get("dtype")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, str) or a is None:
+            if a not in (None, "cpu"):
+                raise ValueError(f"to: zoohub runs on the CPU only, got device {a!r}")
+        else:
+            dtype = a
+    if kwargs.get("device") not in (None, "cpu"):
+        raise ValueError(f"to: zoohub runs on the CPU only, got device {kwargs['device']!r}")
+    return self if dtype is None else _C.to_dtype(self, T._check_dtype(dtype))
+
+
+def _repr(self: Tensor) -> str:
+    if self.dtype == T.bfloat16:
+        arr = _C.to_dtype(_C.detach(self), T.float32).numpy()
+    else:
+        arr = _C.detach(self).numpy()
+    body = np.array2string(arr, separator=", ", precision=4, prefix="tensor(")
+    extras = []
+    if self.dtype not in (T.float32, T.int64, T.bool_):
+        extras.append(f"dtype={self.dtype!r}")
+    if self.grad_fn is not None:
+        extras.append(f"grad_fn=<{self.grad_fn}>")
+    elif self.requires_grad:
+        extras.append("requires_grad=True")
+    return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def _size(self: Tensor, dim: int | None = None):
+    if dim is None:
+        return self.shape
+    n = self.ndim
+    if not -max(n, 1) <= dim < max(n, 1):
+        raise IndexError(f"size: dimension {dim} is out of range for a tensor with {n} dimensions")
+    return self.shape[dim]
+
+
+def _tolist(self: Tensor):
+    if self.dtype == T.bfloat16:
+        return _C.to_dtype(_C.detach(self), T.float32).numpy().tolist()
+    return _C.detach(self).numpy().tolist()
+
+
+def _array(self: Tensor, dtype=None, copy=None):
+    a = _C.detach(self).numpy() if self.dtype != T.bfloat16 else _C.to_dtype(_C.detach(self), T.float32).numpy()
+    return a.astype(dtype) if dtype is not None else a
+
+
+def _bool(self: Tensor) -> bool:
+    if self.numel() != 1:
+        raise RuntimeError(f"the truth value of a tensor with {self.numel()} elements is ambiguous; "
+                           "use .any() or .all()")
+    return bool(self.item())
+
+
+def _iter(self: Tensor):
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (_C.select(self, 0, i) for i in range(self.shape[0]))
+
+
+def _len(self: Tensor) -> int:
+    if self.ndim == 0:
+        raise TypeError("len() of a 0-d tensor")
+    return self.shape[0]
+
+
+def _inplace(op):
+    def method(self: Tensor, other: Any = None, *args: Any) -> Tensor:
+        result = op(self, other, *args) if other is not None else op(self, *args)
+        _C.copy_(self, result)
+        return self
+    return method
+
+
+def _requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
+    self.requires_grad = requires_grad
+    return self
+
+
+def _zero_(self: Tensor) -> Tensor:
+    _C.fill_(self, 0.0)
+    return self
+
+
+def _fill_(self: Tensor, value: float) -> Tensor:
+    _C.fill_(self, float(value))
+    return self
+
+
+def _copy_(self: Tensor, src: Any) -> Tensor:
+    _C.copy_(self, src)
+    return self
+
+
+def _rev(op):
+    return lambda self, other: op(_C._to_operand(other), self)
+
+
+def _expand(self: Tensor, *sizes: int) -> Tensor:
+    return _C.expand(self, _shape_args(sizes))
+
+
+def _permute(self: Tensor, *dims: int) -> Tensor:
+    return _C.permute(self, _shape_args(dims))
+
+
+def _view(self: Tensor, *shape: Any) -> Tensor:
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
+        _view_dtype_error(shape[0])
+    return _C.view(self, _shape_args(shape))
+
+
+def _view_dtype_error(dt: Any):
+    raise TypeError(f"view: reinterpreting as {dt!r} is not supported; use .to(dtype) to convert")
+
+
+def _pow(self: Tensor, exponent: Any) -> Tensor:
+    return T.pow(self, exponent)
+
+
+def _max(self: Tensor, dim: Any = None, keepdim: bool = False):
+    return T.max(self, dim, keepdim)
+
+
+def _min(self: Tensor, dim: Any = None, keepdim: bool = False):
+    return T.min(self, dim, keepdim)
+
+
+def _type_as(self: Tensor, other: Tensor) -> Tensor:
+    return _C.to_dtype(self, other.dtype)
+
+
+def _data(self: Tensor) -> Tensor:
+    return _C.detach(self)
+
+
+def _transposed(self: Tensor) -> Tensor:
+    return _C.permute(self, list(range(self.ndim))[::-1])
+
+
+def _cast(dt):
+    return lambda self: _C.to_dtype(self, dt)
+
+
+METHODS: dict[str, Any] = {
+    "__repr__": _repr, "__str__": _repr, "__len__": _len, "__iter__": _iter, "__bool__": _bool,
+    "__float__": lambda self: float(self.item()), "__int__": lambda self: int(self.item()),
+    "__index__": lambda self: int(self.item()) if self.dtype in (T.int64, T.int32) else _index_error(self),
+    "__array__": _array, "__hash__": object.__hash__,
+    "__getitem__": getitem, "__setitem__": setitem,
+    "__add__": _C.add, "__radd__": _rev(_C.add), "__sub__": _C.sub, "__rsub__": _rev(_C.sub),
+    "__mul__": _C.mul, "__rmul__": _rev(_C.mul), "__truediv__": _C.div, "__rtruediv__": _rev(_C.div),
+    "__pow__": _pow, "__rpow__": _rev(_C.pow), "__matmul__": _C.matmul, "__rmatmul__": _rev(_C.matmul),
+    "__neg__": _C.neg, "__abs__": _C.abs, "__invert__": _C.logical_not,
+    "__and__": _C.logical_and, "__or__": _C.logical_or,
+    "__eq__": _C.eq, "__ne__": _C.ne, "__lt__": _C.lt, "__le__": _C.le, "__gt__": _C.gt, "__ge__": _C.ge,
+    "__iadd__": _inplace(_C.add), "__isub__": _inplace(_C.sub), "__imul__": _inplace(_C.mul),
+    "__itruediv__": _inplace(_C.div),
+    "add_": _inplace(_C.add), "sub_": _inplace(_C.sub), "mul_": _inplace(_C.mul), "div_": _inplace(_C.div),
+    "clamp_": _inplace(T.clamp), "zero_": _zero_, "fill_": _fill_, "copy_": _copy_,
+    "requires_grad_": _requires_grad_, "backward": T._backward,
+    "size": _size, "tolist": _tolist, "to": _to, "cpu": lambda self: self, "type_as": _type_as,
+    "float": _cast(T.float32), "double": _cast(T.float64), "half": _cast(T.float16),
+    "bfloat16": _cast(T.bfloat16), "long": _cast(T.int64), "int": _cast(T.int32), "bool": _cast(T.bool_),
+    "is_floating_point": lambda self: self.dtype.is_floating_point,
+    "reshape": lambda self, *shape: _C.reshape(self, _shape_args(shape)),
+    "view": _view, "view_as": lambda self, other: _C.view(self, list(other.shape)),
+    "reshape_as": lambda self, other: _C.reshape(self, list(other.shape)),
+    "permute": _permute, "transpose": _C.transpose, "t": T.t, "expand": _expand,
+    "expand_as": lambda self, other: _C.expand(self, list(other.shape)),
+    "unsqueeze": _C.unsqueeze, "squeeze": T.squeeze, "flatten": T.flatten, "narrow": _C.narrow,
+    "select": _C.select, "contiguous": _C.contiguous, "clone": _C.clone, "detach": _C.detach,
+    "sum": T.sum, "mean": T.mean, "amax": T.amax, "amin": T.amin, "max": _max, "min": _min,
+    "argmax": T.argmax, "argmin": T.argmin, "prod": T.prod, "any": T.any, "all": T.all,
+    "abs": _C.abs, "neg": _C.neg, "exp": _C.exp, "log": _C.log, "log1p": _C.log1p, "sqrt": _C.sqrt,
+    "rsqrt": _C.rsqrt, "sin": _C.sin, "cos": _C.cos, "tanh": _C.tanh, "sigmoid": _C.sigmoid, "relu": _C.relu,
+    "sign": _C.sign, "erf": _C.erf, "clamp": T.clamp, "clip": T.clamp, "pow": _pow,
+    "add": _C.add, "sub": _C.sub, "mul": _C.mul, "div": _C.div, "matmul": _C.matmul,
+    "maximum": _C.maximum, "minimum": _C.minimum, "eq": _C.eq, "ne": _C.ne, "lt": _C.lt, "le": _C.le,
+    "gt": _C.gt, "ge": _C.ge, "logical_not": _C.logical_not, "masked_fill": T.masked_fill,
+    "masked_fill_": _inplace(T.masked_fill),
+}
+
+PROPERTIES: dict[str, Any] = {
+    "T": _transposed, "mT": lambda self: _C.transpose(self, -2, -1), "data": _data,
+    "device": lambda self: "cpu", "is_cuda": lambda self: False,
+}
+
+
+def _index_error(self: Tensor):
+    raise TypeError(f"only integer tensors of a single element can be converted to an index, got {self.dtype!r}")
+
+
+def _as_method(fn: Any) -> Any:
+    """Builtin (C++) functions are not descriptors, so wrap them to bind `self`."""
+    if not isinstance(fn, type(_C.add)):
+        return fn
+
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = getattr(fn, "__name__", "method")
+    method.__doc__ = fn.__doc__
+    return method
+
+
+def install() -> None:
+    _C.dtype.__repr__ = lambda self: f"core.{self.name}"
+    _C.dtype.__str__ = _C.dtype.__repr__
+    for name, fn in METHODS.items():
+        setattr(Tensor, name, _as_method(fn))
+    for name, fn in PROPERTIES.items():
+        setattr(Tensor, name, property(fn))

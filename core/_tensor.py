@@ -1,0 +1,384 @@
+"""PyTorch-style signatures over core._C: argument parsing only, the work happens in C++."""
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from core import _C
+
+Tensor = _C.Tensor
+dtype = _C.dtype
+
+bool_ = _C.dtype.bool
+int32 = _C.dtype.int32
+int64 = _C.dtype.int64
+float16 = _C.dtype.float16
+bfloat16 = _C.dtype.bfloat16
+float32 = _C.dtype.float32
+float64 = _C.dtype.float64
+
+_DEFAULT_FLOAT = float32
+_NUMPY_OF = {bool_: np.bool_, int32: np.int32, int64: np.int64, float16: np.float16, float32: np.float32,
+             float64: np.float64}
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _shape(args: tuple) -> list[int]:
+    """Accepts f(2, 3), f((2, 3)) and f([2, 3]) as PyTorch does."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = a.item()
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"shape entries must be integers, got {type(a).__name__} in {args}")
+        out.append(int(a))
+    return out
+
+
+def _dims(dim: int | Sequence[int] | None) -> list[int]:
+    if dim is None:
+        return []
+    if isinstance(dim, (int, np.integer)):
+        return [int(dim)]
+    return [int(d) for d in dim]
+
+
+def _check_dtype(dt: Any) -> dtype:
+    if isinstance(dt, dtype):
+        return dt
+    if dt is builtins.float:
+        return float32
+    if dt is builtins.int:
+        return int64
+    if dt is builtins.bool:
+        return bool_
+    try:
+        return _from_numpy_dtype(np.dtype(dt))
+    except TypeError:
+        raise TypeError(f"expected a core dtype (core.float32, core.int64, ...), got {dt!r}") from None
+
+
+def _from_numpy_dtype(nd: np.dtype) -> dtype:
+    table = {np.dtype(v): k for k, v in _NUMPY_OF.items()}
+    if nd not in table:
+        raise TypeError(f"numpy dtype {nd} is not supported (supported: bool, int32, int64, float16, float32, float64)")
+    return table[nd]
+
+
+# ---------------------------------------------------------------------------------------------- creation
+
+def tensor(data: Any, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor copied from data (nested lists, numbers, numpy arrays or tensors).
+
+    >>> core.tensor([[1.0, 2.0], [3.0, 4.0]]).shape
+    (2, 2)
+    """
+    if isinstance(data, Tensor):
+        t = _C.clone(_C.detach(data))
+    else:
+        arr = np.asarray(data)
+        if arr.dtype == object:
+            raise TypeError("tensor: data must be numbers, nested sequences of numbers, or arrays")
+        if not isinstance(data, np.ndarray):  # Python numbers: float32 and int64 by default, as in PyTorch
+            if arr.dtype.kind == "f":
+                arr = arr.astype(np.float32)
+            elif arr.dtype.kind in "iu":
+                arr = arr.astype(np.int64)
+        elif arr.dtype.kind in "iu" and arr.dtype not in (np.int32, np.int64):
+            arr = arr.astype(np.int64)
+        t = _C.clone(_C.from_numpy(np.array(arr, copy=True, order="C")))
+    if dtype is not None:
+        t = _C.to_dtype(t, _check_dtype(dtype))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def as_tensor(data: Any, dtype: dtype | None = None) -> Tensor:
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or _from_numpy_dtype(data.dtype) == dtype):
+        return _C.from_numpy(data)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a numpy array (PyTorch's torch.from_numpy)."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(arr).__name__}")
+    return _C.from_numpy(arr)
+
+
+def _creation(fn, args, dtype, requires_grad, default=None):
+    t = fn(_shape(args), _check_dtype(dtype) if dtype is not None else (default or _DEFAULT_FLOAT))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def zeros(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return _creation(_C.zeros, size, dtype, requires_grad)
+
+
+def ones(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return _creation(_C.ones, size, dtype, requires_grad)
+
+
+def empty(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return _creation(_C.empty, size, dtype, requires_grad)
+
+
+def full(size: Sequence[int], fill_value: float, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else _DEFAULT_FLOAT
+    t = _C.full(_shape((size,)), float(fill_value), _check_dtype(dtype))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def rand(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return _creation(_C.rand, size, dtype, requires_grad)
+
+
+def randn(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return _creation(_C.randn, size, dtype, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: dtype | None = None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return _C.randint(int(low), int(high), _shape((size,)), _check_dtype(dtype) if dtype else int64)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: dtype | None = None,
+           requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = builtins.all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end, step))
+        dtype = int64 if is_int else _DEFAULT_FLOAT
+    t = _C.arange(float(start), float(end), float(step), _check_dtype(dtype))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def linspace(start: float, end: float, steps: int, dtype: dtype | None = None) -> Tensor:
+    return _C.linspace(float(start), float(end), int(steps), _check_dtype(dtype) if dtype else _DEFAULT_FLOAT)
+
+
+def eye(n: int, m: int | None = None, dtype: dtype | None = None) -> Tensor:
+    return _C.eye(int(n), int(n if m is None else m), _check_dtype(dtype) if dtype else _DEFAULT_FLOAT)
+
+
+def zeros_like(t: Tensor, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, dtype: dtype | None = None) -> Tensor:
+    return empty(t.shape, dtype=dtype or t.dtype)
+
+
+def full_like(t: Tensor, fill_value: float, dtype: dtype | None = None) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype)
+
+
+def rand_like(t: Tensor, dtype: dtype | None = None) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype)
+
+
+def randn_like(t: Tensor, dtype: dtype | None = None) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype)
+
+
+def randint_like(t: Tensor, low: int, high: int | None = None, dtype: dtype | None = None) -> Tensor:
+    return randint(low, high, t.shape, dtype=dtype or t.dtype)
+
+
+def manual_seed(seed: int) -> None:
+    """Seeds the global generator (xoshiro256** through splitmix64; see docs/tensors.md)."""
+    _C.manual_seed(int(seed) & 0xFFFFFFFFFFFFFFFF)
+
+
+# ---------------------------------------------------------------------------------------------- autograd
+
+class no_grad:
+    """Context manager (and decorator) under which ops record nothing for backward."""
+
+    _enable = False
+
+    def __enter__(self) -> None:
+        self._prev = _C.is_grad_enabled()
+        _C.set_grad_enabled(self._enable)
+
+    def __exit__(self, *exc: object) -> None:
+        _C.set_grad_enabled(self._prev)
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+        return wrapped
+
+
+class enable_grad(no_grad):
+    _enable = True
+
+
+def is_grad_enabled() -> bool:
+    return _C.is_grad_enabled()
+
+
+def _backward(self: Tensor, gradient: Tensor | None = None, retain_graph: bool = False,
+              create_graph: bool = False) -> None:
+    """Accumulates d(self)/d(leaf) into every leaf's .grad; frees the graph unless retain_graph."""
+    self._backward(gradient, bool(retain_graph or create_graph), bool(create_graph))
+
+
+# ---------------------------------------------------------------------------------------------- ops
+
+def _reduce(fn):
+    def op(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, **kw) -> Tensor:
+        return fn(input, _dims(dim), bool(keepdim), **kw)
+    return op
+
+
+def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+        dtype: dtype | None = None) -> Tensor:
+    return _C.sum(input, _dims(dim), bool(keepdim), _check_dtype(dtype) if dtype is not None else None)
+
+
+def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    return _C.mean(input, _dims(dim), bool(keepdim))
+
+
+def amax(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    return _C.amax(input, _dims(dim), bool(keepdim))
+
+
+def amin(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    return _C.amin(input, _dims(dim), bool(keepdim))
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False):
+    """max(t) -> the largest value; max(t, dim) -> (values, indices); max(a, b) -> elementwise maximum."""
+    if isinstance(dim, Tensor):
+        return _C.maximum(input, dim)
+    if dim is None:
+        return _C.amax(input, [], False)
+    return values_indices(*_C.max_dim(input, int(dim), bool(keepdim)))
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False):
+    """min(t) -> the smallest value; min(t, dim) -> (values, indices); min(a, b) -> elementwise minimum."""
+    if isinstance(dim, Tensor):
+        return _C.minimum(input, dim)
+    if dim is None:
+        return _C.amin(input, [], False)
+    return values_indices(*_C.min_dim(input, int(dim), bool(keepdim)))
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _C.argmax(input, None if dim is None else int(dim), bool(keepdim))
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _C.argmin(input, None if dim is None else int(dim), bool(keepdim))
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _C.prod(input, None if dim is None else int(dim), bool(keepdim))
+
+
+def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    return _C.any(input, _dims(dim), bool(keepdim))
+
+
+def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    return _C.all(input, _dims(dim), bool(keepdim))
+
+
+def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    return _C.clamp(input, None if min is None else float(min), None if max is None else float(max))
+
+
+def pow(input: Any, exponent: Any) -> Tensor:
+    if isinstance(input, Tensor) and isinstance(exponent, (int, float)) and not isinstance(exponent, bool) \
+            and input.dtype.is_floating_point:
+        return _C.pow_scalar(input, float(exponent))
+    return _C.pow(input, exponent)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _C.gelu(input, approximate == "tanh")
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    return _C.linear(input, weight, bias)
+
+
+def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
+    return _C.reshape(input, _shape((shape,)))
+
+
+def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
+    return _C.permute(input, _shape((dims,)))
+
+
+def squeeze(input: Tensor, dim: int | None = None) -> Tensor:
+    return _C.squeeze(input, dim)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    n = input.ndim
+    if n == 0:
+        return _C.reshape(input, [1])
+    s, e = start_dim % n if -n <= start_dim < n else None, end_dim % n if -n <= end_dim < n else None
+    if s is None or e is None:
+        raise IndexError(f"flatten: dims ({start_dim}, {end_dim}) out of range for a {n}-d tensor")
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = list(input.shape)
+    return _C.reshape(input, shape[:s] + [-1 if 0 not in shape[s:e + 1] else 0] + shape[e + 1:])
+
+
+def t(input: Tensor) -> Tensor:
+    if input.ndim > 2:
+        raise ValueError(f"t() expects a tensor with <= 2 dimensions, got shape {input.shape}")
+    return _C.transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+def where(condition: Tensor, input: Any, other: Any) -> Tensor:
+    return _C.where(condition, input, other)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    return _C.masked_fill(input, mask, value)
+
+
+def _export(names: Iterable[str]) -> dict[str, Any]:
+    return {n: getattr(_C, n) for n in names}
+
+
+globals().update(_export([
+    "neg", "abs", "sign", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "silu",
+    "erf", "logical_not", "add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+    "logical_and", "logical_or", "matmul", "bmm", "transpose", "unsqueeze", "narrow", "select", "clone", "detach",
+    "contiguous",
+]))

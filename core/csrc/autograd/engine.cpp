@@ -1,0 +1,129 @@
+#include <unordered_map>
+
+#include "autograd/autograd.h"
+#include "ops/ops.h"
+
+namespace zh {
+
+namespace {
+thread_local bool grad_enabled = true;
+}
+
+bool GradMode::enabled() { return grad_enabled; }
+void GradMode::set_enabled(bool on) { grad_enabled = on; }
+
+Tensor attach(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward) {
+  if (!grad_enabled) return out;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return out;
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  for (const Tensor& t : inputs) {
+    bool need = t.defined() && t.requires_grad();
+    node->needs.push_back(need);
+    node->input_shapes.push_back(t.defined() ? t.shape() : Shape{});
+    node->input_dtypes.push_back(t.defined() ? t.dtype() : DType::Float32);
+    Edge e;
+    if (need) {
+      if (t.grad_fn()) e.fn = t.grad_fn();
+      else e.leaf = t.impl_ptr();
+    }
+    node->edges.push_back(e);
+  }
+  node->backward = std::move(backward);
+  out.impl()->grad_fn = node;
+  out.impl()->requires_grad = true;
+  return out;
+}
+
+BackwardFn no_backward(const char* name) {
+  std::string op = name;
+  return [op](const Tensor&, const std::vector<bool>&) -> std::vector<Tensor> {
+    throw NotImplementedError("the derivative of '" + op + "' is not implemented");
+  };
+}
+
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, bool create_graph) {
+  if (!root.requires_grad())
+    throw std::runtime_error("element 0 of tensors does not require grad and does not have a grad_fn");
+  Tensor g = grad;
+  if (!g.defined()) {
+    if (root.numel() != 1)
+      throw std::runtime_error("grad can be implicitly created only for scalar outputs; pass a gradient of shape " +
+                               shape_str(root.shape()));
+    g = ones_like(root);
+  } else if (g.shape() != root.shape()) {
+    value_error("backward: gradient of shape ", shape_str(g.shape()), " does not match the output's shape ",
+                shape_str(root.shape()));
+  }
+  NoGradGuard guard(create_graph);
+  if (!root.grad_fn()) {  // a leaf: the gradient is the seed itself
+    Tensor seed = clone(to_dtype(g, root.dtype()));
+    root.impl()->grad = root.grad().defined() ? add(root.grad(), seed) : seed;
+    return;
+  }
+  // Dependency counts over the nodes reachable from the root, then Kahn's order.
+  std::unordered_map<Node*, int> deps;
+  std::vector<Node*> stack{root.grad_fn().get()};
+  deps[root.grad_fn().get()] = 0;
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const Edge& e : n->edges) {
+      if (!e.fn) continue;
+      auto it = deps.find(e.fn.get());
+      if (it == deps.end()) {
+        deps[e.fn.get()] = 1;
+        stack.push_back(e.fn.get());
+      } else {
+        ++it->second;
+      }
+    }
+  }
+  std::unordered_map<Node*, Tensor> pending;
+  pending[root.grad_fn().get()] = g;
+  std::vector<Node*> ready{root.grad_fn().get()};
+  while (!ready.empty()) {
+    Node* n = ready.back();
+    ready.pop_back();
+    Tensor gout = std::move(pending[n]);
+    pending.erase(n);
+    if (!gout.defined()) {  // nothing flows through this node: just unlock what it feeds
+      for (const Edge& e : n->edges)
+        if (e.fn && --deps[e.fn.get()] == 0) ready.push_back(e.fn.get());
+      continue;
+    }
+    if (n->released)
+      throw std::runtime_error("Trying to backward through the graph a second time (op '" + n->name +
+                               "'); pass retain_graph=True to the first backward if you need to");
+    std::vector<Tensor> grads = n->backward(gout, n->needs);
+    if (!retain_graph) {
+      n->backward = nullptr;
+      n->released = true;
+    }
+    for (size_t i = 0; i < n->edges.size(); ++i) {
+      const Edge& e = n->edges[i];
+      if (!n->needs[i]) continue;
+      Tensor gi = i < grads.size() ? grads[i] : Tensor();
+      if (gi.defined() && gi.shape() != n->input_shapes[i])
+        throw std::logic_error("internal: backward of '" + n->name + "' gave a gradient of shape " +
+                               shape_str(gi.shape()) + " for an input of shape " + shape_str(n->input_shapes[i]));
+      if (e.fn) {
+        Node* next = e.fn.get();
+        if (gi.defined()) {
+          auto it = pending.find(next);
+          if (it == pending.end() || !it->second.defined()) pending[next] = gi;
+          else it->second = add(it->second, gi);
+        }
+        if (--deps[next] == 0) ready.push_back(next);
+      } else if (e.leaf && gi.defined()) {
+        Tensor leaf(e.leaf);
+        Tensor gl = to_dtype(gi, leaf.dtype());
+        leaf.impl()->grad = leaf.grad().defined() ? add(leaf.grad(), gl) : clone(gl);
+      }
+    }
+  }
+}
+
+}  // namespace zh

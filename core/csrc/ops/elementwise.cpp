@@ -1,0 +1,429 @@
+// Unary and binary elementwise ops. Binary ops promote types and broadcast with explicit expands first,
+// so each kernel and each backward only sees operands of one dtype and one shape.
+#include <cmath>
+
+#include "autograd/autograd.h"
+#include "ops/dispatch.h"
+#include "ops/op_table.h"
+#include "ops/ops.h"
+
+namespace zh {
+
+ZH_REGISTER_OPS(true, "neg", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu",
+                "gelu", "silu", "erf", "clamp", "pow_scalar", "add", "sub", "mul", "div", "pow", "maximum", "minimum",
+                "where", "masked_fill");
+ZH_REGISTER_OPS(false, "sign", "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or");
+
+using Grads = std::vector<Tensor>;
+
+// ---------------------------------------------------------------------------------------------- dtypes
+namespace {
+// A wrapped Python number counts as the default dtype of its category.
+DType wrapped_dtype(DType t) { return t == DType::Float64 || t == DType::Float32 ? DType::Float32 : t; }
+DType combine(std::optional<DType> higher, std::optional<DType> lower) {
+  if (!higher) return *lower;
+  if (!lower) return *higher;
+  if (is_floating(*higher)) return *higher;
+  if (*higher == DType::Bool || is_floating(*lower)) return promote(*higher, *lower);
+  return *higher;
+}
+}  // namespace
+
+DType result_type(const std::vector<Tensor>& ts) {
+  std::optional<DType> dim, zero, wrapped;
+  auto acc = [](std::optional<DType>& r, DType t) { r = r ? promote(*r, t) : t; };
+  for (const Tensor& t : ts) {
+    if (t.is_wrapped_number()) acc(wrapped, wrapped_dtype(t.dtype()));
+    else if (t.dim() == 0) acc(zero, t.dtype());
+    else acc(dim, t.dtype());
+  }
+  std::optional<DType> low = (zero || wrapped) ? std::optional<DType>(combine(zero, wrapped)) : std::nullopt;
+  if (!dim) return *low;
+  return low ? combine(dim, low) : *dim;
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  const size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t x = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    int64_t y = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (x != y && x != 1 && y != 1)
+      value_error(op, ": shapes ", shape_str(a), " and ", shape_str(b), " cannot be broadcast together (dimension ",
+                  static_cast<int64_t>(i) - static_cast<int64_t>(n), ": ", x, " vs ", y, ")");
+    out[i] = x == 1 ? y : x;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------- unary
+namespace {
+
+struct Unary {
+  Tensor in;   // input cast to the compute dtype (graph input)
+  Tensor out;  // result in the compute dtype
+  DType result;
+};
+
+// Float-valued unary op: integer inputs compute in float32; half types compute in float32.
+template <typename F>
+Unary unary_float(const Tensor& x, const char* name, F f) {
+  DType result = is_floating(x.dtype()) ? x.dtype() : DType::Float32;
+  DType ct = compute_dtype(result);
+  Tensor in = to_dtype(x, ct);
+  Tensor out = empty(x.shape(), ct);
+  dispatch_float(ct, name, [&](auto tag) {
+    using T = decltype(tag);
+    map1<T, T>(in, out, [&](T v) { return static_cast<T>(f(v)); });
+  });
+  return {in, out, result};
+}
+
+// Same-dtype unary op over every numeric dtype (neg, abs, relu, sign).
+template <typename F>
+Unary unary_same(const Tensor& x, const char* name, F f) {
+  if (x.dtype() == DType::Bool) type_error(name, ": not supported for bool tensors");
+  DType ct = compute_dtype(x.dtype());
+  Tensor in = to_dtype(x, ct);
+  Tensor out = empty(x.shape(), ct);
+  dispatch_compute(ct, name, [&](auto tag) {
+    using T = decltype(tag);
+    map1<T, T>(in, out, [&](T v) { return static_cast<T>(f(v)); });
+  });
+  return {in, out, x.dtype()};
+}
+
+Tensor finish(const Unary& u) { return to_dtype(u.out, u.result); }
+
+Tensor record1(const char* name, const Unary& u, std::function<Tensor(const Tensor& g, const Tensor& x, const Tensor& y)> d) {
+  Tensor x = detach(u.in), y = detach(u.out);
+  Tensor out = attach(name, u.out, {u.in}, [d, x, y](const Tensor& g, const std::vector<bool>&) {
+    return Grads{d(g, x, y)};
+  });
+  return to_dtype(out, u.result);
+}
+
+constexpr double kSqrt2 = 1.4142135623730951, kInvSqrtPi2 = 1.1283791670955126;  // sqrt(2), 2/sqrt(pi)
+
+}  // namespace
+
+Tensor neg(const Tensor& t) {
+  auto u = unary_same(t, "neg", [](auto v) { return -v; });
+  return record1("neg", u, [](const Tensor& g, const Tensor&, const Tensor&) { return neg(g); });
+}
+Tensor abs(const Tensor& t) {
+  auto u = unary_same(t, "abs", [](auto v) { return v < 0 ? -v : v; });
+  return record1("abs", u, [](const Tensor& g, const Tensor& x, const Tensor&) { return mul(g, sign(x)); });
+}
+Tensor sign(const Tensor& t) {
+  auto u = unary_same(t, "sign", [](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
+  return finish(u);
+}
+Tensor relu(const Tensor& t) {
+  auto u = unary_same(t, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  return record1("relu", u, [](const Tensor& g, const Tensor& x, const Tensor&) {
+    return mul(g, to_dtype(gt(x, wrapped_scalar(0, DType::Int64)), g.dtype()));
+  });
+}
+Tensor exp(const Tensor& t) {
+  auto u = unary_float(t, "exp", [](auto v) { return std::exp(v); });
+  return record1("exp", u, [](const Tensor& g, const Tensor&, const Tensor& y) { return mul(g, y); });
+}
+Tensor log(const Tensor& t) {
+  auto u = unary_float(t, "log", [](auto v) { return std::log(v); });
+  return record1("log", u, [](const Tensor& g, const Tensor& x, const Tensor&) { return div(g, x); });
+}
+Tensor log1p(const Tensor& t) {
+  auto u = unary_float(t, "log1p", [](auto v) { return std::log1p(v); });
+  return record1("log1p", u, [](const Tensor& g, const Tensor& x, const Tensor&) { return div(g, add_scalar(x, 1)); });
+}
+Tensor sqrt(const Tensor& t) {
+  auto u = unary_float(t, "sqrt", [](auto v) { return std::sqrt(v); });
+  return record1("sqrt", u, [](const Tensor& g, const Tensor&, const Tensor& y) { return div(g, mul_scalar(y, 2)); });
+}
+Tensor rsqrt(const Tensor& t) {
+  auto u = unary_float(t, "rsqrt", [](auto v) { return decltype(v)(1) / std::sqrt(v); });
+  return record1("rsqrt", u, [](const Tensor& g, const Tensor&, const Tensor& y) {
+    return mul(g, mul_scalar(pow_scalar(y, 3), -0.5));
+  });
+}
+Tensor sin(const Tensor& t) {
+  auto u = unary_float(t, "sin", [](auto v) { return std::sin(v); });
+  return record1("sin", u, [](const Tensor& g, const Tensor& x, const Tensor&) { return mul(g, cos(x)); });
+}
+Tensor cos(const Tensor& t) {
+  auto u = unary_float(t, "cos", [](auto v) { return std::cos(v); });
+  return record1("cos", u, [](const Tensor& g, const Tensor& x, const Tensor&) { return neg(mul(g, sin(x))); });
+}
+Tensor tanh(const Tensor& t) {
+  auto u = unary_float(t, "tanh", [](auto v) { return std::tanh(v); });
+  return record1("tanh", u, [](const Tensor& g, const Tensor&, const Tensor& y) {
+    return mul(g, add_scalar(neg(mul(y, y)), 1));
+  });
+}
+Tensor sigmoid(const Tensor& t) {
+  auto u = unary_float(t, "sigmoid", [](auto v) {
+    using T = decltype(v);
+    return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
+  });
+  return record1("sigmoid", u, [](const Tensor& g, const Tensor&, const Tensor& y) {
+    return mul(g, mul(y, add_scalar(neg(y), 1)));
+  });
+}
+Tensor silu(const Tensor& t) {
+  auto u = unary_float(t, "silu", [](auto v) {
+    using T = decltype(v);
+    return v >= 0 ? v / (T(1) + std::exp(-v)) : v * std::exp(v) / (T(1) + std::exp(v));
+  });
+  return record1("silu", u, [](const Tensor& g, const Tensor& x, const Tensor&) {
+    Tensor s = sigmoid(x);
+    return mul(g, mul(s, add_scalar(mul(x, add_scalar(neg(s), 1)), 1)));
+  });
+}
+Tensor erf(const Tensor& t) {
+  auto u = unary_float(t, "erf", [](auto v) { return std::erf(v); });
+  return record1("erf", u, [](const Tensor& g, const Tensor& x, const Tensor&) {
+    return mul(g, mul_scalar(exp(neg(mul(x, x))), kInvSqrtPi2));
+  });
+}
+
+Tensor gelu(const Tensor& t, bool tanh_approx) {
+  constexpr double k = 0.7978845608028654, c = 0.044715;  // sqrt(2/pi)
+  auto u = tanh_approx ? unary_float(t, "gelu", [](auto v) {
+                           using T = decltype(v);
+                           return T(0.5) * v * (T(1) + std::tanh(T(k) * (v + T(c) * v * v * v)));
+                         })
+                       : unary_float(t, "gelu", [](auto v) {
+                           using T = decltype(v);
+                           return T(0.5) * v * (T(1) + std::erf(v / T(kSqrt2)));
+                         });
+  return record1("gelu", u, [tanh_approx](const Tensor& g, const Tensor& x, const Tensor&) {
+    Tensor d = empty(x.shape(), x.dtype());
+    dispatch_float(x.dtype(), "gelu", [&](auto tag) {
+      using T = decltype(tag);
+      if (tanh_approx) {
+        map1<T, T>(x, d, [](T v) {
+          T inner = T(k) * (v + T(c) * v * v * v), th = std::tanh(inner);
+          return T(0.5) * (T(1) + th) + T(0.5) * v * (T(1) - th * th) * T(k) * (T(1) + T(3 * c) * v * v);
+        });
+      } else {
+        map1<T, T>(x, d, [](T v) {
+          return T(0.5) * (T(1) + std::erf(v / T(kSqrt2))) + v * std::exp(T(-0.5) * v * v) * T(0.3989422804014327);
+        });
+      }
+    });
+    return mul(g, d);
+  });
+}
+
+Tensor clamp(const Tensor& t, std::optional<double> lo, std::optional<double> hi) {
+  if (!lo && !hi) value_error("clamp: at least one of min and max must be given");
+  double l = lo ? *lo : -INFINITY, h = hi ? *hi : INFINITY;
+  auto u = unary_same(t, "clamp", [l, h](auto v) {
+    using T = decltype(v);
+    double d = static_cast<double>(v);
+    return static_cast<T>(d < l ? l : (d > h ? h : d));
+  });
+  return record1("clamp", u, [l, h](const Tensor& g, const Tensor& x, const Tensor&) {
+    Tensor inside = logical_and(ge(x, wrapped_scalar(l, DType::Float64)), le(x, wrapped_scalar(h, DType::Float64)));
+    return mul(g, to_dtype(inside, g.dtype()));
+  });
+}
+
+Tensor pow_scalar(const Tensor& t, double p) {
+  auto u = unary_float(t, "pow", [p](auto v) {
+    using T = decltype(v);
+    return p == 2.0 ? v * v : std::pow(v, T(p));
+  });
+  return record1("pow_scalar", u, [p](const Tensor& g, const Tensor& x, const Tensor&) {
+    if (p == 0) return zeros_like(g);
+    return mul(g, mul_scalar(pow_scalar(x, p - 1), p));
+  });
+}
+
+Tensor logical_not(const Tensor& t) {
+  Tensor out = empty(t.shape(), DType::Bool);
+  dispatch_all(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    map1<T, uint8_t>(t, out, [](T v) { return static_cast<uint8_t>(convert<double>(v) == 0.0); });
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------- binary
+namespace {
+
+struct Binary {
+  Tensor a, b;  // cast to the compute dtype and expanded to the common shape (graph inputs)
+  DType result, compute;
+};
+
+Binary prepare(const Tensor& a, const Tensor& b, const char* op, bool arithmetic) {
+  Binary p;
+  p.result = result_type({a, b});
+  p.compute = compute_dtype(p.result);
+  if (arithmetic && p.compute == DType::Bool) p.compute = DType::Int64;
+  Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+  p.a = expand(to_dtype(a, p.compute), shape);
+  p.b = expand(to_dtype(b, p.compute), shape);
+  return p;
+}
+
+template <typename F>
+Tensor arith_kernel(const Binary& p, const char* op, F f) {
+  Tensor out = empty(p.a.shape(), p.compute);
+  dispatch_compute(p.compute, op, [&](auto tag) {
+    using T = decltype(tag);
+    map2<T, T, T>(p.a, p.b, out, [&](T x, T y) { return static_cast<T>(f(x, y)); });
+  });
+  return out;
+}
+
+template <typename F>
+Tensor compare(const Tensor& a, const Tensor& b, const char* op, F f) {
+  Binary p = prepare(a, b, op, false);
+  Tensor out = empty(p.a.shape(), DType::Bool);
+  NoGradGuard ng;
+  dispatch_compute(p.compute, op, [&](auto tag) {
+    using T = decltype(tag);
+    map2<T, T, uint8_t>(p.a, p.b, out, [&](T x, T y) { return static_cast<uint8_t>(f(x, y)); });
+  });
+  return out;
+}
+
+Tensor record2(const char* name, const Binary& p, Tensor out,
+               std::function<Grads(const Tensor& g, const Tensor& a, const Tensor& b, const std::vector<bool>&)> d) {
+  Tensor a = detach(p.a), b = detach(p.b);
+  out = attach(name, out, {p.a, p.b}, [d, a, b](const Tensor& g, const std::vector<bool>& needs) {
+    return d(g, a, b, needs);
+  });
+  return to_dtype(out, p.result);
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Binary p = prepare(a, b, "add", true);
+  return record2("add", p, arith_kernel(p, "add", [](auto x, auto y) { return x + y; }),
+                 [](const Tensor& g, const Tensor&, const Tensor&, const std::vector<bool>&) { return Grads{g, g}; });
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Binary p = prepare(a, b, "sub", true);
+  return record2("sub", p, arith_kernel(p, "sub", [](auto x, auto y) { return x - y; }),
+                 [](const Tensor& g, const Tensor&, const Tensor&, const std::vector<bool>& n) {
+                   return Grads{g, n[1] ? neg(g) : Tensor()};
+                 });
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Binary p = prepare(a, b, "mul", true);
+  return record2("mul", p, arith_kernel(p, "mul", [](auto x, auto y) { return x * y; }),
+                 [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
+                   return Grads{n[0] ? mul(g, y) : Tensor(), n[1] ? mul(g, x) : Tensor()};
+                 });
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  // True division: integer operands divide in float32, as in PyTorch.
+  Tensor af = a, bf = b;
+  if (!is_floating(result_type({a, b}))) {
+    af = to_dtype(a, DType::Float32);
+    bf = to_dtype(b, DType::Float32);
+  }
+  Binary p = prepare(af, bf, "div", true);
+  return record2("div", p, arith_kernel(p, "div", [](auto x, auto y) { return x / y; }),
+                 [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
+                   return Grads{n[0] ? div(g, y) : Tensor(), n[1] ? neg(div(mul(g, x), mul(y, y))) : Tensor()};
+                 });
+}
+Tensor pow(const Tensor& a, const Tensor& b) {
+  Binary p = prepare(a, b, "pow", true);
+  Tensor out = arith_kernel(p, "pow", [](auto x, auto y) {
+    using T = decltype(x);
+    if constexpr (std::is_integral_v<T>) {
+      if (y < 0) return T(x == 1 ? 1 : (x == -1 ? (y % 2 ? -1 : 1) : 0));
+      T r = 1, base = x;
+      for (T e = y; e > 0; e >>= 1, base *= base)
+        if (e & 1) r *= base;
+      return r;
+    } else {
+      return std::pow(x, y);
+    }
+  });
+  Tensor res = detach(out);
+  return record2("pow", p, out, [res](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
+    Grads r(2);
+    if (n[0]) r[0] = mul(g, mul(y, pow(x, sub(y, wrapped_scalar(1, DType::Int64)))));
+    if (n[1]) r[1] = mul(g, mul(res, log(x)));
+    return r;
+  });
+}
+
+static Grads minmax_backward(const Tensor& g, const Tensor& x, const Tensor& y, bool is_max) {
+  // Ties share the gradient equally, as PyTorch does.
+  Tensor win = is_max ? gt(x, y) : lt(x, y), tie = eq(x, y);
+  Tensor half = mul_scalar(to_dtype(tie, g.dtype()), 0.5);
+  Tensor wa = add(to_dtype(win, g.dtype()), half);
+  Tensor wb = add(to_dtype(logical_and(logical_not(win), logical_not(tie)), g.dtype()), half);
+  return Grads{mul(g, wa), mul(g, wb)};
+}
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  Binary p = prepare(a, b, "maximum", false);
+  return record2("maximum", p, arith_kernel(p, "maximum", [](auto x, auto y) { return x != x ? x : (x > y ? x : y); }),
+                 [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>&) {
+                   return minmax_backward(g, x, y, true);
+                 });
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  Binary p = prepare(a, b, "minimum", false);
+  return record2("minimum", p, arith_kernel(p, "minimum", [](auto x, auto y) { return x != x ? x : (x < y ? x : y); }),
+                 [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>&) {
+                   return minmax_backward(g, x, y, false);
+                 });
+}
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, "eq", [](auto x, auto y) { return x == y; }); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare(a, b, "ne", [](auto x, auto y) { return x != y; }); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, "lt", [](auto x, auto y) { return x < y; }); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, "le", [](auto x, auto y) { return x <= y; }); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, "gt", [](auto x, auto y) { return x > y; }); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, "ge", [](auto x, auto y) { return x >= y; }); }
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "logical_and", [](auto x, auto y) { return x != decltype(x)(0) && y != decltype(y)(0); });
+}
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  return compare(a, b, "logical_or", [](auto x, auto y) { return x != decltype(x)(0) || y != decltype(y)(0); });
+}
+
+Tensor mul_scalar(const Tensor& t, double s) { return mul(t, wrapped_scalar(s, DType::Float64)); }
+Tensor add_scalar(const Tensor& t, double s) { return add(t, wrapped_scalar(s, DType::Float64)); }
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  if (cond.dtype() != DType::Bool) type_error("where: condition must be a bool tensor, got ", dtype_name(cond.dtype()));
+  DType result = result_type({a, b});
+  DType ct = compute_dtype(result);
+  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor c = expand(cond, shape), x = expand(to_dtype(a, ct), shape), y = expand(to_dtype(b, ct), shape);
+  Tensor out = empty(shape, ct);
+  dispatch_compute(ct, "where", [&](auto tag) {
+    using T = decltype(tag);
+    map3<uint8_t, T, T, T>(c, x, y, out, [](uint8_t k, T u, T v) { return k ? u : v; });
+  });
+  Tensor cd = detach(c);
+  out = attach("where", out, {Tensor(), x, y}, [cd](const Tensor& g, const std::vector<bool>& n) {
+    Tensor z = zeros({}, g.dtype());
+    return Grads{Tensor(), n[1] ? where(cd, g, z) : Tensor(), n[2] ? where(cd, z, g) : Tensor()};
+  });
+  return to_dtype(out, result);
+}
+
+Tensor masked_fill(const Tensor& t, const Tensor& mask, const Tensor& value) {
+  if (mask.dtype() != DType::Bool) type_error("masked_fill: mask must be a bool tensor, got ", dtype_name(mask.dtype()));
+  if (value.dim() != 0)
+    value_error("masked_fill: value must be a number or a 0-d tensor, got shape ", shape_str(value.shape()));
+  Shape shape = broadcast_shapes(t.shape(), mask.shape(), "masked_fill");
+  if (shape != t.shape())
+    value_error("masked_fill: mask of shape ", shape_str(mask.shape()), " does not broadcast to the tensor's shape ",
+                shape_str(t.shape()));
+  return where(mask, expand(to_dtype(value, t.dtype()), shape), t);
+}
+
+}  // namespace zh

