@@ -8,6 +8,8 @@ names the file, and the byte offset when the problem is in binary data.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 
 class ImporterError(ValueError):
@@ -27,4 +29,20 @@ class ImporterError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
-__all__ = ["ImporterError"]
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write a file of an imported model: temp file in the same folder, fsync, rename over path."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a model folder is meant to be read by others
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["ImporterError", "write_atomic"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 import tokenizers
 
 from core.io import SafetensorsError, SafetensorsFile, save_arrays
-from zoo.importers import ImporterError
+from zoo.importers import ImporterError, write_atomic
 from zoo.importers.torch_zip import load_state_dict
 
 Progress = Callable[[int, int], None]
@@ -262,20 +261,6 @@ def read_hf_folder(src: str | os.PathLike, progress: Progress | None = None) -> 
     return ImportedModel(config, tensors)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a model folder is meant to be read by others
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def import_hf_folder(src: str | os.PathLike, dest: str | os.PathLike, *,
                      extra_config: Mapping[str, Any] | None = None,
                      progress: Progress | None = None) -> dict:
@@ -302,6 +287,6 @@ def import_hf_folder(src: str | os.PathLike, dest: str | os.PathLike, *,
     dest.mkdir(parents=True, exist_ok=True)
     save_arrays({name: ("F32", arr) for name, arr in model.tensors.items()}, dest / "model.safetensors",
                 {"format": "zoohub", "architecture": config["architecture"]})
-    _write_atomic(dest / "tokenizer.json", tokenizer_raw)
-    _write_atomic(dest / "config.json", (json.dumps(config, indent=2) + "\n").encode())
+    write_atomic(dest / "tokenizer.json", tokenizer_raw)
+    write_atomic(dest / "config.json", (json.dumps(config, indent=2) + "\n").encode())
     return config
