@@ -149,7 +149,7 @@ class _Weights:
             try:
                 self._st = SafetensorsFile(path)
             except SafetensorsError as e:
-                raise ImporterError(path, e.reason, e.offset) from None
+                raise ImporterError(path, f"invalid safetensors: {e.reason}", e.offset) from None
             names = self._st.names()
         else:
             self._bin = load_state_dict(path)
