@@ -1,6 +1,8 @@
 """PyTorch zip checkpoints: tensors come back as numpy, anything that is not a tensor is refused unrun."""
 from __future__ import annotations
 
+import os
+import pickle
 import shutil
 import struct
 import zipfile
@@ -105,6 +107,23 @@ def test_refuses_code_globals_without_running_them(tmp_path, module, name):
     assert not marker.exists()
 
 
+class _Evil:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_refuses_a_pickled_os_system_reduce_in_every_protocol(tmp_path, protocol):
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"w": _Evil(marker)}, protocol=protocol)  # protocol 4+ uses STACK_GLOBAL
+    with pytest.raises(TorchZipError, match=r"refusing global (os|posix)\.system"):
+        load(_write(tmp_path / "evil.pt", payload, {}))
+    assert not marker.exists()
+
+
 def test_refuses_code_global_hidden_in_tensor_arguments(tmp_path):
     marker = tmp_path / "pwned"
     evil = _global("os", "system") + _tuple(_str(f"touch {marker}")) + b"R"
@@ -186,6 +205,11 @@ def test_legacy_pickle_checkpoint_gets_a_clear_message(tmp_path):
     path.write_bytes(b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.")
     with pytest.raises(TorchZipError, match="legacy"):
         load(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(TorchZipError, match="file not found"):
+        load(tmp_path / "nothing.pt")
 
 
 def test_errors_are_importer_errors():

@@ -140,3 +140,10 @@ def test_pooling_functions():
     np.testing.assert_allclose(max_pool(hidden, mask), [[3, 4]])
     np.testing.assert_allclose(cls_pool(hidden, mask), [[1, 2]])
     np.testing.assert_allclose(l2_normalize(np.array([[3, 4], [0, 0]], np.float32)), [[0.6, 0.8], [0, 0]])
+
+
+def test_from_folder_reads_config_and_tokenizer(tiny_model, tmp_path):
+    folder = tmp_path / "m"
+    import_hf_folder(make_tiny_bert_folder(tmp_path / "hf"), folder, extra_config={"max_length": 4})
+    encoder = SentenceEncoder.from_folder(folder, tiny_model)
+    assert encoder.config.max_length == 4 and encoder.token_counts(["a a a a a"]) == [4]

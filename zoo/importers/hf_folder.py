@@ -42,6 +42,8 @@ class Parameter:
 
 @dataclass(frozen=True)
 class HFArchitecture:
+    """How to read one Hugging Face model_type: its config, its parameter table, what it may drop."""
+
     architecture: str  # our tag, written to config.json
     read_config: Callable[[Mapping[str, Any], Path], dict]  # HF config.json -> our config (validated)
     parameters: Callable[[Mapping[str, Any]], dict[str, Parameter]]  # our config -> our name -> spec
@@ -51,6 +53,8 @@ class HFArchitecture:
 
 @dataclass(frozen=True)
 class ImportedModel:
+    """A checked Hugging Face model in memory: our config and our float32 tensors."""
+
     config: dict
     tensors: dict[str, np.ndarray]  # our name -> float32 array, in the table's order
 

@@ -15,6 +15,7 @@ import io
 import os
 import pickle
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,7 @@ class _Archive:
         info = self.zf.getinfo(name)
         try:
             return self.zf.read(info)
-        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as e:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
             raise TorchZipError(self.path, f"cannot read zip entry {name!r}: {e}", info.header_offset) from None
 
     def storage(self, kind: _StorageType, key: str, numel: int) -> _Storage:
@@ -185,12 +186,12 @@ def load(path: str | os.PathLike) -> Any:
     (30522, 384)
     """
     path = Path(path)
+    if not path.is_file():
+        raise TorchZipError(path, "file not found")
     try:
         zf = zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise TorchZipError(path, "file not found") from None
     except (zipfile.BadZipFile, OSError) as e:
-        size = path.stat().st_size if path.exists() else 0
+        size = path.stat().st_size
         with open(path, "rb") as f:
             legacy = f.read(2) == b"\x80\x02"
         hint = ("a legacy (torch < 1.6) pickle checkpoint, which is not supported: re-save it with torch.save"

@@ -52,6 +52,7 @@ class TextEncoderConfig:
 
     @property
     def head_dim(self) -> int:
+        """Width of one attention head."""
         return self.hidden_size // self.num_heads
 
     @classmethod
@@ -73,6 +74,7 @@ class TextEncoderConfig:
             raise ValueError(f"{path}: {e}") from None
 
     def to_dict(self) -> dict:
+        """The fields as our config.json writes them."""
         return asdict(self)
 
 

@@ -1,7 +1,9 @@
 """SentenceEncoder: sentences in, one L2-normalised float32 vector per sentence out, any backend behind it."""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,15 @@ class SentenceEncoder:
         self.forward = forward
         self.tokenizer = configure_tokenizer(tokenizer, self.config.max_length)
         self._pool = POOLERS[self.config.pooling]
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike, forward: Forward) -> SentenceEncoder:
+        """The pipeline of a model folder in our format (config.json, tokenizer.json) around forward.
+
+        >>> encoder = SentenceEncoder.from_folder("models/minilm-l6", model)
+        """
+        folder = Path(folder)
+        return cls(forward, Tokenizer.from_file(str(folder / "tokenizer.json")), TextEncoderConfig.from_folder(folder))
 
     def token_counts(self, sentences: Sequence[str]) -> list[int]:
         """Word pieces per sentence after truncation, [CLS] and [SEP] included."""

@@ -15,6 +15,8 @@ from tokenizers import Encoding, Tokenizer
 
 @dataclass(frozen=True)
 class Batch:
+    """The model inputs of some sentences, padded to the longest of them."""
+
     indices: np.ndarray  # int64 (B,): where each row's sentence is in the input list
     input_ids: np.ndarray  # int64 (B, T), padded with the pad id
     attention_mask: np.ndarray  # int64 (B, T), 1 on real tokens, 0 on padding
