@@ -68,6 +68,15 @@ def test_task_checkpoint_with_bert_prefix_and_heads(folder):
     assert read_hf_folder(folder).tensors["embeddings.word.weight"].shape == (16, 8)
 
 
+def test_prefixed_and_bare_copies_of_one_tensor_are_refused(folder):
+    sd = tiny_hf_state_dict()
+    sd["bert.embeddings.LayerNorm.bias"] = sd["embeddings.LayerNorm.bias"]
+    save_arrays({k: ("F32", v) for k, v in sd.items()}, folder / "model.safetensors")
+    with pytest.raises(ImporterError, match=r"'embeddings\.LayerNorm\.bias' and 'bert\.embeddings\.LayerNorm\.bias' "
+                                            r"are the same parameter"):
+        read_hf_folder(folder)
+
+
 def test_writes_our_format(tmp_path, folder):
     dest = tmp_path / "ours"
     seen = []

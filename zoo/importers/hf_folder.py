@@ -161,6 +161,8 @@ class _Weights:
         self.by_name: dict[str, str] = {}  # stripped name -> name in the file
         for name in names:
             stripped = next((name[len(p):] for p in arch.prefixes if name.startswith(p)), name)
+            if stripped in self.by_name:
+                raise ImporterError(path, f"tensors {self.by_name[stripped]!r} and {name!r} are the same parameter")
             self.by_name[stripped] = name
 
     def shape(self, name: str) -> tuple[int, ...]:
@@ -277,6 +279,7 @@ def import_hf_folder(src: str | os.PathLike, dest: str | os.PathLike, *,
     6
     """
     src, dest = Path(src), Path(dest)
+    model = read_hf_folder(src, progress)
     tokenizer_path = src / "tokenizer.json"
     if not tokenizer_path.is_file():
         raise ImporterError(tokenizer_path, "missing tokenizer.json (folders with only vocab.txt or a "
@@ -286,7 +289,6 @@ def import_hf_folder(src: str | os.PathLike, dest: str | os.PathLike, *,
         tokenizers.Tokenizer.from_str(tokenizer_raw.decode("utf-8"))
     except Exception as e:  # noqa: BLE001 -- the tokenizers library raises bare Exception
         raise ImporterError(tokenizer_path, f"not a tokenizers file the tokenizers library can load: {e}") from None
-    model = read_hf_folder(src, progress)
     config = {**model.config, **(extra_config or {})}
     dest.mkdir(parents=True, exist_ok=True)
     save_arrays({name: ("F32", arr) for name, arr in model.tensors.items()}, dest / "model.safetensors",
