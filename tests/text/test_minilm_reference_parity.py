@@ -56,3 +56,8 @@ def test_long_sentence_is_truncated_at_256_word_pieces(encoder, embeddings, mini
 
 def test_rows_are_unit_vectors(embeddings):
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-6)
+
+
+def test_default_batch_size_gives_the_same_vectors(encoder, embeddings, minilm_reference):
+    harvard = minilm_reference["sentences"][:40]  # short ones: two batches of 32 and 8 at the default size
+    np.testing.assert_allclose(encoder.encode(harvard), embeddings[:40], atol=1e-6)
