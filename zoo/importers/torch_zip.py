@@ -1,0 +1,226 @@
+"""PyTorch zip checkpoints (`torch.save` since torch 1.6) read into numpy, without torch and without running code.
+
+Layout (from torch/serialization.py): a zip whose entries share one folder prefix; `<prefix>/data.pkl` is a
+pickle of the saved object in which each tensor is a call `torch._utils._rebuild_tensor_v2(storage, offset,
+size, stride, requires_grad, hooks)` on a persistent id `("storage", torch.FloatStorage, key, location,
+numel)`; `<prefix>/data/<key>` holds that storage's raw bytes and `<prefix>/byteorder` says "little" or "big".
+
+The unpickler resolves only the globals in `ALLOWED_GLOBALS`, each to a stand-in of ours; any other global
+(`os.system`, `builtins.eval`, ...) is refused when the pickle names it, before anything could be called.
+"""
+from __future__ import annotations
+
+import collections
+import io
+import os
+import pickle
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.importers import ImporterError
+
+# torch storage class name -> numpy dtype of its elements (bfloat16 arrives as uint16 bits, widened below)
+STORAGE_DTYPES: dict[str, np.dtype] = {
+    "DoubleStorage": np.dtype("<f8"),
+    "FloatStorage": np.dtype("<f4"),
+    "HalfStorage": np.dtype("<f2"),
+    "BFloat16Storage": np.dtype("<u2"),
+    "LongStorage": np.dtype("<i8"),
+    "IntStorage": np.dtype("<i4"),
+    "ShortStorage": np.dtype("<i2"),
+    "CharStorage": np.dtype("i1"),
+    "ByteStorage": np.dtype("u1"),
+    "BoolStorage": np.dtype("?"),
+}
+
+
+class TorchZipError(ImporterError):
+    """A PyTorch checkpoint that is malformed, truncated, or asks the unpickler for something not allowed."""
+
+
+class _StorageType:
+    """Stand-in for a `torch.*Storage` class; slots only, so a BUILD opcode cannot rewrite it."""
+
+    __slots__ = ("dtype", "name")
+
+    def __init__(self, name: str, dtype: np.dtype) -> None:
+        self.name = name
+        self.dtype = dtype
+
+
+class _Storage:
+    """One storage's elements as a flat read-only array, with the zip entry it came from (for errors)."""
+
+    __slots__ = ("array", "bfloat16", "entry")
+
+    def __init__(self, array: np.ndarray, entry: str, bfloat16: bool) -> None:
+        self.array = array
+        self.entry = entry
+        self.bfloat16 = bfloat16
+
+
+def _rebuild_tensor_v2(storage: object, storage_offset: object, size: object, stride: object,
+                       requires_grad: object = False, backward_hooks: object = None,
+                       metadata: object = None) -> np.ndarray:
+    if not isinstance(storage, _Storage):
+        raise TypeError(f"_rebuild_tensor_v2: expected a storage, got {type(storage).__name__}")
+    if not (isinstance(size, tuple) and isinstance(stride, tuple) and len(size) == len(stride)
+            and all(isinstance(v, int) and v >= 0 for v in size + stride)
+            and isinstance(storage_offset, int) and storage_offset >= 0):
+        raise TypeError(f"_rebuild_tensor_v2: invalid size {size!r}, stride {stride!r} or offset {storage_offset!r}")
+    flat = storage.array
+    if 0 in size:
+        out = np.zeros(size, dtype=flat.dtype)
+    else:
+        last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
+        if last >= flat.size:
+            raise ValueError(f"tensor of size {size} and stride {stride} at offset {storage_offset} reads element "
+                             f"{last} of storage {storage.entry!r}, which has {flat.size} elements")
+        item = flat.itemsize
+        view = np.lib.stride_tricks.as_strided(flat[storage_offset:], shape=size,
+                                               strides=tuple(s * item for s in stride), writeable=False)
+        out = np.array(view, dtype=flat.dtype.newbyteorder("="), order="C")
+    if storage.bfloat16:  # bfloat16 is the top half of a float32: widening is exact
+        out = (out.astype(np.uint32) << 16).view(np.float32)
+    return out
+
+
+def _rebuild_parameter(data: object, requires_grad: object = False, backward_hooks: object = None) -> object:
+    if not isinstance(data, np.ndarray):
+        raise TypeError(f"_rebuild_parameter: expected a tensor, got {type(data).__name__}")
+    return data
+
+
+# (module, name) -> what the pickle gets instead; the complete list of what a checkpoint may reference.
+ALLOWED_GLOBALS: dict[tuple[str, str], Callable[[], object]] = {
+    ("collections", "OrderedDict"): lambda: collections.OrderedDict,
+    ("torch._utils", "_rebuild_tensor_v2"): lambda: _rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_parameter"): lambda: _rebuild_parameter,
+    **{("torch", name): (lambda name=name, dt=dt: _StorageType(name, dt)) for name, dt in STORAGE_DTYPES.items()},
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, data: io.BytesIO, archive: _Archive) -> None:
+        super().__init__(data)
+        self._archive = archive
+
+    def find_class(self, module: str, name: str) -> Any:
+        make = ALLOWED_GLOBALS.get((module, name))
+        if make is None:
+            raise pickle.UnpicklingError(
+                f"refusing global {module}.{name}: a checkpoint may only reference tensors "
+                f"({', '.join(sorted({m for m, _ in ALLOWED_GLOBALS}))})")
+        return make()
+
+    def persistent_load(self, pid: Any) -> _Storage:
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
+                and isinstance(pid[1], _StorageType) and isinstance(pid[2], str) and isinstance(pid[4], int)):
+            raise pickle.UnpicklingError(f"unsupported persistent id {pid!r} (expected a torch storage)")
+        return self._archive.storage(pid[1], pid[2], pid[4])
+
+
+class _Archive:
+    """The zip side: finds the prefix, reads each storage once (tensors may share one)."""
+
+    def __init__(self, path: Path, zf: zipfile.ZipFile) -> None:
+        self.path = path
+        self.zf = zf
+        pickles = [n for n in zf.namelist() if n == "data.pkl" or n.endswith("/data.pkl")]
+        if len(pickles) != 1:
+            raise TorchZipError(path, f"expected one data.pkl entry in the zip, found {len(pickles)} "
+                                      f"(is this a torch.save checkpoint?)")
+        self.pickle_entry = pickles[0]
+        self.prefix = pickles[0][: -len("data.pkl")]
+        self.big_endian = self._byteorder() == "big"
+        self._storages: dict[str, _Storage] = {}
+
+    def _byteorder(self) -> str:
+        name = self.prefix + "byteorder"
+        if name not in self.zf.NameToInfo:
+            return "little"
+        order = self.read(name).decode("ascii", "replace").strip()
+        if order not in ("little", "big"):
+            raise TorchZipError(self.path, f"entry {name!r} says byte order {order!r}, expected little or big",
+                                self.zf.getinfo(name).header_offset)
+        return order
+
+    def read(self, name: str) -> bytes:
+        info = self.zf.getinfo(name)
+        try:
+            return self.zf.read(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
+            raise TorchZipError(self.path, f"cannot read zip entry {name!r}: {e}", info.header_offset) from None
+
+    def storage(self, kind: _StorageType, key: str, numel: int) -> _Storage:
+        if key in self._storages:
+            return self._storages[key]
+        name = f"{self.prefix}data/{key}"
+        if name not in self.zf.NameToInfo:
+            raise pickle.UnpicklingError(f"storage {key!r} has no zip entry {name!r}")
+        info = self.zf.getinfo(name)
+        expected = numel * kind.dtype.itemsize
+        if info.file_size != expected:
+            raise TorchZipError(self.path, f"entry {name!r} holds {info.file_size} bytes, but its {kind.name} of "
+                                           f"{numel} elements needs {expected}", info.header_offset)
+        dtype = kind.dtype.newbyteorder(">") if self.big_endian else kind.dtype
+        array = np.frombuffer(self.read(name), dtype=dtype)
+        storage = _Storage(array, name, bfloat16=kind.name == "BFloat16Storage")
+        self._storages[key] = storage
+        return storage
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Unpickle a PyTorch zip checkpoint with every tensor as a numpy array (bfloat16 widened to float32).
+
+    Only tensors, storages and OrderedDict may be referenced; plain containers and numbers come back as they
+    are. Raises TorchZipError naming the file (and the entry and byte offset) for anything else.
+
+    >>> sd = load("pytorch_model.bin")
+    >>> sd["embeddings.word_embeddings.weight"].shape
+    (30522, 384)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TorchZipError(path, "file not found")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            legacy = f.read(2) == b"\x80\x02"
+        hint = ("a legacy (torch < 1.6) pickle checkpoint, which is not supported: re-save it with torch.save"
+                if legacy else f"not a zip archive or truncated: no readable central directory ({e})")
+        raise TorchZipError(path, hint, 0 if legacy else size) from None
+    with zf:
+        archive = _Archive(path, zf)
+        data = io.BytesIO(archive.read(archive.pickle_entry))
+        try:
+            return _RestrictedUnpickler(data, archive).load()
+        except ImporterError:
+            raise
+        except (pickle.UnpicklingError, EOFError, TypeError, ValueError, KeyError, AttributeError, IndexError,
+                RecursionError, MemoryError) as e:
+            raise TorchZipError(path, f"entry {archive.pickle_entry!r} at pickle byte {data.tell()}: {e}",
+                                zf.getinfo(archive.pickle_entry).header_offset) from None
+
+
+def load_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a checkpoint that holds a state dict (name -> tensor), as torch.save(model.state_dict()) writes.
+
+    >>> weights = load_state_dict("pytorch_model.bin")
+    """
+    obj = load(path)
+    if not isinstance(obj, dict):
+        raise TorchZipError(path, f"holds a {type(obj).__name__}, expected a state dict of name -> tensor")
+    out: dict[str, np.ndarray] = {}
+    for name, value in obj.items():
+        if not isinstance(name, str) or not isinstance(value, np.ndarray):
+            raise TorchZipError(path, f"state dict entry {name!r} is a {type(value).__name__}, expected a tensor")
+        out[name] = value
+    return out
