@@ -21,4 +21,14 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
 fi
 
 PATH="$here/.venv/bin:$PATH" ./scripts/build.sh >/dev/null
+
+# Development install: the venv imports the packages straight from this tree (core._C is built in place),
+# and `zoohub` runs the CLI from it. `pip install .` builds a regular wheel instead (scikit-build-core).
+site="$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$here" > "$site/zoohub-dev.pth"
+cat > .venv/bin/zoohub <<LAUNCHER
+#!/usr/bin/env bash
+exec "$here/.venv/bin/python" -m hub.cli "\$@"
+LAUNCHER
+chmod +x .venv/bin/zoohub
 echo "setup: ok ($("$py" -c 'import core; print(core.backend_info()["isa"] if hasattr(core, "backend_info") else "core built")'))"
