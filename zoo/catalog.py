@@ -60,3 +60,10 @@ def register(entry: CatalogEntry) -> CatalogEntry:
         raise ValueError(f"catalog: {entry.name!r} is registered twice")
     CATALOG[entry.name] = entry
     return entry
+
+
+def entries() -> dict[str, CatalogEntry]:
+    """Every catalog entry, after importing the model families that register them."""
+    from zoo.architectures import load_families
+    load_families()
+    return dict(CATALOG)
