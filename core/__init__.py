@@ -17,6 +17,10 @@ from core._tensor import (  # noqa: F401
     relu, reshape, rsqrt, select, sigmoid, sign, silu, sin, sqrt, squeeze, sub, sum, t, tanh, tensor, transpose,
     unsqueeze, where, zeros, zeros_like,
 )
+from core._shape_ops import (  # noqa: F401
+    argsort, cat, chunk, concat, concatenate, cumsum, flip, from_dlpack, gather, logsumexp, scatter, scatter_add, sort,
+    split, stack, std, tile, topk, tril, triu, unbind, var,
+)
 from core._tensor import bool_ as bool  # noqa: F401, A001  (core.bool, as torch.bool)
 
 float = float32  # noqa: A001
