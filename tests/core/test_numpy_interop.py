@@ -34,6 +34,19 @@ def test_from_numpy_copies_negative_strides():
     assert t[0].item() == 3.0
 
 
+def test_from_numpy_of_a_reversed_one_element_array_copies_instead_of_recursing():
+    a = np.arange(1.0)[::-1]
+    assert a.strides == (-8,)
+    assert core.from_numpy(a).tolist() == [0.0]
+    assert core.tensor(np.ones((1, 1), dtype=np.float32)[::-1, ::-1]).tolist() == [[1.0]]
+
+
+def test_from_numpy_converts_byte_swapped_arrays():
+    a = np.arange(3, dtype=">f4")
+    assert core.from_numpy(a).tolist() == [0.0, 1.0, 2.0]
+    assert core.tensor(np.array([1, -2], dtype=">i8")).tolist() == [1, -2]
+
+
 def test_from_numpy_keeps_the_array_alive():
     t = core.from_numpy(np.arange(100.0) + 1)
     gc.collect()
