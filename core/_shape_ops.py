@@ -193,7 +193,7 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
     """log(sum(exp(input))) over dim, computed stably (the maximum is subtracted first).
 
     >>> round(core.logsumexp(core.tensor([1000.0, 1000.0]), 0).item(), 4)
-    1000.6931
+    1000.6932
     """
     if dim is None:
         raise TypeError("logsumexp: dim is required (an int or a tuple of ints)")
