@@ -84,6 +84,8 @@ py::dtype dtype_to_numpy(DType t) {
 
 // Shares the numpy array's memory when its strides are whole elements and non-negative.
 Tensor from_numpy(py::array arr) {
+  if (!arr.dtype().attr("isnative").cast<bool>())  // byte-swapped data: convert (a copy), never reinterpret
+    return from_numpy(py::array(arr.attr("astype")(arr.dtype().attr("newbyteorder")("="))));
   DType dt = numpy_to_dtype(arr.dtype());
   const int64_t isz = itemsize(dt);
   Shape shape(arr.ndim()), strides(arr.ndim());
@@ -94,8 +96,8 @@ Tensor from_numpy(py::array arr) {
     if (s < 0 || s % isz != 0) ok = false;
     strides[i] = s / isz;
   }
-  if (!ok) arr = py::array::ensure(arr, py::array::c_style | py::array::forcecast);
-  if (!ok) return from_numpy(arr);
+  // A fresh C-ordered copy: ensure() would hand back a one-element array unchanged and recurse forever.
+  if (!ok) return from_numpy(py::array(arr.attr("copy")("C")));
   int64_t span = 1;
   for (size_t i = 0; i < shape.size(); ++i)
     if (shape[i] > 0) span += (shape[i] - 1) * strides[i];

@@ -67,6 +67,8 @@ Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index) {
 }
 
 Tensor index_add(const Tensor& base, int64_t dim, const Tensor& index, const Tensor& src) {
+  if (base.dim() == 0) index_error("index_add: cannot index a 0-d tensor");
+  dim = wrap_dim(dim, base.dim(), "index_add");
   const DType ct = compute_dtype(base.dtype());
   Tensor out = contiguous(clone(to_dtype(detach(base), ct)));
   const int64_t size = out.shape()[dim];
@@ -94,6 +96,7 @@ Tensor index_add(const Tensor& base, int64_t dim, const Tensor& index, const Ten
 }
 
 void index_copy_(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src) {
+  if (dst.dim() == 0) index_error("index_copy_: cannot index a 0-d tensor");
   dim = wrap_dim(dim, dst.dim(), "index_copy_");
   const int64_t size = dst.shape()[dim];
   std::vector<int64_t> idx = checked_indices(index, size, "index_copy_");

@@ -170,8 +170,9 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& t, int64_t dim, bool keepdim
   values = attach(op, values, {x}, [id, keep, in_shape, d](const Tensor& g, const std::vector<bool>&) {
     // Scatter g into the arg positions: compare each position's index along d with the winning index.
     Shape ar(in_shape.size(), 1);
-    ar[d] = in_shape.empty() ? 1 : in_shape[d];
-    Tensor pos = reshape(arange(0, static_cast<double>(ar[d]), 1, DType::Int64), ar);
+    const int64_t n = in_shape.empty() ? 1 : in_shape[d];  // a 0-d input has no dim d
+    if (!in_shape.empty()) ar[d] = n;
+    Tensor pos = reshape(arange(0, static_cast<double>(n), 1, DType::Int64), ar);
     Tensor hit = to_dtype(eq(pos, reshape(id, keep)), g.dtype());
     return Grads{mul(hit, reshape(g, keep))};
   });
