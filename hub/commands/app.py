@@ -1,0 +1,45 @@
+"""`zoohub app [--port N]`: the Streamlit browser over this machine's registry (app/main.py), headless."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIN = ROOT / "app" / "main.py"
+
+
+def streamlit_command(port: int, address: str) -> list[str]:
+    """The `streamlit run` command line for the app, headless, without usage statistics."""
+    return [sys.executable, "-m", "streamlit", "run", str(MAIN),
+            "--server.headless", "true", "--server.port", str(port), "--server.address", address,
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+
+
+def app_environment() -> dict[str, str]:
+    """This environment, with the repository on PYTHONPATH so the app's pages import `app` and `hub`."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def run(args: argparse.Namespace) -> int:
+    print(f"zoohub app: http://{args.address}:{args.port} (registry: "
+          f"{os.environ.get('ZOOHUB_DB_URL') or os.environ.get('ZOOHUB_HOME') or '~/.cache/zoohub'}); Ctrl-C stops",
+          file=sys.stderr)
+    try:
+        return subprocess.call(streamlit_command(args.port, args.address), env=app_environment())
+    except KeyboardInterrupt:
+        return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `app` to the zoohub command line."""
+    parser = subparsers.add_parser("app", help="browse, compare, try and promote models in a web app",
+                                   description="Start the Streamlit app on this registry.")
+    parser.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
+    parser.add_argument("--address", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    parser.set_defaults(func=run)
