@@ -6,7 +6,7 @@ import streamlit as st
 
 import hub
 from app import charts, state
-from app.importing import import_button
+from app.importing import import_button, show_import_result
 from app.picking import is_catalog_only, model_from_url, show_lookup_error
 
 ref = model_from_url("model page")
@@ -35,6 +35,7 @@ default = versions.index(int(chosen)) if chosen.isdigit() and int(chosen) in ver
     else versions.index(resolved.version)
 
 st.title(name)
+show_import_result()
 st.caption(resolved.description)
 version = st.selectbox("Version", versions, index=default, format_func=lambda v: f"v{v}", key="model_version")
 info = resolved if version == resolved.version else state.model_info(f"{name}@{version}")

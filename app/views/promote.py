@@ -5,6 +5,8 @@ import hub
 from app import state
 from app.picking import model_from_url, show_lookup_error
 
+NEW_ALIAS = "another alias…"
+
 st.title("Promote a version")
 ref = model_from_url("promotion", in_registry=True)
 if ref is None:
@@ -24,8 +26,9 @@ aliases = sorted(set(current.aliases) | {"production", "staging"}, key=lambda a:
 st.subheader(name)
 st.caption("Aliases now: " + (", ".join(f"{a} → v{v}" for a, v in sorted(current.aliases.items())) or "none"))
 version = st.selectbox("Version", versions, index=start, format_func=lambda v: f"v{v}", key="promote_version")
-alias = st.selectbox("Alias", aliases, key="promote_alias", accept_new_options=True,
-                     help="pick one or type a new alias name")
+alias = st.selectbox("Alias", aliases + [NEW_ALIAS], key="promote_alias")
+if alias == NEW_ALIAS:
+    alias = st.text_input("New alias name", key="promote_new_alias", placeholder="e.g. canary").strip()
 reason = st.text_area("Reason (recorded in the history)", key="promote_reason",
                       placeholder="e.g. WER 0.3 points better on speech-dev")
 before = current.aliases.get(alias)
@@ -33,7 +36,9 @@ move = f"{alias}: v{before} → v{version}" if before else f"{alias}: (unset) �
 confirmed = st.checkbox(f"I confirm {move} for everyone who loads {name}:{alias}", key="promote_confirm")
 
 if st.button("Promote", type="primary", icon=":material/rocket_launch:", key="promote_go"):
-    if not reason.strip():
+    if not alias:
+        st.warning("Nothing changed: name the new alias first.")
+    elif not reason.strip():
         st.warning("Nothing changed: write the reason for this promotion first.")
     elif not confirmed:
         st.warning("Nothing changed: tick the confirmation first.")

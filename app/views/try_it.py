@@ -57,7 +57,7 @@ if task in state.SPEECH_TASKS:
         try:
             model = load_model()
             result, seconds = state.timed(lambda: model.transcribe(str(audio_path)))
-        except (hub.errors.HubError, ValueError, OSError) as exc:
+        except Exception as exc:  # audio from users fails in many ways (format, decoder): say so, keep the page
             st.error(f"Could not transcribe {audio_path.name}: {exc}")
         else:
             st.markdown("**Transcript**")
@@ -75,7 +75,7 @@ elif task in state.TEXT_TASKS:
         try:
             model = load_model()
             embeddings, seconds = state.timed(lambda: np.asarray(model.encode(sentences), dtype=np.float64))
-        except (hub.errors.HubError, ValueError) as exc:
+        except Exception as exc:  # a model's failure on user text is shown on the page, not as a crash
             st.error(f"Could not embed the sentences: {exc}")
         else:
             norms = np.linalg.norm(embeddings, axis=1, keepdims=True)

@@ -2,12 +2,13 @@
 import streamlit as st
 
 from app import state
-from app.importing import import_button
+from app.importing import import_button, show_import_result
 
 CARDS_PER_PAGE = 24
 COLUMNS = 3
 
 st.title("Model zoo")
+show_import_result()
 rows = state.zoo_rows()
 
 search, task_col, license_col, size_col = st.columns([3, 2, 2, 2])
@@ -47,4 +48,5 @@ for i, row in enumerate(visible):
             st.markdown(f"**benchmark** {row.headline}" if row.headline else "_no benchmark run yet_")
         else:
             st.markdown("_in the catalog, not imported yet_")
-            import_button(row.name, key=f"import_{row.name}")
+            if import_button(row.name, key=f"import_{row.name}"):
+                st.rerun()
