@@ -26,6 +26,8 @@ if not summary:
     st.stop()
 task = summary[0].task
 st.subheader(ref)
+st.page_link("views/model.py", label=f"Back to {summary[0].name}", icon=":material/arrow_back:",
+             query_params={"model": summary[0].name})
 if not summary[0].in_registry:
     st.caption("Not imported yet: the first run imports it from the catalog's offline source.")
 

@@ -151,11 +151,13 @@ def test_promote_with_reason_and_confirmation_updates_the_history_at_once(seeded
     promote_form(at, 2, "production", "better on the test clips", confirm=True)
     assert not at.exception
     assert "speech/vad:production now points at v2." in texts(at)
-    history = at.dataframe[0].value
+    history = at.table[0].value
     assert list(history["alias"]) == ["production"] and list(history["to"]) == [2]
     assert list(history["reason"]) == ["better on the test clips"]
     assert hub.info("speech/vad:production").version == 2
     assert [c.reason for c in hub.history("speech/vad")] == ["better on the test clips"]
+    assert "production → v2" in texts(at)  # the aliases line above the form is already the new one
+    assert at.text_area(key="promote_reason").value == "" and not at.checkbox(key="promote_confirm").value
 
 
 def test_promote_to_a_new_alias_name(seeded):
