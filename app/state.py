@@ -5,6 +5,7 @@ answers in milliseconds); loaded models are, since loading maps weights and buil
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ TEXT_TASKS = ("text",)
 
 @dataclass(frozen=True)
 class ZooRow:
-    """One card of the zoo page."""
+    """One card of the zoo page (facts of its version come from card_facts, for the cards on screen only)."""
 
     name: str
     task: str
@@ -32,23 +33,41 @@ class ZooRow:
     in_registry: bool
     latest_version: int | None
     production: int | None
-    size: int | None  # bytes of the production (or newest) version; None until imported
-    headline: str  # "dataset:metric measured (verdict)", or "" when nothing was measured
+
+    @property
+    def shown_ref(self) -> str | None:
+        """The version a plain reference resolves to (production, else newest); None before the import."""
+        number = self.production or self.latest_version
+        return f"{self.name}@{number}" if number else None
 
 
-def zoo_rows(task: str | None = None, query: str | None = None, with_details: bool = True) -> list[ZooRow]:
-    """The registry's models and the catalog's models not imported yet, filtered by task and search text."""
-    rows = []
-    for summary in hub.list(task=task or None, query=query or None):
-        size, headline = None, ""
-        if with_details and summary.in_registry:
-            info = hub.info(summary.name)
-            size, headline = info.size, headline_of(info.verdicts)
-        rows.append(ZooRow(name=summary.name, task=summary.task, license=summary.license or "unknown",
-                           description=summary.description, in_registry=summary.in_registry,
-                           latest_version=summary.latest_version, production=summary.aliases.get("production"),
-                           size=size, headline=headline))
-    return rows
+def zoo_rows(task: str | None = None, query: str | None = None) -> list[ZooRow]:
+    """The registry's models and the catalog's models not imported yet (one hub.list call)."""
+    return [ZooRow(name=m.name, task=m.task, license=m.license or "unknown", description=m.description,
+                   in_registry=m.in_registry, latest_version=m.latest_version, production=m.aliases.get("production"))
+            for m in hub.list(task=task or None, query=query or None)]
+
+
+def card_facts(ref: str) -> tuple[int, str]:
+    """(size in bytes, headline benchmark) of one version of this registry, cached: a version's files never
+    change and its verdicts rarely (the cache is cleared when the app reproduces a benchmark)."""
+    return _card_facts(registry_identity(), ref)
+
+
+def forget_card_facts() -> None:
+    """Drop the cached card facts (after this app re-ran benchmarks, whose verdicts the cards show)."""
+    _card_facts.clear()
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=2000)
+def _card_facts(registry: str, ref: str) -> tuple[int, str]:
+    info = hub.info(ref)
+    return info.size, headline_of(info.verdicts)
+
+
+def registry_identity() -> str:
+    """Which registry this process reads (the same reference means another version in another registry)."""
+    return os.environ.get("ZOOHUB_DB_URL") or os.environ.get("ZOOHUB_HOME") or "~/.cache/zoohub"
 
 
 def headline_of(verdicts) -> str:

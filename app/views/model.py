@@ -109,6 +109,7 @@ with benchmarks:
                     status.update(label="Reproduction failed", state="error")
                     st.error(str(exc))
                 else:
+                    state.forget_card_facts()
                     status.update(label=f"Reproduced in {seconds:.1f} s", state="complete")
                     st.rerun()
     else:
