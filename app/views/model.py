@@ -89,6 +89,28 @@ with history:
         st.dataframe(moves, hide_index=True, width="stretch")
 
 with benchmarks:
+    if state.can_reproduce():
+        run_now = st.button("Reproduce now", icon=":material/replay:", key="reproduce",
+                            help="re-run this version's benchmarks here and judge every claim")
+    else:
+        run_now = st.button("Reproduce now", icon=":material/replay:", key="reproduce", disabled=True,
+                            help="hub.reproduce is not available in this build of zoohub yet")
+        st.caption("Reproduce now is unavailable: this build of the hub has no `reproduce`.")
+    if run_now:
+        with st.status(f"Re-running the benchmarks of {info.ref}…", expanded=True) as status:
+            try:
+                report = hub.reproduce(info.ref, on_step=lambda bench: st.write(f"running {bench}…"))
+            except hub.errors.HubError as exc:
+                status.update(label="Reproduction failed", state="error")
+                st.error(str(exc))
+            else:
+                st.session_state[f"report:{info.ref}"] = report
+                state.forget_card_facts()
+                info, every = state.model_info(info.ref), state.model_versions(name)
+                judged = sum(r.verdict == "reproduced" for r in report.results)
+                status.update(label=f"{judged} of {len(report.results)} claims reproduced in {report.seconds:.1f} s",
+                              state="complete" if report.ok else "error")
+
     if info.verdicts:
         st.dataframe(pd.DataFrame([{"benchmark": v.benchmark, "claimed": v.claimed, "measured": v.measured,
                                     "delta": v.delta, "tolerance": f"{v.abs_tol:g} + {v.rel_tol:g}·|claim|",
@@ -97,22 +119,12 @@ with benchmarks:
                      hide_index=True, width="stretch")
     else:
         st.caption("No benchmark of this version has been run yet.")
-    verdicts = state.verdict_frame(every)
-    if not verdicts.dropna(subset=["measured"]).empty:
-        st.altair_chart(charts.verdict_history(verdicts.dropna(subset=["measured"])), width="stretch")
-    if state.can_reproduce():
-        if st.button("Reproduce now", icon=":material/replay:", key="reproduce"):
-            with st.status(f"Re-running the benchmarks of {info.ref}…", expanded=True) as status:
-                try:
-                    _, seconds = state.timed(lambda: hub.reproduce(info.ref))
-                except hub.errors.HubError as exc:
-                    status.update(label="Reproduction failed", state="error")
-                    st.error(str(exc))
-                else:
-                    state.forget_card_facts()
-                    status.update(label=f"Reproduced in {seconds:.1f} s", state="complete")
-                    st.rerun()
-    else:
-        st.button("Reproduce now", icon=":material/replay:", key="reproduce", disabled=True,
-                  help="hub.reproduce is not available in this build of zoohub yet")
-        st.caption("Reproduce now is unavailable: this build of the hub has no `reproduce`.")
+
+    report = st.session_state.get(f"report:{info.ref}")
+    if report is not None:
+        with st.expander(f"Environment of the run at {report.started_at:%Y-%m-%d %H:%M:%S} UTC", expanded=run_now):
+            st.json(report.env)
+
+    verdicts = state.verdict_frame(every).dropna(subset=["measured"])
+    if not verdicts.empty:
+        st.altair_chart(charts.verdict_history(verdicts), width="stretch")

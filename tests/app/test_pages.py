@@ -1,6 +1,8 @@
 """Every page and action of the app, run by Streamlit's AppTest against a real registry seeded through hub."""
 from __future__ import annotations
 
+import pytest
+
 import hub
 from app.state import SAMPLES, human_size
 from tests.app import tiny_models
@@ -132,6 +134,28 @@ def test_reproduce_now_is_offered_only_when_the_hub_can_reproduce(seeded):
     else:
         assert button.disabled
         assert "Reproduce now is unavailable" in texts(at)
+
+
+needs_reproduce = pytest.mark.skipif(not callable(getattr(hub, "reproduce", None)),
+                                     reason="hub.reproduce is not in this build yet (branch text2)")
+
+
+@needs_reproduce
+def test_reproduce_now_of_a_model_without_catalog_entry_shows_the_hubs_message(seeded):
+    at = open_page("model", model="speech/vad")
+    at.button(key="reproduce").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "speech/vad" in at.error[0].value
+
+
+@needs_reproduce
+def test_reproduce_now_runs_the_benchmarks_and_shows_the_environment(seeded):
+    hub.pull(tiny_models.CATALOG_ONLY)
+    at = open_page("model", model=tiny_models.CATALOG_ONLY)
+    at.button(key="reproduce").click().run()
+    assert not at.exception and not at.error
+    assert any("claims reproduced in" in box.label for box in at.status)
+    assert at.json and "python" in at.json[0].value  # the environment the benchmarks ran in
 
 
 def promote_form(at, version: int, alias: str, reason: str, confirm: bool):
