@@ -132,6 +132,21 @@ def timed(work: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
+TIMING_SENTENCES = ["A man is playing a guitar.", "Someone plays an instrument.",
+                    "The stock market fell sharply today.", "Rain is expected for the weekend."] * 8
+WORKLOAD_HELP = ("loads each model, then times the transcription of the first bundled sample clip",
+                 f"loads each model, then times the embedding of {len(TIMING_SENTENCES)} short sentences")
+
+
+def workload_seconds(ref: str, task: str) -> float:
+    """Seconds one model takes on the app's sample workload (after loading, which is not counted)."""
+    model = loaded(hub.pull(ref).ref)
+    if task in SPEECH_TASKS:
+        clip = str(sample_clips()[0])
+        return timed(lambda: model.transcribe(clip))[1]
+    return timed(lambda: model.encode(TIMING_SENTENCES))[1]
+
+
 def human_size(n: int | None) -> str:
     if n is None:
         return "not imported"

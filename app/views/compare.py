@@ -7,6 +7,7 @@ from app import charts, state
 
 MAX_MODELS = 3
 SPEED_WORDS = ("second", "time", "latency", "rtf", "per_s", "throughput", "ms")
+TIMED = "seconds on a sample (timed here)"
 
 st.title("Compare")
 registry = [m for m in hub.list() if m.in_registry]
@@ -40,26 +41,47 @@ tasks = sorted({m.task for m in registry})
 if not tasks:
     st.stop()
 task = st.selectbox("Task", tasks, key="compare_task")
-points = [(m.name, v) for m in registry if m.task == task for v in state.model_info(m.name).verdicts
-          if v.measured is not None]
+of_task = [m.name for m in registry if m.task == task]
+points = [(name, v) for name in of_task for v in state.model_info(name).verdicts if v.measured is not None]
 benches = sorted({v.benchmark for _, v in points})
 speed_like = [b for b in benches if any(word in b.split(":")[-1].lower() for word in SPEED_WORDS)]
-if not speed_like or len(benches) < 2:
-    st.caption(f"No {task} model has both a quality and a speed benchmark measured yet "
-               f"(measured: {', '.join(benches) or 'nothing'}). `zoohub reproduce` records them.")
+quality_like = [b for b in benches if b not in speed_like]
+if not quality_like:
+    st.caption(f"No {task} model has a quality benchmark measured yet: `zoohub reproduce` (or Reproduce now on a "
+               f"model page) records them.")
     st.stop()
+can_time = task in state.SPEECH_TASKS + state.TEXT_TASKS
 left, right = st.columns(2)
-speed = left.selectbox("Speed benchmark", speed_like, key="compare_speed")
-quality = right.selectbox("Quality benchmark", [b for b in benches if b != speed], key="compare_quality")
+speed = left.selectbox("Speed", speed_like + ([TIMED] if can_time else []), key="compare_speed")
+quality = right.selectbox("Quality benchmark", quality_like, key="compare_quality")
+if speed is None:
+    st.caption(f"No speed benchmark of the {task} models is recorded, and the app cannot time {task} models.")
+    st.stop()
+
 by_model: dict[str, dict] = {}
-for model, v in points:
-    if v.benchmark == speed:
-        by_model.setdefault(model, {})["seconds"] = v.measured
-    elif v.benchmark == quality:
-        by_model.setdefault(model, {}).update(value=v.measured, verdict=v.verdict)
+for name, v in points:
+    if v.benchmark == quality:
+        by_model.setdefault(name, {}).update(value=v.measured, verdict=v.verdict)
+    elif v.benchmark == speed:
+        by_model.setdefault(name, {})["seconds"] = v.measured
+if speed == TIMED:
+    timings = st.session_state.setdefault("timings", {})
+    key = (state.registry_identity(), task)
+    if st.button(f"Time the {len(of_task)} {task} models now", key="compare_time",
+                 help=state.WORKLOAD_HELP[task in state.TEXT_TASKS]):
+        with st.status(f"Timing {len(of_task)} models…", expanded=True) as status:
+            measured = {}
+            for name in of_task:
+                st.write(f"{name}…")
+                measured[name] = state.workload_seconds(name, task)
+            timings[key] = measured
+            status.update(label=f"Timed {len(of_task)} models", state="complete")
+    for name, seconds in timings.get(key, {}).items():
+        by_model.setdefault(name, {})["seconds"] = seconds
 frame = pd.DataFrame([{"model": m, **p} for m, p in by_model.items() if {"seconds", "value"} <= set(p)],
                      columns=["model", "seconds", "value", "verdict"])
 if frame.empty:
-    st.caption("No model has both benchmarks measured.")
+    st.caption("No model has both a speed and the quality benchmark yet." +
+               (" Time them with the button above." if speed == TIMED else ""))
 else:
     st.altair_chart(charts.quality_vs_speed(frame, quality, speed), width="stretch")

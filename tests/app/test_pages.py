@@ -301,3 +301,24 @@ def test_compare_charts_quality_against_speed_across_models_of_a_task(seeded, tm
     charts = at.get("vega_lite_chart")
     assert len(charts) == 1
     assert "speech/vad-fast" in charts[0].proto.spec or "speech/vad-fast" in str(charts[0].proto)
+
+
+def test_compare_times_the_models_of_a_task_when_no_speed_benchmark_exists(seeded, tmp_path):
+    tiny_models.publish_speech(tmp_path / "fast", name="speech/vad-fast", versions=1)
+    record_benchmarks("speech/vad", 2, [("accuracy", 0.9, 0.905, 2.0)])
+    record_benchmarks("speech/vad-fast", 1, [("accuracy", 0.9, 0.8, 0.5)])
+    at = open_page("compare")
+    at.selectbox(key="compare_task").set_value("speech").run()
+    assert at.selectbox(key="compare_speed").options == ["seconds on a sample (timed here)"]
+    assert not at.get("vega_lite_chart")
+    at.button(key="compare_time").click().run()
+    assert not at.exception
+    assert any(box.label == "Timed 2 models" for box in at.status)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1 and "speech/vad-fast" in str(charts[0].proto)
+
+
+def test_compare_without_measured_benchmarks_says_how_to_get_them(seeded):
+    at = open_page("compare")
+    at.selectbox(key="compare_task").set_value("text").run()
+    assert "`zoohub reproduce`" in texts(at)
