@@ -12,10 +12,12 @@ MAIN = ROOT / "app" / "main.py"
 
 
 def streamlit_command(port: int, address: str) -> list[str]:
-    """The `streamlit run` command line for the app, headless, without usage statistics."""
+    """The `streamlit run` command line for the app: headless, no usage statistics, no file watcher (the app is
+    not being edited where it runs), and no developer toolbar (Deploy, rerun) in the page."""
     return [sys.executable, "-m", "streamlit", "run", str(MAIN),
             "--server.headless", "true", "--server.port", str(port), "--server.address", address,
-            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+            "--client.toolbarMode", "minimal"]
 
 
 def app_environment() -> dict[str, str]:
