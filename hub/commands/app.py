@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "app" / "main.py"
@@ -27,14 +27,14 @@ def app_environment() -> dict[str, str]:
     return env
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> NoReturn:
     print(f"zoohub app: http://{args.address}:{args.port} (registry: "
           f"{os.environ.get('ZOOHUB_DB_URL') or os.environ.get('ZOOHUB_HOME') or '~/.cache/zoohub'}); Ctrl-C stops",
           file=sys.stderr)
-    try:
-        return subprocess.call(streamlit_command(args.port, args.address), env=app_environment())
-    except KeyboardInterrupt:
-        return 0
+    command = streamlit_command(args.port, args.address)
+    sys.stderr.flush()
+    # become the server, so that signals (Ctrl-C, a supervisor's SIGTERM) reach it and no orphan is left behind
+    os.execve(command[0], command, app_environment())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

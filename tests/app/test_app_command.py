@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 import urllib.request
 
+import pytest
+
 from hub.cli import build_parser
 from hub.commands import app as app_command
 from tests.app.app_server import AppServer, free_port
@@ -28,3 +30,5 @@ def test_zoohub_app_serves_the_app_on_the_embedded_registry(tmp_path):
     finally:
         server.stop()
     assert f"zoohub app: http://127.0.0.1:{port}" in server.log.read_text()
+    with pytest.raises(OSError):  # stopping the command stopped the server: nothing is left on the port
+        urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2)
