@@ -94,7 +94,10 @@ def walk_through(b: Browser, url: str, search: str, model: str, transcript: str 
     b.see("Sample clip")
     b.settle()
     b.main.get_by_role("button", name="Transcribe").click()
-    b.see("Transcript", timeout_ms=transcribe_timeout_ms)
+    outcome = b.main.get_by_text("Transcript", exact=True).or_(b.main.locator('[data-testid="stAlertContentError"]'))
+    outcome.first.wait_for(state="visible", timeout=transcribe_timeout_ms)
+    errors = b.main.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, f"transcription failed in the app: {errors.first.inner_text()}"
     b.see(transcript)
     b.see(re.compile(r"s of audio transcribed in"))
     b.settle()
