@@ -141,6 +141,7 @@ class Database:
                     session.flush()
 
     def dispose(self) -> None:
+        """Close the pooled connections."""
         self.engine.dispose()
 
 
@@ -155,6 +156,7 @@ def _schema_lock(engine: Engine) -> Iterator[Connection]:
 
 
 def current_revision(conn: Connection) -> str | None:
+    """The schema revision the database is at (None: no zoohub schema yet)."""
     return MigrationContext.configure(conn).get_current_revision()
 
 
