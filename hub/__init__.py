@@ -10,7 +10,8 @@ References: `name` (production alias, else newest), `name@3`, `name:staging`, `n
 Errors a person can act on are `hub.errors.HubError`s.
 """
 from hub import errors
-from hub.browsing import history, info, list
+from hub.browsing import history, info
+from hub.browsing import list_models as list  # noqa: A001 (hub.list, as DESIGN.md names it)
 from hub.loading import load, pull
 from hub.promotion import promote
 from hub.publishing import publish

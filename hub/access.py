@@ -21,6 +21,7 @@ def database() -> db.Database:
 
 
 def blob_store() -> BlobStore:
+    """The blob store under $ZOOHUB_HOME/blobs."""
     return BlobStore(db.zoohub_home() / "blobs")
 
 
@@ -34,6 +35,7 @@ def actor() -> str:
 
 def version_info(session: Session, version: ModelVersion, *, verdicts: bool = False, created: bool = False,
                  folder=None) -> VersionInfo:
+    """A version row (and its model, files, aliases, verdicts) as a detached VersionInfo."""
     model = version.model
     return VersionInfo(
         name=model.full_name, version=version.version, manifest_sha256=version.manifest_sha256, task=model.task,

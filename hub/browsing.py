@@ -9,8 +9,8 @@ from hub.records import AliasChange, ModelSummary, VersionInfo
 from hub.references import parse_reference
 from registry.aliases import alias_history
 from registry.names import check_alias
-from registry.versions import aliases_of, all_model_names, get_model, list_models, resolve_version, \
-    unknown_model_message
+from registry import versions
+from registry.versions import aliases_of, all_model_names, get_model, resolve_version, unknown_model_message
 
 
 def _catalog() -> dict:
@@ -19,8 +19,8 @@ def _catalog() -> dict:
 
 
 @user_errors
-def list(task: str | None = None, query: str | None = None) -> list[ModelSummary]:  # noqa: A001 (hub.list)
-    """Models in the registry, and catalog models not pulled yet, optionally of one task or matching a text.
+def list_models(task: str | None = None, query: str | None = None) -> list[ModelSummary]:
+    """`hub.list`: registry models and catalog models not pulled yet, optionally of one task or matching a text.
 
     >>> [m.name for m in hub.list(task="speech")]
     ['speech/base', 'speech/tiny.en']
@@ -29,7 +29,7 @@ def list(task: str | None = None, query: str | None = None) -> list[ModelSummary
         rows = [ModelSummary(name=m.full_name, task=m.task, description=m.description, license=m.license,
                              in_registry=True, latest_version=max((v.version for v in m.versions), default=None),
                              aliases=aliases_of(session, m))
-                for m in list_models(session, task, query)]
+                for m in versions.list_models(session, task, query)]
     present = {r.name for r in rows}
     needle = (query or "").lower()
     for name, entry in sorted(_catalog().items()):

@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from registry import errors as registry_errors
-from registry.db import display_url
+from registry.db import database_url, display_url
 
 
 class HubError(Exception):
@@ -48,6 +48,7 @@ _TRANSLATE = {
     registry_errors.NotFound: ModelNotFound,
     registry_errors.SchemaOutOfDate: SchemaOutOfDate,
     registry_errors.BlobCorrupt: IntegrityError,
+    registry_errors.DatabaseUnavailable: RegistryUnavailable,
 }
 
 F = TypeVar("F", bound=Callable)
@@ -62,6 +63,6 @@ def user_errors(func: F) -> F:
         except registry_errors.RegistryError as exc:
             raise _TRANSLATE.get(type(exc), HubError)(str(exc)) from None
         except (OperationalError, InterfaceError) as exc:
-            url = display_url(str(exc.engine_url)) if getattr(exc, "engine_url", None) else "the registry database"
-            raise RegistryUnavailable(f"cannot use {url}: {str(exc.orig).strip().splitlines()[0]}") from None
+            raise RegistryUnavailable(f"cannot use the registry database at {display_url(database_url())}: "
+                                      f"{str(exc.orig).strip().splitlines()[0]}") from None
     return wrapper  # type: ignore[return-value]

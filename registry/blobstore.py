@@ -66,6 +66,7 @@ class BlobStore:
         self.root = Path(root)
 
     def path(self, sha256: str) -> Path:
+        """Where the blob with this sha256 lives (whether or not it is stored)."""
         if not _SHA256.fullmatch(sha256):
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         return self.root / "sha256" / sha256[:2] / sha256

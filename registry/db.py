@@ -22,10 +22,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
-from registry.errors import SchemaOutOfDate
+from registry.errors import DatabaseUnavailable, SchemaOutOfDate
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
@@ -41,6 +41,11 @@ def database_url() -> str:
     """$ZOOHUB_DB_URL, or the SQLite file under zoohub_home()."""
     url = os.environ.get("ZOOHUB_DB_URL")
     if url:
+        try:
+            make_url(url)
+        except ArgumentError:
+            raise DatabaseUnavailable(f"ZOOHUB_DB_URL={url!r} is not a database URL (expected e.g. postgresql+"
+                                      f"psycopg://user@host/zoohub or sqlite:////path/registry.db)") from None
         return url
     home = zoohub_home()
     home.mkdir(parents=True, exist_ok=True)
@@ -136,6 +141,7 @@ class Database:
                     session.flush()
 
     def dispose(self) -> None:
+        """Close the pooled connections."""
         self.engine.dispose()
 
 
@@ -150,6 +156,7 @@ def _schema_lock(engine: Engine) -> Iterator[Connection]:
 
 
 def current_revision(conn: Connection) -> str | None:
+    """The schema revision the database is at (None: no zoohub schema yet)."""
     return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -207,7 +214,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None,
             after = current_revision(conn)
         return before, after
     except OperationalError as exc:
-        raise SchemaOutOfDate(f"cannot upgrade the registry at {display_url(url)}: {exc.orig}") from None
+        raise DatabaseUnavailable(f"cannot upgrade the registry at {display_url(url)}: {exc.orig}") from None
     finally:
         engine.dispose()
 

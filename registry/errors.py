@@ -22,6 +22,10 @@ class SchemaOutOfDate(RegistryError):
     """The database was made by an older (or newer) zoohub; `zoohub db upgrade` brings it to this one's."""
 
 
+class DatabaseUnavailable(RegistryError):
+    """A database URL that cannot be parsed or a database that cannot be reached."""
+
+
 class BlobCorrupt(RegistryError):
     """A stored blob whose content no longer hashes to its name, or that is missing."""
 

@@ -72,6 +72,7 @@ def add_claim(session: Session, model: Model, benchmark: Benchmark, value: float
 
 
 def claims_of(session: Session, model: Model) -> list[Claim]:
+    """Every claim about a model, oldest first."""
     return list(session.scalars(select(Claim).where(Claim.model_id == model.id).order_by(Claim.id)))
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Optional
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, MetaData, String,
-                        Text, TypeDecorator, UniqueConstraint)
+                        Text, TypeDecorator, UniqueConstraint, event)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -215,3 +215,13 @@ class Reproduction(Base):
 
     claim: Mapped[Claim] = relationship()
     eval_run: Mapped[EvalRun] = relationship()
+
+
+def _refuse_change(mapper, connection, target) -> None:
+    raise ValueError(f"{target.__tablename__} rows are immutable once written: publish a new version (or promote, "
+                     f"which appends an event) instead of changing this one")
+
+
+for _immutable in (ModelVersion, VersionFile, AliasEvent):
+    event.listen(_immutable, "before_update", _refuse_change)
+    event.listen(_immutable, "before_delete", _refuse_change)

@@ -44,6 +44,7 @@ def manifest_document(model_name: str, files: list[FileEntry]) -> str:
 
 
 def manifest_sha256(model_name: str, files: list[FileEntry]) -> str:
+    """The sha256 of manifest_document: a version's identity."""
     return hashlib.sha256(manifest_document(model_name, files).encode()).hexdigest()
 
 
@@ -52,6 +53,7 @@ def _insert(session: Session):
 
 
 def get_model(session: Session, name: str) -> Model | None:
+    """The model called `namespace/name`, or None."""
     namespace, short = split_model_name(name)
     return session.scalar(select(Model).where(Model.namespace == namespace, Model.name == short))
 
@@ -65,12 +67,14 @@ def require_model(session: Session, name: str, extra_names: tuple[str, ...] = ()
 
 
 def unknown_model_message(name: str, known: list[str]) -> str:
+    """"unknown model 'x'; did you mean ...?" with up to three close names (difflib)."""
     close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; `zoohub list` shows the models"
     return f"unknown model {name!r}{hint}"
 
 
 def all_model_names(session: Session) -> list[str]:
+    """Every model name in the registry."""
     return [f"{ns}/{n}" for ns, n in session.execute(select(Model.namespace, Model.name))]
 
 

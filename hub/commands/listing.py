@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 
 import hub
 from hub.commands.formatting import human_size, table, to_json, when
@@ -47,7 +48,7 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"  manifest  sha256:{info.manifest_sha256}")
     print(f"  created   {when(info.created_at)} by {info.created_by or '?'} from {info.source or '?'}")
     print(f"  versions  {', '.join(map(str, info.versions))}; aliases: {aliases}")
-    print(f"  config    {info.config}")
+    print(f"  config    {json.dumps(info.config, sort_keys=True)}")
     print()
     print(table(["FILE", "SIZE", "SHA256"], [[f.path, human_size(f.size), f.sha256] for f in info.files]))
     if info.verdicts:

@@ -31,6 +31,16 @@ def test_user_mistakes_print_one_line_and_exit_1(args, message):
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+@pytest.mark.parametrize("url, message", [
+    ("nonsense", "zoohub: error: ZOOHUB_DB_URL='nonsense' is not a database URL"),
+    ("postgresql+psycopg://nobody@127.0.0.1:1/zoohub", "zoohub: error: cannot use the registry database at"),
+])
+def test_unusable_database_url_is_one_line(url, message, monkeypatch):
+    monkeypatch.setenv("ZOOHUB_DB_URL", url)
+    result = _zoohub("list")
+    assert result.returncode == 1 and result.stderr.startswith(message) and "Traceback" not in result.stderr
+
+
 def test_publish_list_info_promote_history_verify(tmp_path, capsys):
     folder = write_folder(tmp_path / "m")
     assert main(["publish", str(folder), "test/cli", "--description", "a tiny map", "--license", "MIT"]) == 0

@@ -59,3 +59,17 @@ def test_eight_processes_publishing_and_promoting_stay_consistent(registry_url, 
     for number in info.versions:
         assert hub.load(f"test/shared@{number}")(x).shape == (2, 3)
     assert len(BlobStore(zoohub_home() / "blobs").stored()) == WORKERS * ROUNDS + 1 + 2  # + one config, one README
+
+
+def test_processes_loading_a_new_catalog_model_at_once_publish_it_once(registry_url):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = "import tests.hub.tiny_model, hub; print(hub.load('test/tiny').folder.name)"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env, cwd=ROOT) for _ in range(4)]
+    folders = set()
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        folders.add(out.strip())
+    info = hub.info("test/tiny")
+    assert info.versions == (1,) and folders == {info.manifest_sha256}

@@ -137,3 +137,13 @@ def test_load_opens_no_socket(registered_first, tmp_path):
                             env={**env, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "loaded TinyLinear False"
+
+
+def test_verify_of_one_model_checks_only_its_files(tmp_path):
+    hub.publish(write_folder(tmp_path / "a", seed=1), "test/a", progress=False)
+    info = hub.publish(write_folder(tmp_path / "b", seed=2), "test/b", progress=False)
+    _flip_byte(_blob_of(info, "model.safetensors"))
+    assert hub.verify("test/a").ok and hub.verify("test/a").checked_files == 3
+    assert not hub.verify("test/b@1").ok
+    with pytest.raises(hub.errors.ModelNotFound, match="did you mean 'test/a'"):
+        hub.verify("test/aa")

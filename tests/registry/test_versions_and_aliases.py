@@ -2,7 +2,7 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from registry import db
 from registry.aliases import alias_at, alias_history, set_alias
@@ -80,12 +80,25 @@ def test_resolve_by_number_alias_manifest_prefix_and_default(database):
 def test_ambiguous_manifest_prefix_is_refused(database):
     _publish(database, "test/m", [A])
     _publish(database, "test/m", [B])
-    with database.write() as session:  # two manifests sharing 6 digits would take ~2**24 publishes: make them
-        for number in (1, 2):
-            version = resolve_version(session, "test/m", version=number)
-            version.manifest_sha256 = "abcdef" + version.manifest_sha256[6:]
+    with database.write() as session:  # two manifests sharing 6 digits would take ~2**24 publishes: forge them
+        session.execute(text("UPDATE model_version SET manifest_sha256 = 'abcdef' || substr(manifest_sha256, 7)"))
     with database.read() as session, pytest.raises(AmbiguousReference, match="give more digits"):
         resolve_version(session, "test/m", manifest_prefix="abcdef")
+
+
+def test_versions_and_alias_events_cannot_be_changed_after_they_are_written(database):
+    _publish(database, "test/m", [A])
+    with database.write() as session:
+        set_alias(session, resolve_version(session, "test/m"), "production")
+    for change in (lambda s: setattr(resolve_version(s, "test/m"), "config_json", "{}"),
+                   lambda s: setattr(resolve_version(s, "test/m").files[0], "blob_sha256", "b" * 64),
+                   lambda s: s.delete(s.scalar(select(AliasEvent))),
+                   lambda s: setattr(s.scalar(select(AliasEvent)), "reason", "rewritten")):
+        with pytest.raises(ValueError, match="immutable"), database.write() as session:
+            change(session)
+    with database.read() as session:
+        assert resolve_version(session, "test/m").config_json == '{"architecture": "x"}'
+        assert session.scalar(select(AliasEvent)).reason == ""
 
 
 def test_every_alias_move_appends_one_event_forming_a_chain(database):
