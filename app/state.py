@@ -119,10 +119,17 @@ def sample_clips() -> list[Path]:
     return sorted(SAMPLES.glob("*.wav"))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
 def loaded(ref: str) -> Any:
-    """hub.load(ref), kept for the session's later calls (a model is large; loading maps its weights)."""
-    return hub.load(ref)
+    """The model ref names, ready to run: imported from the catalog on first use (hub.pull), then loaded once
+    per version and kept (a model is large; loading maps its weights)."""
+    info = hub.pull(ref)
+    return _loaded(info.ref, info.manifest_sha256)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _loaded(ref: str, manifest_sha256: str) -> Any:
+    # the manifest hash names the files: the same reference in another registry is another cache entry
+    return hub.load(f"{ref.split('@')[0]}@sha256:{manifest_sha256}")
 
 
 def timed(work: Callable[[], Any]) -> tuple[Any, float]:
@@ -140,7 +147,7 @@ WORKLOAD_HELP = ("loads each model, then times the transcription of the first bu
 
 def workload_seconds(ref: str, task: str) -> float:
     """Seconds one model takes on the app's sample workload (after loading, which is not counted)."""
-    model = loaded(hub.pull(ref).ref)
+    model = loaded(ref)
     if task in SPEECH_TASKS:
         clip = str(sample_clips()[0])
         return timed(lambda: model.transcribe(clip))[1]

@@ -34,33 +34,32 @@ if not summary[0].in_registry:
 
 def load_model():
     with st.status(f"Loading {ref}…") as status:
-        # pull first: it imports a catalog model on first use and names the exact version to cache
-        model, seconds = state.timed(lambda: state.loaded(hub.pull(ref).ref))
+        model, seconds = state.timed(lambda: state.loaded(ref))
         status.update(label=f"{ref} ready ({seconds:.1f} s to load)", state="complete")
     return model
 
 
 if task in state.SPEECH_TASKS:
     source = st.radio("Audio", ["Sample clip", "Upload a file"], horizontal=True, key="try_source")
-    audio_path = None
+    audio_name, audio_bytes = None, None
     if source == "Sample clip":
-        clips = state.sample_clips()
-        clip = st.selectbox("Sample clip", clips, format_func=lambda p: p.name, key="try_clip")
+        clip = st.selectbox("Sample clip", state.sample_clips(), format_func=lambda p: p.name, key="try_clip")
         if clip is not None:
             st.audio(str(clip))
-            audio_path = clip
+            audio_name, audio_bytes = clip.name, clip.read_bytes()
     else:
         upload = st.file_uploader("Audio file", type=["wav", "flac", "ogg", "mp3"], key="try_upload")
         if upload is not None:
-            tmp = Path(tempfile.mkdtemp(prefix="zoohub-app-")) / Path(upload.name).name
-            tmp.write_bytes(upload.getvalue())
-            audio_path = tmp
-    if st.button("Transcribe", type="primary", disabled=audio_path is None, key="try_transcribe"):
+            audio_name, audio_bytes = Path(upload.name).name, upload.getvalue()
+    if st.button("Transcribe", type="primary", disabled=audio_bytes is None, key="try_transcribe"):
         try:
             model = load_model()
-            result, seconds = state.timed(lambda: model.transcribe(str(audio_path)))
+            with tempfile.TemporaryDirectory(prefix="zoohub-app-") as tmp:
+                audio = Path(tmp) / audio_name
+                audio.write_bytes(audio_bytes)
+                result, seconds = state.timed(lambda: model.transcribe(str(audio)))
         except Exception as exc:  # audio from users fails in many ways (format, decoder): say so, keep the page
-            st.error(f"Could not transcribe {audio_path.name}: {exc}")
+            st.error(f"Could not transcribe {audio_name}: {exc}")
         else:
             st.markdown("**Transcript**")
             st.markdown(f"> {result.text.strip()}")
