@@ -1,0 +1,89 @@
+"""Try a model: speech models transcribe an uploaded file or a bundled clip; text models compare sentences."""
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import hub
+from app import charts, state
+from app.picking import model_from_url, show_lookup_error
+
+DEFAULT_SENTENCES = "A man is playing a guitar.\nSomeone plays an instrument.\nThe stock market fell sharply today."
+
+st.title("Try it")
+ref = model_from_url("try-it page", tasks=state.SPEECH_TASKS + state.TEXT_TASKS)
+if ref is None:
+    st.stop()
+try:
+    summary = [m for m in hub.list() if m.name == hub.parse_reference(ref).name]
+except hub.errors.HubError as exc:
+    show_lookup_error(ref, exc)
+    st.stop()
+if not summary:
+    show_lookup_error(ref, LookupError("no such model in the registry or the catalog"))
+    st.stop()
+task = summary[0].task
+st.subheader(ref)
+st.page_link("views/model.py", label=f"Back to {summary[0].name}", icon=":material/arrow_back:",
+             query_params={"model": summary[0].name})
+if not summary[0].in_registry:
+    st.caption("Not imported yet: the first run imports it from the catalog's offline source.")
+
+
+def load_model():
+    with st.status(f"Loading {ref}…") as status:
+        model, seconds = state.timed(lambda: state.loaded(ref))
+        status.update(label=f"{ref} ready ({seconds:.1f} s to load)", state="complete")
+    return model
+
+
+if task in state.SPEECH_TASKS:
+    source = st.radio("Audio", ["Sample clip", "Upload a file"], horizontal=True, key="try_source")
+    audio_name, audio_bytes = None, None
+    if source == "Sample clip":
+        clip = st.selectbox("Sample clip", state.sample_clips(), format_func=lambda p: p.name, key="try_clip")
+        if clip is not None:
+            st.audio(str(clip))
+            audio_name, audio_bytes = clip.name, clip.read_bytes()
+    else:
+        upload = st.file_uploader("Audio file", type=["wav", "flac", "ogg", "mp3"], key="try_upload")
+        if upload is not None:
+            audio_name, audio_bytes = Path(upload.name).name, upload.getvalue()
+    if st.button("Transcribe", type="primary", disabled=audio_bytes is None, key="try_transcribe"):
+        try:
+            model = load_model()
+            with tempfile.TemporaryDirectory(prefix="zoohub-app-") as tmp:
+                audio = Path(tmp) / audio_name
+                audio.write_bytes(audio_bytes)
+                result, seconds = state.timed(lambda: model.transcribe(str(audio)))
+        except Exception as exc:  # audio from users fails in many ways (format, decoder): say so, keep the page
+            st.error(f"Could not transcribe {audio_name}: {exc}")
+        else:
+            st.markdown("**Transcript**")
+            st.markdown(f"> {result.text.strip()}")
+            st.caption(f"{result.duration:.2f} s of audio transcribed in {seconds:.2f} s "
+                       f"({seconds / max(result.duration, 1e-9):.2f}× real time), language {result.language}")
+            st.dataframe(pd.DataFrame([{"start": s.start, "end": s.end, "text": s.text.strip()}
+                                       for s in result.segments], columns=["start", "end", "text"]),
+                         hide_index=True, width="stretch")
+
+elif task in state.TEXT_TASKS:
+    text = st.text_area("Sentences, one per line", DEFAULT_SENTENCES, key="try_sentences", height=140)
+    sentences = [line.strip() for line in text.splitlines() if line.strip()]
+    if st.button("Compare sentences", type="primary", disabled=len(sentences) < 2, key="try_embed"):
+        try:
+            model = load_model()
+            embeddings, seconds = state.timed(lambda: np.asarray(model.encode(sentences), dtype=np.float64))
+        except Exception as exc:  # a model's failure on user text is shown on the page, not as a crash
+            st.error(f"Could not embed the sentences: {exc}")
+        else:
+            norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+            unit = embeddings / np.where(norms == 0, 1, norms)
+            st.altair_chart(charts.similarity_heatmap(sentences, unit @ unit.T))
+            st.caption(f"{len(sentences)} sentences embedded in {seconds * 1000:.0f} ms "
+                       f"({embeddings.shape[1]} dimensions)")
+
+else:
+    st.info(f"{ref} is a {task} model: the try-it page runs speech and text models.")

@@ -1,0 +1,189 @@
+"""Content-addressed blob store: every file of every version, stored once under its sha256.
+
+Layout under the root (`$ZOOHUB_HOME/blobs`):
+    sha256/ab/abcdef…   the blob, read-only (0444)
+    tmp/                writes in progress (unique names); a dead writer leaves only a file here
+    checked/abcdef…     the stat of the blob when it last hashed correctly (see `check`)
+
+Writes go to a unique temp file in tmp/, hashed while copied, fsynced, checked against the expected hash,
+then renamed over the final name, so a reader sees a whole blob or none, and correctness needs no lock.
+
+Loads must catch a blob changed after it was stored without re-hashing gigabytes on every load. `check`
+trusts a blob only if its current (size, mtime_ns, ctime_ns, inode) equals the stat recorded when it last
+hashed correctly. Any write to the file, even one that keeps the size and restores the mtime with utime(),
+moves ctime, which no user call can set back, so a flipped byte done through the file system is caught by
+the next load. A stat recorded less than RACY_SECONDS after the file's ctime is not trusted (git's "racily
+clean" rule): a write in the same timestamp tick would not move it. Damage under the file system (bit rot) is
+only caught by a full re-hash: `verify` (`zoohub verify`) re-hashes everything and ignores the record.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from registry.errors import BlobCorrupt
+from registry.faults import pause_point
+
+CHUNK = 1 << 20
+RACY_SECONDS = 2.0
+STALE_TEMP_SECONDS = 3600.0
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+Progress = Callable[[int], None]  # called with the number of bytes just processed
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BlobStore:
+    """sha256-addressed files under root.
+
+    >>> store = BlobStore(zoohub_home() / "blobs")
+    >>> blob = store.put_file("model.safetensors")
+    >>> store.path(blob.sha256).read_bytes() == Path("model.safetensors").read_bytes()
+    True
+    """
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        """Where the blob with this sha256 lives (whether or not it is stored)."""
+        if not _SHA256.fullmatch(sha256):
+            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        return self.root / "sha256" / sha256[:2] / sha256
+
+    def _stamp(self, sha256: str) -> Path:
+        return self.root / "checked" / sha256
+
+    def put_file(self, source: str | os.PathLike, expected_sha256: str | None = None,
+                 progress: Progress | None = None) -> StoredBlob:
+        """Store a file's bytes; returns its hash and size. A damaged existing copy is replaced."""
+        with open(source, "rb") as f:
+            return self.put_stream(f, expected_sha256, progress)
+
+    def put_stream(self, stream: BinaryIO, expected_sha256: str | None = None,
+                   progress: Progress | None = None) -> StoredBlob:
+        """Store the bytes of a stream through a unique temp file, fsync and an atomic rename."""
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_dir / f"{uuid.uuid4().hex}.partial"
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with open(tmp, "xb") as out:
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                    if progress:
+                        progress(len(chunk))
+                    pause_point("blob-write")
+                out.flush()
+                os.fsync(out.fileno())
+            sha256 = digest.hexdigest()
+            if expected_sha256 is not None and sha256 != expected_sha256:
+                raise BlobCorrupt(expected_sha256, f"content hashes to sha256:{sha256}, expected "
+                                                   f"sha256:{expected_sha256}: the source changed while it was read "
+                                                   f"or is not the file it claims to be", actual=sha256)
+            final = self.path(sha256)
+            if final.exists() and self._intact(sha256, size):
+                tmp.unlink()
+                return StoredBlob(sha256, size)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, final)
+            _fsync_dir(final.parent)
+            self._record(sha256, final.stat(), time.time())
+            return StoredBlob(sha256, size)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _intact(self, sha256: str, size: int) -> bool:
+        try:
+            return self.check(sha256, size) is None
+        except FileNotFoundError:
+            return False
+
+    def check(self, sha256: str, size: int | None = None, trust_record: bool = True) -> str | None:
+        """None if the blob is intact, else what is wrong (one line). Raises FileNotFoundError if missing.
+
+        With trust_record, a blob whose stat equals the one recorded at its last good hash is not re-read.
+        """
+        final = self.path(sha256)
+        st = final.stat()
+        if size is not None and st.st_size != size:
+            return f"it has {st.st_size} bytes, the registry recorded {size}"
+        if trust_record and self._recorded(sha256, st):
+            return None
+        checked_at = time.time()
+        actual = hash_file(final)
+        if actual != sha256:
+            return f"its content hashes to sha256:{actual}"
+        if os.stat(final).st_ctime_ns == st.st_ctime_ns:
+            self._record(sha256, st, checked_at)
+        return None
+
+    def _recorded(self, sha256: str, st: os.stat_result) -> bool:
+        try:
+            record = json.loads(self._stamp(sha256).read_text())
+        except (OSError, ValueError):
+            return False
+        return (record.get("stat") == _stat_key(st)
+                and record.get("checked_at", 0.0) - st.st_ctime_ns / 1e9 >= RACY_SECONDS)
+
+    def _record(self, sha256: str, st: os.stat_result, checked_at: float) -> None:
+        stamp = self._stamp(sha256)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stamp.with_name(f".{sha256}.{uuid.uuid4().hex}")
+        tmp.write_text(json.dumps({"stat": _stat_key(st), "checked_at": checked_at}))
+        os.replace(tmp, stamp)
+
+    def stale_temp_files(self, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+        """Temp files left by writers that died (not touched for older_than seconds)."""
+        tmp_dir = self.root / "tmp"
+        if not tmp_dir.is_dir():
+            return []
+        now = time.time()
+        return [p for p in tmp_dir.iterdir() if now - p.stat().st_mtime > older_than]
+
+    def stored(self) -> list[str]:
+        """The hashes of every blob file present."""
+        base = self.root / "sha256"
+        if not base.is_dir():
+            return []
+        return sorted(p.name for sub in base.iterdir() if sub.is_dir() for p in sub.iterdir()
+                      if _SHA256.fullmatch(p.name))
+
+
+def _stat_key(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def hash_file(path: str | os.PathLike, progress: Progress | None = None) -> str:
+    """sha256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            if progress:
+                progress(len(chunk))
+    return digest.hexdigest()

@@ -1,0 +1,56 @@
+"""What the registry accepts as a model name, an alias and a file path inside a version.
+
+Model names are `namespace/name` (the namespace is usually the task: `speech/base`, `text/minilm-l6`), lower
+case letters, digits, `.`, `_` and `-`, each part starting with a letter or digit. File paths are relative
+POSIX paths of the same characters (upper case allowed); `..`, absolute paths, empty parts and hidden files are
+refused, so nothing a version names can point outside its folder.
+"""
+from __future__ import annotations
+
+import re
+
+from registry.errors import InvalidName
+
+_PART = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_ALIAS = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+_FILE_PART = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+MAX_FILE_PATH = 512
+
+
+def split_model_name(name: str) -> tuple[str, str]:
+    """Check a model name and return (namespace, name).
+
+    >>> split_model_name("speech/base")
+    ('speech', 'base')
+    """
+    if not isinstance(name, str):
+        raise InvalidName(f"model name must be a string like 'speech/base', not {type(name).__name__}")
+    parts = name.split("/")
+    if len(parts) != 2 or not all(_PART.fullmatch(p) and ".." not in p for p in parts):
+        raise InvalidName(f"invalid model name {name!r}: expected 'namespace/name' with lower-case letters, digits, "
+                          f"'.', '_' or '-' (each part starting with a letter or digit, no '..'), e.g. 'speech/base'")
+    return parts[0], parts[1]
+
+
+def check_alias(alias: str) -> str:
+    """Check an alias name (`production`, `staging`, ...) and return it."""
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
+        raise InvalidName(f"invalid alias {alias!r}: expected a lower-case word of letters, digits, '_' or '-' "
+                          f"starting with a letter, e.g. 'production'")
+    return alias
+
+
+def check_file_path(path: str) -> str:
+    """Check the path of a file inside a version (relative, '/'-separated, no '..', no hidden parts)."""
+    if not isinstance(path, str) or not path or len(path) > MAX_FILE_PATH:
+        raise InvalidName(f"invalid file path {path!r}: expected a relative path of at most {MAX_FILE_PATH} characters")
+    if path.startswith("/") or "\\" in path or (len(path) > 1 and path[1] == ":"):
+        raise InvalidName(f"invalid file path {path!r}: absolute paths are refused, use a path relative to the model "
+                          f"folder")
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            raise InvalidName(f"invalid file path {path!r}: empty, '.' and '..' parts are refused")
+        if not _FILE_PART.fullmatch(part):
+            raise InvalidName(f"invalid file path {path!r}: the part {part!r} may only use letters, digits, '.', '_' "
+                              f"and '-', and may not start with '.'")
+    return path
