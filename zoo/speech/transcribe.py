@@ -148,8 +148,8 @@ def _split_segments(result: DecodingResult, tok: WhisperTokenizer, time_offset: 
         last = 0
         for current in slices:
             piece = tokens[last:current]
-            start = time_offset + (piece[0] - tok.timestamp_begin) * TIME_PRECISION
-            end = time_offset + (piece[-1] - tok.timestamp_begin) * TIME_PRECISION
+            start = time_offset + float(piece[0] - tok.timestamp_begin) * TIME_PRECISION
+            end = time_offset + float(piece[-1] - tok.timestamp_begin) * TIME_PRECISION
             segments.append(make(piece, start, end))
             last = current
         if single_ending:
@@ -160,7 +160,7 @@ def _split_segments(result: DecodingResult, tok: WhisperTokenizer, time_offset: 
         seconds = segment_frames / FRAMES_PER_SECOND
         stamps = tokens[is_ts]
         if len(stamps) and stamps[-1] != tok.timestamp_begin:
-            seconds = (stamps[-1] - tok.timestamp_begin) * TIME_PRECISION
+            seconds = float(stamps[-1] - tok.timestamp_begin) * TIME_PRECISION
         segments.append(make(tokens, time_offset, time_offset + seconds))
         advance = segment_frames
     return segments, max(advance, 1)
