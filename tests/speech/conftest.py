@@ -6,21 +6,12 @@ from pathlib import Path
 
 import pytest
 
-DEV = Path(__file__).resolve().parents[2] / "tests" / "data" / "speech-dev"
-SHARED_DEV = Path("/work/shared/data/speech-dev")
-
-
-def dev_dir() -> Path:
-    """The speech-dev clips: the repo's copy if present, else the shared evaluation data."""
-    for folder in (DEV, SHARED_DEV):
-        if (folder / "manifest.json").is_file():
-            return folder
-    pytest.skip("speech-dev data is not available")
+DEV = Path(__file__).resolve().parents[1] / "data" / "speech-dev"
 
 
 @pytest.fixture(scope="session")
 def speech_dev() -> dict:
-    folder = dev_dir()
+    folder = DEV
     manifest = json.loads((folder / "manifest.json").read_text())
     refs = {m: json.loads((folder / f"reference_{m}.json").read_text()) for m in ("base", "tiny.en")}
     return {"dir": folder, "manifest": manifest, "reference": refs}
