@@ -8,22 +8,15 @@ import numpy as np
 import pytest
 
 from tests.reference.whisper_numpy import NumpyWhisper
+from tests.speech.whisper_runs import core_whisper_class
 from zoo.speech.audio import load_audio
 from zoo.speech.mel import N_SAMPLES, log_mel_spectrogram, pad_or_trim
 
 
-def _core_whisper():
-    nn = pytest.importorskip("core.nn")
-    missing = [m for m in ("LayerNorm", "Conv1d", "Embedding") if not hasattr(nn, m)]
-    if missing or not hasattr(nn.functional, "scaled_dot_product_attention"):
-        pytest.skip(f"core.nn lacks {missing or 'F.scaled_dot_product_attention'} (branches nn/nnops not merged)")
-    from zoo.speech.model import Whisper
-    return Whisper
-
-
 @pytest.fixture(scope="module")
-def pair(tiny_en_folder, speech_dev):
-    whisper = _core_whisper()
+def pair(request, speech_dev):
+    whisper = core_whisper_class()
+    tiny_en_folder = request.getfixturevalue("tiny_en_folder")
     mel = pad_or_trim(log_mel_spectrogram(load_audio(speech_dev["dir"] / "l02_06.wav"), padding=N_SAMPLES))
     ours, ref = whisper.from_folder(tiny_en_folder), NumpyWhisper(tiny_en_folder)
     config = json.loads((tiny_en_folder / "config.json").read_text())

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.speech.whisper_runs import Runs
+from tests.speech.whisper_runs import Runs, core_whisper_class
 from zoo.speech.wer import wer
 
 MODELS = ("base", "tiny.en")
@@ -15,13 +15,12 @@ MODELS = ("base", "tiny.en")
 
 @pytest.fixture(scope="session")
 def runs(request, speech_dev) -> dict[str, Runs]:
-    pytest.importorskip("core.nn", reason="core.nn (branch nn) is not merged yet")
-    from zoo.speech.model import Whisper
+    whisper = core_whisper_class()
     out = {}
     for model in MODELS:
         folder = request.getfixturevalue("base_folder" if model == "base" else "tiny_en_folder")
         config = json.loads((folder / "config.json").read_text())
-        out[model] = Runs(Whisper.from_folder(folder), folder, config, speech_dev["dir"],
+        out[model] = Runs(whisper.from_folder(folder), folder, config, speech_dev["dir"],
                           speech_dev["manifest"]["items"])
     return out
 

@@ -15,6 +15,17 @@ from zoo.speech.tokenizer import WhisperTokenizer
 from zoo.speech.transcribe import TranscribeOptions, Transcription, transcribe
 
 
+def core_whisper_class():
+    """zoo.speech.model.Whisper, or a skip when core.nn does not have its layers yet."""
+    import pytest
+    nn = pytest.importorskip("core.nn")
+    missing = [m for m in ("LayerNorm", "Conv1d", "Embedding") if not hasattr(nn, m)]
+    if missing or not hasattr(nn.functional, "scaled_dot_product_attention"):
+        pytest.skip(f"core.nn lacks {missing or 'F.scaled_dot_product_attention'} (branches nn/nnops not merged)")
+    from zoo.speech.model import Whisper
+    return Whisper
+
+
 class CachedEncoder:
     """A network whose encoder outputs are remembered by the hash of their input window."""
 
