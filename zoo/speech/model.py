@@ -19,7 +19,7 @@ import numpy as np
 import core
 import core.nn.functional as F
 from core import nn
-from core.io import SafetensorsFile
+from core.io import load_file
 
 
 class MultiHeadAttention(nn.Module):
@@ -111,9 +111,8 @@ class Whisper(nn.Module):
         folder = Path(folder)
         config = json.loads((folder / "config.json").read_text())
         model = cls(config)
-        weights = SafetensorsFile(folder / "model.safetensors")
-        state = {name: core.from_numpy(np.array(weights.array(name), dtype=np.float32)) for name in weights.names()}
-        model.load_state_dict(state, strict=True)
+        # the parameters become views of the memory-mapped file: no second copy of the weights
+        model.load_state_dict(load_file(folder / "model.safetensors"), strict=True, assign=True)
         return model.eval()
 
     def encode(self, mel: np.ndarray) -> core.Tensor:
