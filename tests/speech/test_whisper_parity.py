@@ -64,3 +64,15 @@ def test_longform_base_beam5_segments_are_monotonic_inside_the_audio_and_wer_wit
     assert result.segments[-1].end > longform["duration_s"] - 10  # the windows reached the end
     measured = wer(longform["text"], result.text)
     assert measured <= speech_dev["reference"]["base"]["modes"]["beam5_ts"]["wer_longform"] + 0.02, measured
+
+
+def test_architecture_builder_gives_a_recognizer_that_transcribes_arrays(request, speech_dev):
+    core_whisper_class()
+    import soundfile
+
+    from zoo.architectures import build
+    asr = build(request.getfixturevalue("tiny_en_folder"))
+    samples, rate = soundfile.read(speech_dev["dir"] / "l01_02.wav", dtype="float32")
+    result = asr.transcribe(samples, beam_size=1)
+    assert result.language == "en" and result.text == "Glue the sheet to the dark blue background."
+    assert result.segments[0].tokens[0] == asr.tokenizer.timestamp_begin
