@@ -44,6 +44,7 @@ Mat<T> mat(A& a, const char* who, const char* name) {
   if (a.ndim() != 2) value_error(who, ": ", name, " must be 2-d, got ", a.ndim(), " dims");
   const int64_t r = a.shape(0), c = a.shape(1), es = static_cast<int64_t>(sizeof(T));
   const int64_t s0 = a.strides(0), s1 = a.strides(1);
+  if (r * c == 0) return {const_cast<T*>(reinterpret_cast<const T*>(a.data())), r, c, std::max<int64_t>(c, 1)};
   if (c > 1 && s1 != es)
     value_error(who, ": ", name, " needs contiguous rows (element stride ", s1 / es,
                 "); pass the stored matrix and a trans flag instead of a transposed view");

@@ -54,10 +54,7 @@ static inline V vldexp(V p, V n) {
   return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
 }
 static inline V vabs(V x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
-static inline V vcopysign(V mag, V sign) {
-  const V sm = _mm256_set1_ps(-0.0f);
-  return _mm256_or_ps(_mm256_andnot_ps(sm, mag), _mm256_and_ps(sm, sign));
-}
+static inline V vlt(V a, V b, V x, V y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
 static inline V vnan_to(V x, V r) { return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); }
 
 #include "kernels/simd_kernels.h"

@@ -42,12 +42,7 @@ static inline V vldexp(V p, V n) {
 static inline V vabs(V x) {
   return _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
 }
-static inline V vcopysign(V mag, V sign) {
-  const __m512i m = _mm512_set1_epi32(0x7fffffff);
-  const __m512i r = _mm512_or_epi32(_mm512_and_epi32(_mm512_castps_si512(mag), m),
-                                    _mm512_andnot_epi32(m, _mm512_castps_si512(sign)));
-  return _mm512_castsi512_ps(r);
-}
+static inline V vlt(V a, V b, V x, V y) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x); }
 static inline V vnan_to(V x, V r) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), r, x); }
 
 #include "kernels/simd_kernels.h"

@@ -38,7 +38,7 @@ static inline V vldexp(V p, V n) {
   return p * s1 * s2;
 }
 static inline V vabs(V x) { return __builtin_fabsf(x); }
-static inline V vcopysign(V mag, V sign) { return __builtin_copysignf(mag, sign); }
+static inline V vlt(V a, V b, V x, V y) { return a < b ? x : y; }
 static inline V vnan_to(V x, V r) { return x != x ? x : r; }
 
 #include "kernels/simd_kernels.h"

@@ -45,7 +45,9 @@ void log_softmax_rows(const float* x, int64_t ldx, float* y, int64_t ldy, int64_
     float* yr = y + r * ldy;
     const float m = t.row_max(xr, n);
     const float s = t.exp_shift_sum(xr, nullptr, n, m);
-    t.axpb(xr, yr, n, 1.0f, -(m + std::log(s)));
+    // Two passes: subtracting m + log(s) at once would round log(s) to the precision of a large m.
+    t.axpb(xr, yr, n, 1.0f, -m);
+    t.axpb(yr, yr, n, 1.0f, -std::log(s));
   });
 }
 

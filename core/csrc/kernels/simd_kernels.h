@@ -5,7 +5,10 @@
 //
 // SIMD layer: vzero vset1 vload vstore vload_part(p, n, fill) vstore_part(p, v, n) vadd vsub vmul vdiv vmax
 // vmin vfmadd(a, b, c) = a*b + c, vhsum vhmax, vround (nearest), vldexp(p, n) = p * 2^n (n integral, |n| <= 150),
-// vabs, vcopysign(mag, sign), vlt(a, b, x, y) = a < b ? x : y, vnan_to(x, r) = isnan(x) ? x : r.
+// vabs, vlt(a, b, x, y) = a < b ? x : y, vnan_to(x, r) = isnan(x) ? x : r.
+
+// Lanes a partial load/store may touch when `left` elements remain (vload_part needs n <= W).
+static inline int64_t lanes(int64_t left) { return left < W ? left : W; }
 
 // exp with a degree-6 polynomial on [-ln2/2, ln2/2] after range reduction; ~1 ulp, inf/0 at the ends, NaN kept.
 static inline V vexp(V x) {
@@ -23,23 +26,28 @@ static inline V vexp(V x) {
   return vnan_to(x, vldexp(p, n));
 }
 
-// erf by Abramowitz-Stegun 7.1.26 (absolute error < 1.5e-7, enough inside gelu's 1 + erf).
-static inline V verf(V x) {
-  const V ax = vabs(x);
-  const V t = vdiv(vset1(1.0f), vfmadd(ax, vset1(0.3275911f), vset1(1.0f)));
-  V p = vset1(1.061405429f);
-  p = vfmadd(p, t, vset1(-1.453152027f));
-  p = vfmadd(p, t, vset1(1.421413741f));
-  p = vfmadd(p, t, vset1(-0.284496736f));
-  p = vfmadd(p, t, vset1(0.254829592f));
-  p = vmul(p, t);
-  const V y = vsub(vset1(1.0f), vmul(p, vexp(vmul(vsub(vzero(), ax), ax))));
-  return vcopysign(y, x);
+// erfc(z) by the Chebyshev fit of Numerical Recipes' erfcc (relative error < 1.2e-7 for every z), so
+// gelu(x) = 0.5 x erfc(-x / sqrt 2) stays accurate in its small negative tail, where 1 + erf would cancel.
+static inline V verfc(V z) {
+  const V az = vabs(z);
+  const V t = vdiv(vset1(1.0f), vfmadd(az, vset1(0.5f), vset1(1.0f)));
+  V p = vset1(0.17087277f);
+  p = vfmadd(p, t, vset1(-0.82215223f));
+  p = vfmadd(p, t, vset1(1.48851587f));
+  p = vfmadd(p, t, vset1(-1.13520398f));
+  p = vfmadd(p, t, vset1(0.27886807f));
+  p = vfmadd(p, t, vset1(-0.18628806f));
+  p = vfmadd(p, t, vset1(0.09678418f));
+  p = vfmadd(p, t, vset1(0.37409196f));
+  p = vfmadd(p, t, vset1(1.00002368f));
+  p = vfmadd(p, t, vset1(-1.26551223f));
+  const V r = vmul(t, vexp(vsub(p, vmul(az, az))));
+  return vlt(z, vzero(), vsub(vset1(2.0f), r), r);
 }
 
 static inline V vsigmoid(V x) { return vdiv(vset1(1.0f), vadd(vset1(1.0f), vexp(vsub(vzero(), x)))); }
 
-static inline V vgelu(V x) { return vmul(vmul(vset1(0.5f), x), vadd(vset1(1.0f), verf(vmul(x, vset1(0.70710678118654752f))))); }
+static inline V vgelu(V x) { return vmul(vmul(vset1(0.5f), x), verfc(vmul(x, vset1(-0.70710678118654752f)))); }
 
 // 0.5 x (1 + tanh(u)) == x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation, no overflow.
 static inline V vgelu_tanh(V x) {
@@ -94,7 +102,7 @@ static float row_max(const float* x, int64_t n) {
     m0 = vmax(m0, vload(x + i));
     m1 = vmax(m1, vload(x + i + W));
   }
-  for (; i < n; i += W) m0 = vmax(m0, vload_part(x + i, n - i, -__builtin_inff()));
+  for (; i < n; i += W) m0 = vmax(m0, vload_part(x + i, lanes(n - i), -__builtin_inff()));
   return vhmax(vmax(m0, m1));
 }
 
@@ -111,7 +119,7 @@ static float row_sum(const float* x, int64_t n) {
       a2 = vadd(a2, vload(x + i + 2 * W));
       a3 = vadd(a3, vload(x + i + 3 * W));
     }
-    for (; i < e; i += W) a0 = vadd(a0, vload_part(x + i, e - i, 0.0f));
+    for (; i < e; i += W) a0 = vadd(a0, vload_part(x + i, lanes(e - i), 0.0f));
     total += static_cast<double>(vhsum(vadd(vadd(a0, a1), vadd(a2, a3))));
   }
   return static_cast<float>(total);
@@ -131,7 +139,7 @@ static float exp_shift_sum(const float* x, float* y, int64_t n, float shift) {
     s1 = vadd(s1, e1);
   }
   for (; i < n; i += W) {
-    const int64_t m = n - i < W ? n - i : W;
+    const int64_t m = lanes(n - i);
     const V e = vexp(vsub(vload_part(x + i, m, -__builtin_inff()), sh));
     if (y != nullptr) vstore_part(y + i, e, m);
     s0 = vadd(s0, e);
@@ -158,7 +166,7 @@ static void layer_norm_row(const float* x, float* y, int64_t n, const float* w, 
     s1 = vfmadd(d1, d1, s1);
   }
   for (; i < n; i += W) {
-    const int64_t m = n - i < W ? n - i : W;
+    const int64_t m = lanes(n - i);
     const V d = vsub(vload_part(x + i, m, mu), vm);
     s0 = vfmadd(d, d, s0);
   }
@@ -168,7 +176,7 @@ static void layer_norm_row(const float* x, float* y, int64_t n, const float* w, 
   *rstd = rs;
   const V vr = vset1(rs);
   for (i = 0; i < n; i += W) {
-    const int64_t m = n - i < W ? n - i : W;
+    const int64_t m = lanes(n - i);
     V v = vmul(vsub(vload_part(x + i, m, 0.0f), vm), vr);
     if (w != nullptr) v = vmul(v, vload_part(w + i, m, 0.0f));
     if (b != nullptr) v = vadd(v, vload_part(b + i, m, 0.0f));
