@@ -5,7 +5,10 @@ import pytest
 from core._C import _kernels as K
 from tests.kernels import reference as ref
 
-ROW_SHAPES = [(1, 1), (1, 7), (3, 8), (2, 9), (3, 12), (1, 30), (5, 16), (7, 17), (2, 31), (13, 64), (4, 70), (3, 127), (17, 1500), (2, 4099)]
+ROW_SHAPES = [
+    (1, 1), (1, 7), (3, 8), (2, 9), (3, 12), (1, 30), (5, 16), (7, 17), (2, 31), (13, 64), (4, 70), (3, 127),
+    (17, 1500), (2, 4099),
+]
 
 
 def rows(rng, shape, pad=0, scale=3.0):

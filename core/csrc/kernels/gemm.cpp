@@ -48,13 +48,14 @@ thread_local Scratch tl_pack_a, tl_pack_b;
 void pack_a_sliver(bool ta, const float* A, int64_t lda, int64_t i0, int64_t rows, int64_t k0, int64_t kc, int mr,
                    float* dst) {
   if (!ta) {
-    for (int r = 0; r < mr; ++r) {
-      if (r < rows) {
-        const float* src = A + (i0 + r) * lda + k0;
-        for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
-      } else {
-        for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.0f;
-      }
+    // Walk the rows side by side: sequential reads from each row, one contiguous write per k.
+    const float* src[32];
+    for (int r = 0; r < mr; ++r) src[r] = r < rows ? A + (i0 + r) * lda + k0 : nullptr;
+    for (int64_t k = 0; k < kc; ++k) {
+      float* d = dst + k * mr;
+      int r = 0;
+      for (; r < rows; ++r) d[r] = src[r][k];
+      for (; r < mr; ++r) d[r] = 0.0f;
     }
     return;
   }
@@ -74,8 +75,9 @@ void pack_b_sliver(bool tb, const float* B, int64_t ldb, int64_t j0, int64_t col
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = B + (k0 + k) * ldb + j0;
       float* d = dst + k * nr;
-      std::memcpy(d, src, static_cast<size_t>(cols) * 4);
-      for (int64_t c = cols; c < nr; ++c) d[c] = 0.0f;
+      int64_t c = 0;
+      for (; c < cols; ++c) d[c] = src[c];  // a short loop beats a memcpy call per 64-byte row
+      for (; c < nr; ++c) d[c] = 0.0f;
     }
     return;
   }
@@ -85,6 +87,23 @@ void pack_b_sliver(bool tb, const float* B, int64_t ldb, int64_t j0, int64_t col
       for (int64_t k = 0; k < kc; ++k) dst[k * nr + c] = src[k];
     } else {
       for (int64_t k = 0; k < kc; ++k) dst[k * nr + c] = 0.0f;
+    }
+  }
+}
+
+// Up to kGroup slivers of a row-major op(B) (no transpose) at once, k outermost: each k reads one contiguous stretch
+// of a row instead of nr floats from each of kc rows (ldb apart, a TLB miss apiece for wide B).
+constexpr int64_t kGroup = 8;
+void pack_b_group(const float* B, int64_t ldb, int64_t s0, int64_t s1, int64_t n, int64_t k0, int64_t kc, int nr,
+                  float* dst) {
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* row = B + (k0 + k) * ldb;
+    for (int64_t s = s0; s < s1; ++s) {
+      const int64_t j0 = s * nr, cols = std::min<int64_t>(nr, n - j0);
+      float* d = dst + (s - s0) * nr * kc + k * nr;
+      int64_t c = 0;
+      for (; c < cols; ++c) d[c] = row[j0 + c];
+      for (; c < nr; ++c) d[c] = 0.0f;
     }
   }
 }
@@ -104,7 +123,9 @@ struct Operand {
 void pack_panels(const KernelTable& t, bool serial, int64_t K, int64_t kc, Operand a, int64_t m, float* ap,
                  const Operand* b, int64_t n, float* bp) {
   const int64_t sa = a.p ? (m + t.mr - 1) / t.mr : 0, sb = b ? (n + t.nr - 1) / t.nr : 0;
-  const int64_t nkb = (K + kc - 1) / kc, per_k = sa + sb;
+  const bool grouped = b && !b->trans;
+  const int64_t gb = grouped ? (sb + kGroup - 1) / kGroup : sb;  // B work items per K block
+  const int64_t nkb = (K + kc - 1) / kc, per_k = sa + gb;
   const int64_t mpad = sa * t.mr, npad = sb * t.nr;
   auto body = [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
@@ -112,6 +133,9 @@ void pack_panels(const KernelTable& t, bool serial, int64_t K, int64_t kc, Opera
       if (s < sa) {
         pack_a_sliver(a.trans, a.p, a.ld, s * t.mr, std::min<int64_t>(t.mr, m - s * t.mr), k0, kcb, t.mr,
                       ap + k0 * mpad + s * t.mr * kcb);
+      } else if (grouped) {
+        const int64_t s0 = (s - sa) * kGroup, s1 = std::min(sb, s0 + kGroup);
+        pack_b_group(b->p, b->ld, s0, s1, n, k0, kcb, t.nr, bp + k0 * npad + s0 * t.nr * kcb);
       } else {
         const int64_t sj = s - sa;
         pack_b_sliver(b->trans, b->p, b->ld, sj * t.nr, std::min<int64_t>(t.nr, n - sj * t.nr), k0, kcb, t.nr,

@@ -71,6 +71,13 @@ static void sgemm_tile(int64_t kc, const float* a, const float* b, float* c, int
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) acc[i][j] = vzero();
+  // C rows are usually far apart (often 4 KiB multiples, the same L1 set): fetch them while the FMAs run.
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + NV * W - 1, 1);
+  }
+#pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     V bv[NV];
 #pragma GCC unroll 4
