@@ -7,6 +7,7 @@
 (3, 4)
 """
 from core import _C, _methods  # noqa: F401
+from core._backend import backend_info, get_num_threads, set_num_threads  # noqa: F401
 from core._C import Tensor, dtype
 from core._tensor import (  # noqa: F401
     abs, add, all, amax, amin, any, arange, argmax, argmin, as_tensor, bfloat16, bmm, clamp, clone, contiguous, cos,

@@ -1,0 +1,65 @@
+"""Timing and thread control shared by bench/gemm.py and bench/ops.py.
+
+Times are the best of several repeats (each repeat loops until it has run for at least `min_time` seconds): on a
+shared machine the minimum is the number least disturbed by other work.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Callable, Iterator
+
+from core._C import _kernels
+
+try:
+    import torch
+except ImportError:  # PyTorch is optional: its columns are left out
+    torch = None
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:
+    threadpool_limits = None
+
+
+def best_time(fn: Callable[[], object], repeats: int = 5, min_time: float = 0.05) -> float:
+    """Seconds per call of fn: the best over `repeats` runs of a loop lasting at least `min_time`."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        calls, start = 0, time.perf_counter()
+        while True:
+            fn()
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time:
+                break
+        best = min(best, elapsed / calls)
+    return best
+
+
+@contextlib.contextmanager
+def threads(n: int) -> Iterator[None]:
+    """Run ours, numpy's BLAS (through threadpoolctl) and PyTorch on n threads."""
+    before = _kernels.get_num_threads()
+    _kernels.set_num_threads(n)
+    torch_before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(n)
+    limits = threadpool_limits(limits=n) if threadpool_limits is not None else contextlib.nullcontext()
+    try:
+        with limits:
+            yield
+    finally:
+        _kernels.set_num_threads(before)
+        if torch is not None:
+            torch.set_num_threads(torch_before)
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A Markdown table (pastes straight into docs/performance.md)."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(c.rjust(w) for c, w in zip(r, widths)) + " |")

@@ -1,0 +1,143 @@
+"""sgemm / dgemm / packed Linear against numpy in float64, on sizes that are not multiples of any tile."""
+import numpy as np
+import pytest
+
+from core._C import _kernels as K
+
+# (M, N, K): tiny, primes, 1..70, tile edges (6x16, 12x32, 4x4), K blocks of 256, the 2048 panel edges.
+SHAPES = [
+    (1, 1, 1), (1, 70, 3), (70, 1, 5), (2, 3, 4), (5, 7, 11), (13, 17, 19), (31, 37, 41), (47, 53, 59),
+    (61, 67, 70), (64, 64, 64), (6, 16, 256), (12, 32, 257), (65, 63, 513), (97, 193, 263), (7, 2053, 9),
+    (2051, 5, 3),
+]
+
+
+def operand(rng, rows, cols, trans, pad):
+    """A [rows, cols] operand stored as itself or as its transpose, inside a wider buffer when pad > 0."""
+    stored = (cols, rows) if trans else (rows, cols)
+    buf = rng.standard_normal((stored[0], stored[1] + pad)).astype(np.float32)
+    view = buf[:, : stored[1]]
+    return view, (view.T if trans else view).astype(np.float64)
+
+
+def gemm_tol(k):
+    return dict(rtol=1e-4, atol=3e-6 * max(k, 1))
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_sgemm_matches_numpy_for_odd_sizes_and_transposes(isa, shape, ta, tb):
+    m, n, k = shape
+    rng = np.random.default_rng(m * 10007 + n * 101 + k)
+    a, a64 = operand(rng, m, k, ta, pad=0)
+    b, b64 = operand(rng, k, n, tb, pad=0)
+    c = K.sgemm(a, b, trans_a=ta, trans_b=tb, isa=isa)
+    np.testing.assert_allclose(c, a64 @ b64, **gemm_tol(k))
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+def test_sgemm_reads_strided_operands_and_accumulates_into_a_strided_output(isa, ta, tb):
+    rng = np.random.default_rng(7)
+    m, n, k = 37, 45, 300
+    a, a64 = operand(rng, m, k, ta, pad=5)
+    b, b64 = operand(rng, k, n, tb, pad=11)
+    cbuf = rng.standard_normal((m, n + 3)).astype(np.float32)
+    c = cbuf[:, :n]
+    c0 = c.astype(np.float64)
+    padding = cbuf[:, n:].copy()
+    K.sgemm(a, b, trans_a=ta, trans_b=tb, alpha=0.5, beta=-2.0, c=c, isa=isa)
+    np.testing.assert_allclose(c, 0.5 * (a64 @ b64) - 2.0 * c0, **gemm_tol(k))
+    assert np.array_equal(cbuf[:, n:], padding)  # columns past n belong to someone else
+
+
+def test_sgemm_with_beta_zero_ignores_nan_in_the_output(isa):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((9, 5)).astype(np.float32)
+    b = rng.standard_normal((5, 7)).astype(np.float32)
+    c = np.full((9, 7), np.nan, dtype=np.float32)
+    K.sgemm(a, b, beta=0.0, c=c, isa=isa)
+    np.testing.assert_allclose(c, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_sgemm_with_empty_inner_dimension_scales_c(isa):
+    c = np.ones((3, 4), dtype=np.float32)
+    K.sgemm(np.zeros((3, 0), np.float32), np.zeros((0, 4), np.float32), beta=3.0, c=c, isa=isa)
+    assert np.all(c == 3.0)
+
+
+def test_sgemm_rejects_mismatched_inner_dimensions():
+    with pytest.raises(ValueError, match="op\\(a\\) is 2 x 3 but op\\(b\\) is 4 x 5"):
+        K.sgemm(np.zeros((2, 3), np.float32), np.zeros((4, 5), np.float32))
+
+
+def test_sgemm_rejects_a_transposed_view_with_a_hint():
+    with pytest.raises(ValueError, match="trans flag"):
+        K.sgemm(np.zeros((4, 3), np.float32).T, np.zeros((4, 5), np.float32))
+
+
+def test_unknown_isa_name_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown ISA 'sse9'"):
+        K.sgemm(np.zeros((2, 2), np.float32), np.zeros((2, 2), np.float32), isa="sse9")
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_sgemm_is_bit_identical_across_runs_and_thread_counts(isa, threads):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((300, 257)).astype(np.float32)
+    b = rng.standard_normal((257, 190)).astype(np.float32)
+    K.set_num_threads(1)
+    serial = K.sgemm(a, b, isa=isa)
+    K.set_num_threads(threads)
+    runs = [K.sgemm(a, b, isa=isa) for _ in range(3)]
+    for r in runs:
+        assert np.array_equal(r, serial)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (13, 17, 19), (70, 3, 64), (130, 90, 300)])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, True), (False, True)])
+def test_dgemm_matches_numpy(shape, ta, tb):
+    m, n, k = shape
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((k, m) if ta else (m, k))
+    b = rng.standard_normal((n, k) if tb else (k, n))
+    c = rng.standard_normal((m, n))
+    expect = 1.5 * ((a.T if ta else a) @ (b.T if tb else b)) + 0.25 * c
+    K.dgemm(a, b, trans_a=ta, trans_b=tb, alpha=1.5, beta=0.25, c=c)
+    np.testing.assert_allclose(c, expect, rtol=1e-12, atol=1e-12)
+
+
+EPILOGUES = {
+    "none": lambda y: y,
+    "relu": lambda y: np.maximum(y, 0.0),
+    "gelu": None,
+    "gelu_tanh": None,
+}
+
+
+@pytest.mark.parametrize("epilogue", list(EPILOGUES))
+@pytest.mark.parametrize("rows,out_f,in_f", [(1, 1, 1), (5, 33, 17), (70, 70, 70), (61, 384, 300), (3, 2050, 8)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_linear_packed_matches_x_wt_plus_bias_then_activation(isa, epilogue, rows, out_f, in_f, with_bias):
+    from tests.kernels import reference as ref
+
+    rng = np.random.default_rng(rows + out_f + in_f)
+    xbuf = rng.standard_normal((rows, in_f + 3)).astype(np.float32)
+    x = xbuf[:, :in_f]
+    w = rng.standard_normal((out_f, in_f)).astype(np.float32)
+    bias = rng.standard_normal(out_f).astype(np.float32) if with_bias else None
+    packed = K.pack_weight(w, isa=isa)
+    assert (packed.out_features, packed.in_features, packed.isa) == (out_f, in_f, isa)
+    y = K.linear_packed(x, packed, bias, epilogue)
+    pre = x.astype(np.float64) @ w.T.astype(np.float64) + (0.0 if bias is None else bias)
+    act = {"gelu": ref.gelu, "gelu_tanh": ref.gelu_tanh}.get(epilogue) or EPILOGUES[epilogue]
+    np.testing.assert_allclose(y, act(pre), rtol=1e-4, atol=3e-6 * in_f + 1e-6)
+
+
+def test_linear_packed_rejects_wrong_feature_count():
+    packed = K.pack_weight(np.zeros((4, 3), np.float32))
+    with pytest.raises(ValueError, match="x has 5 features, the weight expects 3"):
+        K.linear_packed(np.zeros((2, 5), np.float32), packed)
+    with pytest.raises(ValueError, match="epilogue must be one of"):
+        K.linear_packed(np.zeros((2, 3), np.float32), packed, None, "swish")

@@ -1,0 +1,56 @@
+"""The core Whisper network against the numpy reference on one window of tiny.en: encoder features, decoder
+logits through the KV cache step by step, and beam reordering of the cache."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.reference.whisper_numpy import NumpyWhisper
+from tests.speech.whisper_runs import core_whisper_class
+from zoo.speech.audio import load_audio
+from zoo.speech.mel import N_SAMPLES, log_mel_spectrogram, pad_or_trim
+
+
+@pytest.fixture(scope="module")
+def pair(request, speech_dev):
+    whisper = core_whisper_class()
+    tiny_en_folder = request.getfixturevalue("tiny_en_folder")
+    mel = pad_or_trim(log_mel_spectrogram(load_audio(speech_dev["dir"] / "l02_06.wav"), padding=N_SAMPLES))
+    ours, ref = whisper.from_folder(tiny_en_folder), NumpyWhisper(tiny_en_folder)
+    config = json.loads((tiny_en_folder / "config.json").read_text())
+    return ours, ref, mel, config
+
+
+def test_encoder_matches_numpy(pair):
+    ours, ref, mel, _ = pair
+    got, want = ours.encode(mel).numpy(), ref.encode(mel)
+    assert got.shape == want.shape == (1, 1500, 384)
+    np.testing.assert_allclose(got, want, atol=2e-3, rtol=1e-3)
+
+
+def test_decoder_logits_through_the_cache_match_numpy(pair):
+    ours, ref, mel, config = pair
+    features = ref.encode(mel)
+    s_ours, s_ref = ours.session(ours.encode(mel), 1), ref.session(features, 1)
+    steps = [[config["sot_id"], config["no_timestamps_id"]], [440], [1904], [339]]
+    for tokens in steps:
+        got, want = s_ours.logits(np.array([tokens])), s_ref.logits(np.array([tokens]))
+        assert got.shape == want.shape == (1, len(tokens), config["n_vocab"])
+        np.testing.assert_allclose(got, want, atol=5e-3, rtol=1e-3)
+        assert got[0, -1].argmax() == want[0, -1].argmax()
+
+
+def test_reordered_beam_rows_continue_like_fresh_sequences(pair):
+    ours, _, mel, config = pair
+    features = ours.encode(mel)
+    prompt = [config["sot_id"], config["no_timestamps_id"]]
+    rows = [[440, 1904], [383, 257], [50, 51]]
+    session = ours.session(features, 3)
+    session.logits(np.array([prompt + r for r in rows]))
+    session.reorder(np.array([2, 0, 0]))
+    got = session.logits(np.array([[7], [8], [9]]))
+    for i, (src, nxt) in enumerate(zip([2, 0, 0], [7, 8, 9])):
+        fresh = ours.session(features, 1).logits(np.array([prompt + rows[src] + [nxt]]))
+        np.testing.assert_allclose(got[i, -1], fresh[0, -1], atol=1e-3, rtol=1e-4)
