@@ -54,7 +54,7 @@ Mat<T> mat(A& a, const char* who, const char* name) {
   return {const_cast<T*>(reinterpret_cast<const T*>(a.data())), r, c, std::max<int64_t>(ld, 1)};
 }
 
-template <typename T, typename A>
+template <typename T>
 void gemm_shapes(const Mat<T>& a, const Mat<T>& b, bool ta, bool tb, int64_t& M, int64_t& N, int64_t& K) {
   M = ta ? a.cols : a.rows;
   K = ta ? a.rows : a.cols;
@@ -69,7 +69,7 @@ Arr gemm_entry(const Arr& a_in, const Arr& b_in, bool ta, bool tb, double alpha,
   Arr a = a_in, b = b_in;
   Mat<T> A = mat<T>(a, "gemm", "a"), B = mat<T>(b, "gemm", "b");
   int64_t M, N, K;
-  gemm_shapes<T, Arr>(A, B, ta, tb, M, N, K);
+  gemm_shapes<T>(A, B, ta, tb, M, N, K);
   Arr c = c_in ? *c_in : Arr({M, N});
   if (!c_in && beta != 0.0) value_error("gemm: beta != 0 needs an output array c");
   if (c.ndim() != 2 || c.shape(0) != M || c.shape(1) != N)

@@ -61,9 +61,9 @@ void sdpa_forward(const AttnArgs& a, Isa isa) {
       const int64_t bh = item / 2, b = bh / H, h = bh % H;
       if (item % 2 == 0) {
         // S = Q K^T: op(B) = K^T with K stored [Lk, D], i.e. a transposed B of Lk columns over D.
-        pack_b_panel(t, true, a.k.data + b * a.k.sb + h * a.k.sh, a.k.sl, Lk, D, kp_of(bh));
+        pack_b_panel(t, true, a.k.data + a.k.at(b, h, H), a.k.sl, Lk, D, kp_of(bh));
       } else {
-        pack_b_panel(t, false, a.v.data + b * a.v.sb + h * a.v.sh, a.v.sl, Dv, Lk, vp_of(bh));
+        pack_b_panel(t, false, a.v.data + a.v.at(b, h, H), a.v.sl, Dv, Lk, vp_of(bh));
       }
     }
   });
@@ -80,7 +80,7 @@ void sdpa_forward(const AttnArgs& a, Isa isa) {
     for (int64_t task = b0; task < e0; ++task) {
       const int64_t bh = task / nqb, qb = task % nqb, b = bh / H, h = bh % H;
       const int64_t q0 = qb * bq, rows = std::min(bq, Lq - q0);
-      pack_a_panel(t, false, a.q.data + b * a.q.sb + h * a.q.sh + q0 * a.q.sl, a.q.sl, rows, D, w.qp.data());
+      pack_a_panel(t, false, a.q.data + a.q.at(b, h, H) + q0 * a.q.sl, a.q.sl, rows, D, w.qp.data());
       std::fill(w.o.begin(), w.o.end(), 0.0f);
       std::fill(w.m.begin(), w.m.end(), -INFINITY);
       std::fill(w.l.begin(), w.l.end(), 0.0f);
@@ -92,7 +92,7 @@ void sdpa_forward(const AttnArgs& a, Isa isa) {
         for (int64_t i = 0; i < rows; ++i) {
           float* srow = S + i * bk;
           if (a.mask.data) {
-            const float* mrow = a.mask.data + b * a.mask.sb + h * a.mask.sh + (q0 + i) * a.mask.sl + k0;
+            const float* mrow = a.mask.data + a.mask.at(b, h, H) + (q0 + i) * a.mask.sl + k0;
             t.binary(BinaryOp::Add, srow, mrow, srow, cols, false);
           }
           if (a.causal)

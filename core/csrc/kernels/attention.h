@@ -9,9 +9,13 @@
 namespace zh::cpu {
 
 // A [batch, heads, rows, cols] float32 view: element strides of the first three dims; the last dim is contiguous.
+// `offsets`, when set, gives the element offset of each (batch * heads + head) matrix instead of sb and sh
+// (for operands whose flattened batch dims are not one stride apart).
 struct AttnView {
   const float* data = nullptr;
   int64_t sb = 0, sh = 0, sl = 0;
+  const int64_t* offsets = nullptr;
+  int64_t at(int64_t b, int64_t h, int64_t heads) const { return offsets ? offsets[b * heads + h] : b * sb + h * sh; }
 };
 
 struct AttnArgs {

@@ -45,7 +45,7 @@ constexpr int64_t kGemmKc = 256;
 int64_t packed_floats(int64_t extent, int64_t K, int64_t width);  // size of a packed panel: round_up(extent) * K
 void pack_a_panel(const KernelTable& t, bool trans_a, const float* A, int64_t lda, int64_t m, int64_t K, float* dst);
 void pack_b_panel(const KernelTable& t, bool trans_b, const float* B, int64_t ldb, int64_t n, int64_t K, float* dst);
-// C[m x n] = alpha * Ap Bp + beta C, Bp's columns starting at sliver b_sliver0 of a panel npad_b columns wide.
+// C[m x n] = alpha * Ap Bp + beta C (K > 0), Bp's columns from sliver b_sliver0 of a panel npad_b columns wide.
 void gemm_packed(const KernelTable& t, int64_t m, int64_t n, int64_t K, float alpha, const float* ap, const float* bp,
                  int64_t npad_b, int64_t b_sliver0, float beta, float* C, int64_t ldc);
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/autograd.h"
+#include "kernels/rowops.h"
 #include "ops/dispatch.h"
 #include "ops/op_table.h"
 #include "ops/ops.h"
@@ -65,13 +66,18 @@ struct Unary {
   DType result;
 };
 
-// Float-valued unary op: integer inputs compute in float32; half types compute in float32.
+// Float-valued unary op: integer inputs compute in float32; half types compute in float32. Contiguous float32
+// inputs go to the vectorised kernel `fast` when the op has one.
 template <typename F>
-Unary unary_float(const Tensor& x, const char* name, F f) {
+Unary unary_float(const Tensor& x, const char* name, F f, std::optional<cpu::UnaryOp> fast = std::nullopt) {
   DType result = is_floating(x.dtype()) ? x.dtype() : DType::Float32;
   DType ct = compute_dtype(result);
   Tensor in = to_dtype(x, ct);
   Tensor out = empty(x.shape(), ct);
+  if (fast && ct == DType::Float32 && in.is_contiguous()) {
+    cpu::unary(*fast, in.data<float>(), out.data<float>(), in.numel());
+    return {in, out, result};
+  }
   dispatch_float(ct, name, [&](auto tag) {
     using T = decltype(tag);
     map1<T, T>(in, out, [&](T v) { return static_cast<T>(f(v)); });
@@ -126,7 +132,7 @@ Tensor relu(const Tensor& t) {
   });
 }
 Tensor exp(const Tensor& t) {
-  auto u = unary_float(t, "exp", [](auto v) { return std::exp(v); });
+  auto u = unary_float(t, "exp", [](auto v) { return std::exp(v); }, cpu::UnaryOp::Exp);
   return record1("exp", u, [](const Tensor& g, const Tensor&, const Tensor& y) { return mul(g, y); });
 }
 Tensor log(const Tensor& t) {
@@ -165,7 +171,7 @@ Tensor sigmoid(const Tensor& t) {
   auto u = unary_float(t, "sigmoid", [](auto v) {
     using T = decltype(v);
     return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
-  });
+  }, cpu::UnaryOp::Sigmoid);
   return record1("sigmoid", u, [](const Tensor& g, const Tensor&, const Tensor& y) {
     return mul(g, mul(y, add_scalar(neg(y), 1)));
   });
@@ -174,7 +180,7 @@ Tensor silu(const Tensor& t) {
   auto u = unary_float(t, "silu", [](auto v) {
     using T = decltype(v);
     return v >= 0 ? v / (T(1) + std::exp(-v)) : v * std::exp(v) / (T(1) + std::exp(v));
-  });
+  }, cpu::UnaryOp::Silu);
   return record1("silu", u, [](const Tensor& g, const Tensor& x, const Tensor&) {
     Tensor s = sigmoid(x);
     return mul(g, mul(s, add_scalar(mul(x, add_scalar(neg(s), 1)), 1)));
@@ -192,11 +198,11 @@ Tensor gelu(const Tensor& t, bool tanh_approx) {
   auto u = tanh_approx ? unary_float(t, "gelu", [](auto v) {
                            using T = decltype(v);
                            return T(0.5) * v * (T(1) + std::tanh(T(k) * (v + T(c) * v * v * v)));
-                         })
+                         }, cpu::UnaryOp::GeluTanh)
                        : unary_float(t, "gelu", [](auto v) {
                            using T = decltype(v);
                            return T(0.5) * v * (T(1) + std::erf(v / T(kSqrt2)));
-                         });
+                         }, cpu::UnaryOp::Gelu);
   return record1("gelu", u, [tanh_approx](const Tensor& g, const Tensor& x, const Tensor&) {
     Tensor d = empty(x.shape(), x.dtype());
     dispatch_float(x.dtype(), "gelu", [&](auto tag) {
@@ -269,9 +275,26 @@ Binary prepare(const Tensor& a, const Tensor& b, const char* op, bool arithmetic
   return p;
 }
 
+// True when every stride is 0: an expanded single value.
+bool is_broadcast_scalar(const Tensor& t) {
+  for (int64_t s : t.strides())
+    if (s != 0) return false;
+  return true;
+}
+
+// Float32 with both operands dense, or the right one a broadcast value: the vectorised kernel.
+bool arith_fast(const Binary& p, std::optional<cpu::BinaryOp> fast, const Tensor& out) {
+  if (!fast || p.compute != DType::Float32 || !p.a.is_contiguous()) return false;
+  const bool scalar = is_broadcast_scalar(p.b);
+  if (!scalar && !p.b.is_contiguous()) return false;
+  cpu::binary(*fast, p.a.data<float>(), p.b.data<float>(), out.data<float>(), out.numel(), scalar);
+  return true;
+}
+
 template <typename F>
-Tensor arith_kernel(const Binary& p, const char* op, F f) {
+Tensor arith_kernel(const Binary& p, const char* op, F f, std::optional<cpu::BinaryOp> fast = std::nullopt) {
   Tensor out = empty(p.a.shape(), p.compute);
+  if (arith_fast(p, fast, out)) return out;
   dispatch_compute(p.compute, op, [&](auto tag) {
     using T = decltype(tag);
     map2<T, T, T>(p.a, p.b, out, [&](T x, T y) { return static_cast<T>(f(x, y)); });
@@ -304,19 +327,19 @@ Tensor record2(const char* name, const Binary& p, Tensor out,
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Binary p = prepare(a, b, "add", true);
-  return record2("add", p, arith_kernel(p, "add", [](auto x, auto y) { return x + y; }),
+  return record2("add", p, arith_kernel(p, "add", [](auto x, auto y) { return x + y; }, cpu::BinaryOp::Add),
                  [](const Tensor& g, const Tensor&, const Tensor&, const std::vector<bool>&) { return Grads{g, g}; });
 }
 Tensor sub(const Tensor& a, const Tensor& b) {
   Binary p = prepare(a, b, "sub", true);
-  return record2("sub", p, arith_kernel(p, "sub", [](auto x, auto y) { return x - y; }),
+  return record2("sub", p, arith_kernel(p, "sub", [](auto x, auto y) { return x - y; }, cpu::BinaryOp::Sub),
                  [](const Tensor& g, const Tensor&, const Tensor&, const std::vector<bool>& n) {
                    return Grads{g, n[1] ? neg(g) : Tensor()};
                  });
 }
 Tensor mul(const Tensor& a, const Tensor& b) {
   Binary p = prepare(a, b, "mul", true);
-  return record2("mul", p, arith_kernel(p, "mul", [](auto x, auto y) { return x * y; }),
+  return record2("mul", p, arith_kernel(p, "mul", [](auto x, auto y) { return x * y; }, cpu::BinaryOp::Mul),
                  [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
                    return Grads{n[0] ? mul(g, y) : Tensor(), n[1] ? mul(g, x) : Tensor()};
                  });
@@ -329,7 +352,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
     bf = to_dtype(b, DType::Float32);
   }
   Binary p = prepare(af, bf, "div", true);
-  return record2("div", p, arith_kernel(p, "div", [](auto x, auto y) { return x / y; }),
+  return record2("div", p, arith_kernel(p, "div", [](auto x, auto y) { return x / y; }, cpu::BinaryOp::Div),
                  [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
                    return Grads{n[0] ? div(g, y) : Tensor(), n[1] ? neg(div(mul(g, x), mul(y, y))) : Tensor()};
                  });

@@ -1,7 +1,9 @@
 // softmax and log_softmax over one dim: the dim is moved last so the work is a loop over contiguous rows
 // (softmax_rows & co. below, the loops kernels/rowops.h replaces), parallel over rows.
 #include <cmath>
+#include <type_traits>
 
+#include "kernels/rowops.h"
 #include "kernels/threadpool.h"
 #include "ops/dispatch.h"
 #include "ops/nn_common.h"
@@ -77,6 +79,11 @@ Tensor softmax_impl(const Tensor& input, int64_t dim, const char* op) {
   Tensor y = empty(r.data.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>) {  // the vectorised kernels; the loops above stay for float64
+      if (Log) cpu::log_softmax_rows(r.data.data<T>(), r.n, y.data<T>(), r.n, r.rows, r.n);
+      else cpu::softmax_rows(r.data.data<T>(), r.n, y.data<T>(), r.n, r.rows, r.n);
+      return;
+    }
     if (Log) log_softmax_rows<T>(r.data.data<T>(), y.data<T>(), r.rows, r.n);
     else softmax_rows<T>(r.data.data<T>(), y.data<T>(), r.rows, r.n);
   });

@@ -3,8 +3,10 @@
 // log-sum-exp, so no [batch, heads, L, S] tensor is ever stored. Dropout on P draws its keep mask from a
 // counter-based hash of a seed taken from core's generator, so the backward regenerates the same mask.
 #include <cmath>
+#include <type_traits>
 #include <limits>
 
+#include "kernels/attention.h"
 #include "kernels/threadpool.h"
 #include "ops/dispatch.h"
 #include "ops/nn_common.h"
@@ -89,9 +91,38 @@ struct Operands {
   std::vector<int64_t> q, k, v;  // element offset of each flattened batch's [rows, cols] matrix
 };
 
+// float32 without dropout and with no mask, or an additive mask contiguous along keys: the fused kernel (online
+// softmax in key blocks, no [L, S] scratch). Returns false when the reference loop below has to run.
+inline bool attention_forward_fused(const float* q, const float* k, const float* v, const Operands& off,
+                                    const AttnShape& a, const AttnMask<float>& m, float* out, float* lse) {
+  if (a.dropout > 0 || m.kind == 1 || (m.kind == 2 && m.ss != 1 && a.S > 1)) return false;
+  cpu::AttnArgs args;
+  args.batch = a.B;
+  args.heads = 1;
+  args.lq = a.L;
+  args.lk = a.S;
+  args.d = a.E;
+  args.dv = a.Ev;
+  args.q = {q, 0, 0, a.E, off.q.data()};
+  args.k = {k, 0, 0, a.E, off.k.data()};
+  args.v = {v, 0, 0, a.Ev, off.v.data()};
+  if (m.kind == 2) args.mask = {static_cast<const float*>(m.data), 0, 0, m.sl, m.batch_offset.data()};
+  args.out = out;
+  args.out_sb = a.L * a.Ev;
+  args.out_sl = a.Ev;
+  args.lse = lse;
+  args.scale = static_cast<float>(a.scale);
+  args.causal = a.causal;
+  cpu::sdpa_forward(args);
+  return true;
+}
+
 template <typename T>
 void attention_forward(const T* q, const T* k, const T* v, const Operands& off, const AttnShape& a,
                        const AttnMask<T>& m, T* out, T* lse) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (attention_forward_fused(q, k, v, off, a, m, out, lse)) return;
+  }
   cpu::parallel_for(a.B, 1, [&](int64_t lo, int64_t hi) {
     std::vector<T> s(static_cast<size_t>(a.L * a.S)), lse_scratch(static_cast<size_t>(a.L));
     for (int64_t b = lo; b < hi; ++b) {

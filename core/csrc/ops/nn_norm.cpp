@@ -1,7 +1,9 @@
 // layer_norm over the trailing normalized_shape: rows of n = prod(normalized_shape) contiguous elements, each
 // normalised with its own mean and 1/std (kept for backward), then scaled and shifted per column.
 #include <cmath>
+#include <type_traits>
 
+#include "kernels/rowops.h"
 #include "kernels/threadpool.h"
 #include "ops/dispatch.h"
 #include "ops/nn_common.h"
@@ -123,6 +125,12 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   Tensor y = empty(x.shape(), x.dtype()), mean = empty({rows}, x.dtype()), rstd = empty({rows}, x.dtype());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>) {  // the vectorised kernel; the loop above stays for float64
+      cpu::layer_norm_rows(xc.data<T>(), n, y.data<T>(), n, rows, n, wc.defined() ? wc.data<T>() : nullptr,
+                           bc.defined() ? bc.data<T>() : nullptr, static_cast<float>(eps), mean.data<T>(),
+                           rstd.data<T>());
+      return;
+    }
     layer_norm_rows<T>(xc.data<T>(), y.data<T>(), rows, n, wc.defined() ? wc.data<T>() : nullptr,
                        bc.defined() ? bc.data<T>() : nullptr, eps, mean.data<T>(), rstd.data<T>());
   });

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "autograd/autograd.h"
+#include "kernels/rowops.h"
 #include "kernels/threadpool.h"
 #include "ops/dispatch.h"
 #include "ops/op_table.h"
@@ -89,6 +90,12 @@ Tensor sum(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim, std:
   Tensor out = empty(r.out_shape, ct);
   dispatch_compute(ct, "sum", [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (std::is_same_v<T, float>) {
+      // Vectorised: float lanes within 1024-element blocks, blocks added in double.
+      if (r.outer == 1) out.data<float>()[0] = static_cast<float>(cpu::sum(r.data.data<float>(), r.inner));
+      else cpu::sum_rows(r.data.data<float>(), r.inner, r.outer, r.inner, out.data<float>());
+      return;
+    }
     using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
     reduce_rows<Acc, T>(
         r, out, [] { return Acc(0); }, [](Acc& a, T v, int64_t) { a += static_cast<Acc>(v); },
