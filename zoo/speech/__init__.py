@@ -1,0 +1,8 @@
+"""Speech recognition: Whisper (speech/base, speech/tiny.en) on core.
+
+Importing this package registers the speech entries of the catalog and the "whisper" architecture.
+"""
+from zoo.speech import catalog
+from zoo.speech.transcribe import Segment, Transcription
+
+__all__ = ["Segment", "Transcription", "catalog"]
