@@ -28,3 +28,5 @@ int = int32  # noqa: A001
 _methods.install()
 
 __all__ = ["Tensor", "dtype"]
+
+from core import io, nn, optim  # noqa: E402, F401  (they build on the Tensor methods installed above)

@@ -140,17 +140,22 @@ def _tensor_info(path: Path, name: str, spec: object, data_offset: int, buffer_s
 class SafetensorsFile:
     """A validated safetensors file whose arrays are read-only memory maps (nothing is copied).
 
+    With copy_on_write=True the map is private: a write through another view (a core Tensor sharing the
+    memory) changes only this process's copy of that page, never the file.
+
     >>> f = SafetensorsFile("model.safetensors")
     >>> f.array("embeddings.weight").shape
     (30522, 384)
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, copy_on_write: bool = False) -> None:
         self.path = Path(path)
         self.header = read_header(self.path)
         self._map = None
         if self.header.tensors and self.path.stat().st_size > self.header.data_offset:
-            self._map = np.memmap(self.path, dtype=np.uint8, mode="r")
+            # A private (copy-on-write) map lets engines that write in place do so without a fault; the file
+            # itself is never modified either way.
+            self._map = np.memmap(self.path, dtype=np.uint8, mode="c" if copy_on_write else "r")
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -169,8 +174,9 @@ class SafetensorsFile:
         if info.end == info.begin:
             return np.zeros(info.shape, dtype=np_dtype)
         start = self.header.data_offset + info.begin
-        raw = self._map[start:self.header.data_offset + info.end]
-        return raw.view(np_dtype).reshape(info.shape)
+        arr = self._map[start:self.header.data_offset + info.end].view(np_dtype).reshape(info.shape)
+        arr.flags.writeable = False
+        return arr
 
     def _info(self, name: str) -> TensorInfo:
         try:
@@ -191,7 +197,7 @@ def save_arrays(arrays: Mapping[str, tuple[str, np.ndarray]], path: str | os.Pat
     for name, (tag, arr) in arrays.items():
         if tag not in NUMPY_DTYPES:
             raise TypeError(f"save: tensor {name!r} has unsupported dtype tag {tag!r}")
-        data = np.ascontiguousarray(arr, dtype=NUMPY_DTYPES[tag])
+        data = np.asarray(arr, dtype=NUMPY_DTYPES[tag], order="C")  # keeps 0-d shapes, unlike ascontiguousarray
         nbytes = data.nbytes
         header[name] = {"dtype": tag, "shape": list(data.shape), "data_offsets": [offset, offset + nbytes]}
         blobs.append(data)

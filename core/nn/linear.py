@@ -1,0 +1,79 @@
+"""Affine layers: Linear, and the shape plumbing Identity and Flatten."""
+from __future__ import annotations
+
+import math
+
+import core
+from core import _C
+from core.nn import functional as F
+from core.nn import init
+from core.nn.module import Module
+from core.nn.parameter import Parameter
+
+Tensor = _C.Tensor
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder where a layer is optional); ignores any arguments."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias, with weight (out_features, in_features) and bias (out_features).
+
+    Initialised as in PyTorch: weight and bias from U(-1/sqrt(in_features), 1/sqrt(in_features)).
+
+    >>> fc = core.nn.Linear(20, 30)
+    >>> fc(core.randn(128, 20)).shape
+    (128, 30)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: core.dtype | None = None) -> None:
+        super().__init__()
+        if in_features < 0 or out_features < 0:
+            raise ValueError(f"Linear: feature counts must be >= 0, got ({in_features}, {out_features})")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(core.empty(out_features, in_features, dtype=dtype))
+        if bias:
+            self.bias = Parameter(core.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Re-draws weight and bias with PyTorch's defaults (kaiming_uniform_ with a=sqrt(5))."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Flatten(Module):
+    """Flattens dims start_dim..end_dim into one (by default everything but the batch dim).
+
+    >>> core.nn.Flatten()(core.zeros(32, 1, 5, 5)).shape
+    (32, 25)
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return core.flatten(input, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,0 +1,425 @@
+"""Module: the base class of every layer and model, with PyTorch's attribute registration and state dicts."""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+import core
+from core import _C
+from core.nn.parameter import Parameter
+
+Tensor = _C.Tensor
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def _indent(text: str, spaces: int) -> str:
+    lines = text.split("\n")
+    return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
+
+
+class Module:
+    """Base class of layers and models: subclasses assign Parameters, buffers and sub-Modules in `__init__` and
+    compute in `forward`; calling the module runs `forward`.
+
+    >>> class Net(core.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc = core.nn.Linear(4, 2)
+    ...     def forward(self, x):
+    ...         return self.fc(x).relu()
+    >>> [name for name, _ in Net().named_parameters()]
+    ['fc.weight', 'fc.bias']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    # ------------------------------------------------------------------------------------------ forward
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of this module; subclasses override it."""
+        raise NotImplementedError(f"{type(self).__name__} has no forward(); subclasses of Module must define it")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------------------------------ registration
+
+    def _check_init(self, what: str) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call; "
+                                 f"call super().__init__() first in {type(self).__name__}.__init__")
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Adds a parameter (or None, a declared but absent parameter such as a disabled bias) under `name`."""
+        self._check_init("parameters")
+        self._check_name(name, "parameter", self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign {type(param).__name__} as parameter {name!r}: "
+                            "wrap it in core.nn.Parameter (or use register_buffer)")
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Adds a tensor that is state but not learnable (running statistics, fixed tables).
+
+        Persistent buffers are saved by `state_dict()`; non-persistent ones only follow `to(dtype)`.
+        """
+        self._check_init("buffers")
+        self._check_name(name, "buffer", self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign {type(tensor).__name__} as buffer {name!r}: a Tensor or None is required")
+        if isinstance(tensor, Parameter):
+            raise TypeError(f"cannot register parameter {name!r} as a buffer; use register_parameter")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Adds a child module under `name` (also reachable as an attribute)."""
+        self._check_init("child modules")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name(name, "module", self._modules)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def _check_name(self, name: str, kind: str, own: dict) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
+        if name == "" or "." in name:
+            raise KeyError(f"{kind} name must be non-empty and contain no '.', got {name!r}")
+        if hasattr(self, name) and name not in own:
+            raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            self._check_init("parameters")
+            self._forget(name)
+            params[name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                                "(core.nn.Parameter or None expected)")
+            params[name] = None
+        elif isinstance(value, Module):
+            self._check_init("child modules")
+            self._forget(name)
+            self._modules[name] = value
+        elif self.__dict__.get("_modules") is not None and name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
+                                "(a Module or None expected)")
+            self._modules[name] = None
+        elif self.__dict__.get("_buffers") is not None and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} (a Tensor or None expected)")
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str) -> None:
+        self.__dict__.pop(name, None)
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        for table in ("_parameters", "_buffers", "_modules"):
+            if table in d and name in d[table]:
+                return d[table][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                self._non_persistent_buffers_set.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    # ------------------------------------------------------------------------------------------ traversal
+
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """Every module of the tree (this one first, as ""), each once, with its dotted name."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is None:
+                continue
+            yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
+
+    def modules(self) -> Iterator[Module]:
+        """Every module of the tree, this one first."""
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct sub-modules with their attribute names, each once."""
+        seen = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules."""
+        for _, child in self.named_children():
+            yield child
+
+    def _named_members(self, table: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
+            else [(prefix, self)]
+        for mod_prefix, module in modules:
+            for name, value in getattr(module, table).items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for every parameter, shared ones once.
+
+        >>> [n for n, _ in core.nn.Linear(2, 3).named_parameters()]
+        ['weight', 'bias']
+        """
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter of the tree (or of this module only, with recurse=False), shared ones once."""
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) for every buffer, persistent or not."""
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer of the tree."""
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def get_submodule(self, target: str) -> Module:
+        """The module at a dotted path ("" is this module)."""
+        module = self
+        if target == "":
+            return module
+        for i, part in enumerate(target.split(".")):
+            child = module._modules.get(part)
+            if child is None:
+                where = ".".join(target.split(".")[:i]) or type(self).__name__
+                raise AttributeError(f"get_submodule: {where} has no submodule {part!r} (path {target!r})")
+            module = child
+        return module
+
+    # ------------------------------------------------------------------------------------------ modes
+
+    def train(self, mode: bool = True) -> Module:
+        """Sets training mode (dropout active) on this module and all below it; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode must be a bool, got {type(mode).__name__}")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Sets evaluation mode (dropout off); same as train(False). Returns self."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Turns gradient recording on or off for every parameter; returns self (for freezing layers)."""
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Calls fn on every sub-module (children first, then self), e.g. for custom initialisation; returns self.
+
+        >>> net.apply(lambda m: core.nn.init.zeros_(m.bias) if isinstance(m, core.nn.Linear) else None)
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clears the .grad of every parameter (to None by default, else fills it with zeros)."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                with core.no_grad():
+                    p.grad.zero_()
+
+    # ------------------------------------------------------------------------------------------ dtypes
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Converts floating point parameters and buffers to a dtype (`to(core.float64)`, `to("cpu")`); returns self.
+
+        Parameters are replaced by new Parameter objects of the new dtype (gradients dropped), so build the
+        optimizer after converting.
+        """
+        dtype = kwargs.get("dtype")
+        device = kwargs.get("device")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str):
+                device = a
+            else:
+                dtype = a
+        if device not in (None, "cpu"):
+            raise ValueError(f"Module.to: zoohub runs on the CPU only, got device {device!r}")
+        if dtype is None:
+            return self
+        dtype = core._tensor._check_dtype(dtype)
+        if not dtype.is_floating_point:
+            raise TypeError(f"Module.to: only floating point dtypes are allowed, got {dtype!r}")
+        return self._apply_dtype(dtype)
+
+    def _apply_dtype(self, dtype: core.dtype) -> Module:
+        for m in self.modules():
+            for name, p in m._parameters.items():
+                if p is not None and p.dtype.is_floating_point and p.dtype != dtype:
+                    m._parameters[name] = Parameter(p.detach().to(dtype), requires_grad=p.requires_grad)
+            for name, b in m._buffers.items():
+                if b is not None and b.dtype.is_floating_point and b.dtype != dtype:
+                    m._buffers[name] = b.to(dtype)
+        return self
+
+    def float(self) -> Module:
+        """Floating point parameters and buffers to float32."""
+        return self._apply_dtype(core.float32)
+
+    def double(self) -> Module:
+        """Floating point parameters and buffers to float64."""
+        return self._apply_dtype(core.float64)
+
+    def half(self) -> Module:
+        """Floating point parameters and buffers to float16."""
+        return self._apply_dtype(core.float16)
+
+    def bfloat16(self) -> Module:
+        """Floating point parameters and buffers to bfloat16."""
+        return self._apply_dtype(core.bfloat16)
+
+    def cpu(self) -> Module:
+        """The CPU is the only device: returns self."""
+        return self
+
+    # ------------------------------------------------------------------------------------------ state dicts
+
+    def state_dict(self, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
+        """Every parameter and persistent buffer by dotted name, detached (sharing memory with the module).
+
+        >>> sd = model.state_dict(); core.io.save(sd, "model.safetensors")
+        """
+        out = OrderedDict() if destination is None else destination
+        for mod_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+            base = f"{mod_prefix}." if mod_prefix else ""
+            for name, p in module._parameters.items():
+                if p is not None:
+                    out[base + name] = p if keep_vars else p.detach()
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent_buffers_set:
+                    out[base + name] = b if keep_vars else b.detach()
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> IncompatibleKeys:
+        """Copies tensors (or numpy arrays) into the parameters and persistent buffers with the same names.
+
+        strict=True (default) refuses missing and unexpected keys; a shape mismatch is refused always. Nothing
+        is copied unless every check passes. Values are converted to each parameter's dtype; with assign=True
+        the module takes the given tensors themselves (sharing memory, e.g. with a memory-mapped file).
+        Returns (missing_keys, unexpected_keys).
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of names to tensors, got {type(state_dict).__name__}")
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = []
+        values = {}
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            if isinstance(value, np.ndarray):
+                value = core.as_tensor(value)
+            if not isinstance(value, Tensor):
+                errors.append(f"value of {key!r} is a {type(value).__name__}, not a Tensor")
+                continue
+            if tuple(value.shape) != tuple(target.shape):
+                errors.append(f"size mismatch for {key}: copying a param with shape {tuple(value.shape)} from "
+                              f"the checkpoint, the shape in the current model is {tuple(target.shape)}")
+                continue
+            values[key] = value
+        if strict:
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(repr(k) for k in missing))
+            if unexpected:
+                errors.insert(0 if not missing else 1,
+                              "Unexpected key(s) in state_dict: " + ", ".join(repr(k) for k in unexpected))
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
+        with core.no_grad():
+            for key, value in values.items():
+                owner_path, _, name = key.rpartition(".")
+                owner = self.get_submodule(owner_path)
+                if assign:
+                    if name in owner._parameters:
+                        owner._parameters[name] = Parameter(value, requires_grad=owner._parameters[name].requires_grad)
+                    else:
+                        owner._buffers[name] = value
+                else:
+                    own[key].copy_(value)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------------------------------ printing
+
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses in repr(); layers override it with their settings."""
+        return ""
+
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        for name, child in self._modules.items():
+            lines.append(f"({name}): " + _indent(repr(child), 2))
+        if not self._modules:
+            return f"{self._get_name()}({extra})"
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
