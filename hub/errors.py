@@ -1,0 +1,67 @@
+"""Errors of the hub API: each is a user's mistake or a damaged store, with one line that says what to do.
+
+The CLI prints `zoohub: error: <message>` and exits 1 for any HubError, never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from registry import errors as registry_errors
+from registry.db import display_url
+
+
+class HubError(Exception):
+    """Base of the errors the hub raises for people."""
+
+
+class InvalidReference(HubError, ValueError):
+    """A malformed reference or model name (`speech/base@x`, `../etc`, `Speech Base`)."""
+
+
+class ModelNotFound(HubError, LookupError):
+    """A model, version, alias or manifest prefix the registry does not hold (close names are suggested)."""
+
+
+class InvalidModel(HubError, ValueError):
+    """A folder or module that cannot be published: bad config.json, truncated safetensors, pickled weights."""
+
+
+class IntegrityError(HubError):
+    """A stored file whose bytes no longer match its hash; the message names model, file and the repair."""
+
+
+class SchemaOutOfDate(HubError):
+    """The registry database is at another schema revision: run `zoohub db upgrade`."""
+
+
+class RegistryUnavailable(HubError):
+    """The registry database cannot be reached or opened."""
+
+
+_TRANSLATE = {
+    registry_errors.InvalidName: InvalidReference,
+    registry_errors.AmbiguousReference: InvalidReference,
+    registry_errors.NotFound: ModelNotFound,
+    registry_errors.SchemaOutOfDate: SchemaOutOfDate,
+    registry_errors.BlobCorrupt: IntegrityError,
+}
+
+F = TypeVar("F", bound=Callable)
+
+
+def user_errors(func: F) -> F:
+    """Re-raise the registry's errors as the matching HubError, so callers catch one family."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except registry_errors.RegistryError as exc:
+            raise _TRANSLATE.get(type(exc), HubError)(str(exc)) from None
+        except (OperationalError, InterfaceError) as exc:
+            url = display_url(str(exc.engine_url)) if getattr(exc, "engine_url", None) else "the registry database"
+            raise RegistryUnavailable(f"cannot use {url}: {str(exc.orig).strip().splitlines()[0]}") from None
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+from tests.conftest_pg import postgres_server, registry_url  # noqa: F401  (fixtures)
