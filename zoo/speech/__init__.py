@@ -3,6 +3,7 @@
 Importing this package registers the speech entries of the catalog and the "whisper" architecture.
 """
 from zoo.speech import catalog
+from zoo.speech.recognizer import SpeechRecognizer
 from zoo.speech.transcribe import Segment, Transcription
 
-__all__ = ["Segment", "Transcription", "catalog"]
+__all__ = ["Segment", "SpeechRecognizer", "Transcription", "catalog"]
