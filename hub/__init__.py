@@ -1,4 +1,4 @@
-"""zoohub's public API: load, list, info, publish, promote, history, verify, pull.
+"""zoohub's public API: load, list, info, publish, promote, history, verify, pull, reproduce.
 
 >>> import hub
 >>> model = hub.load("vision/digits-cnn")          # imported from the catalog on first use
@@ -14,8 +14,9 @@ from hub.browsing import history, info, list
 from hub.loading import load, pull
 from hub.promotion import promote
 from hub.publishing import publish
+from hub.reproduce import ReproduceReport, reproduce
 from hub.references import Reference, parse_reference
 from hub.verification import verify
 
 __all__ = ["Reference", "errors", "history", "info", "list", "load", "parse_reference", "promote", "publish", "pull",
-           "verify"]
+           "ReproduceReport", "reproduce", "verify"]
