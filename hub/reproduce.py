@@ -169,11 +169,23 @@ def _direction(metric: str) -> bool:
     return not any(word in metric.lower() for word in LOWER_IS_BETTER)
 
 
+def claims_to_judge(entry, benchmarks: dict) -> list:
+    """The catalog entry's claims, plus the checks its benchmarks expect of every model (metric.expected)."""
+    from zoo.catalog import Claim
+    claims = list(entry.claims)
+    claimed = {(c.benchmark, c.metric) for c in claims}
+    for name in entry.benchmarks:
+        for metric in benchmarks[name].metrics if name in benchmarks else ():
+            if metric.expected is not None and (name, metric.name) not in claimed:
+                claims.append(Claim(name, metric.name, metric.expected, metric.expected_source))
+    return claims
+
+
 def _sync_claims(session, entry, model_row, benchmarks: dict) -> list[tuple[Any, Any]]:
-    """Store the catalog's claims (papers, benchmarks, claims) and return (claim row id, catalog claim) pairs."""
+    """Store the claims to judge (papers, benchmarks, claims); returns (claim row id, catalog claim) pairs."""
     pairs = []
     papers = {p.arxiv_id: p for p in entry.papers}
-    for claim in entry.claims:
+    for claim in claims_to_judge(entry, benchmarks):
         bench = benchmarks.get(claim.benchmark)
         if bench is not None:
             metric = bench.metric(claim.metric)

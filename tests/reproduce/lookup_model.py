@@ -45,7 +45,9 @@ def run_exact_rows(model: Any, data: Path, settings: Mapping[str, Any]) -> Measu
     expected = np.load(data / "expected.npy")
     got = model.rows(list(range(len(expected))))
     per_row = np.abs(got - expected).max(axis=1)
-    return Measurement({"max_abs_error": float(per_row.max()), "rows_exact": float((per_row == 0).mean())},
+    again = model.rows(list(range(len(expected))))
+    return Measurement({"max_abs_error": float(per_row.max()), "rows_exact": float((per_row == 0).mean()),
+                        "repeatable": float(np.array_equal(got, again))},
                        {"worst": [{"row": int(per_row.argmax()), "error": float(per_row.max())}]})
 
 
@@ -56,7 +58,9 @@ def make_benchmark(data_root: Path) -> Benchmark:
     return Benchmark(name="lookup-exact", task="text", dataset="lookup-data",
                      files={"expected.npy": file_sha256(folder / "expected.npy")},
                      metrics=(Metric("max_abs_error", higher_is_better=False, abs_tol=1e-6),
-                              Metric("rows_exact", higher_is_better=True, abs_tol=0.0)),
+                              Metric("rows_exact", higher_is_better=True, abs_tol=0.0),
+                              Metric("repeatable", higher_is_better=True, abs_tol=0.0, expected=1.0,
+                                     expected_source="the same lookup twice gives the same rows")),
                      runner=run_exact_rows, description="rows equal the expected table", settings={"scale": 1})
 
 

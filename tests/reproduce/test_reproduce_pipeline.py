@@ -26,27 +26,29 @@ def test_claims_reproduce_and_runs_store_the_environment(lookup):
     report = hub.reproduce(lookup.NAME)
     verdicts = {(r.benchmark, r.metric): r.verdict for r in report.results}
     assert verdicts == {("lookup-exact", "max_abs_error"): "reproduced", ("lookup-exact", "rows_exact"): "reproduced",
-                        ("lookup-paper", "error"): "inconclusive"}
+                        ("lookup-exact", "repeatable"): "reproduced", ("lookup-paper", "error"): "inconclusive"}
+    check = next(r for r in report.results if r.metric == "repeatable")
+    assert (check.claimed, check.source) == (1.0, "the same lookup twice gives the same rows")
     assert report.ok
     unrunnable = next(r for r in report.results if not r.runnable)
     assert unrunnable.reason == "the paper's data is not available offline" and unrunnable.measured is None
     with database().read() as session:
         runs = session.scalars(select(EvalRun).order_by(EvalRun.id)).all()
-        assert [r.status for r in runs] == ["succeeded", "succeeded", "failed"]
+        assert [r.status for r in runs] == ["succeeded", "succeeded", "succeeded", "failed"]
         env = json.loads(runs[0].env_json)
         assert env["manifest_sha256"] == report.manifest_sha256
         assert env["data_sha256"] == runs[0].data_sha256 == BENCHMARKS["lookup-exact"].data_sha256
         assert env["settings"] == {"scale": 1} and json.loads(runs[0].preprocess_json) == {"scale": 1}
         assert {"python", "numpy", "core", "cpu", "git_commit"} <= set(env)
-        assert runs[2].log.startswith("not run: the paper's data")
-        assert len(session.scalars(select(Reproduction)).all()) == 3
+        assert runs[3].log.startswith("not run: the paper's data")
+        assert len(session.scalars(select(Reproduction)).all()) == 4
 
 
 def test_reports_are_written_in_markdown_and_json(lookup):
     report = hub.reproduce(lookup.NAME)
     doc = json.loads(report.json_path.read_text())
     assert doc["ok"] is True and doc["ref"] == f"{lookup.NAME}@1"
-    assert [r["verdict"] for r in doc["results"]] == ["reproduced", "reproduced", "inconclusive"]
+    assert [r["verdict"] for r in doc["results"]] == ["reproduced", "reproduced", "reproduced", "inconclusive"]
     text = report.markdown_path.read_text()
     assert "| lookup-exact | max_abs_error | 0 | 0 |" in text and "## Environment" in text
     assert report.markdown_path.parent.name == "reports"
@@ -90,7 +92,7 @@ def test_modified_data_is_refused_by_its_hash(lookup, tmp_path):
 def test_one_benchmark_and_json_output(lookup, capsys):
     assert cli(lookup.NAME, "--benchmark", "lookup-exact", "--json") == 0
     doc = json.loads(capsys.readouterr().out)
-    assert [r["metric"] for r in doc["results"]] == ["max_abs_error", "rows_exact"]
+    assert [r["metric"] for r in doc["results"]] == ["max_abs_error", "rows_exact", "repeatable"]
     assert doc["results"][0]["tolerance"] == pytest.approx(1e-6)
 
 

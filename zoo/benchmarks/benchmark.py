@@ -29,6 +29,10 @@ class Metric:
     higher_is_better: bool
     abs_tol: float
     rel_tol: float = 0.0
+    # A value the benchmark itself expects (e.g. 1.0 for "two retrains are bit-identical"): judged like a claim
+    # whose source is `expected_source`, for every model the benchmark runs on.
+    expected: float | None = None
+    expected_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class Benchmark:
     description: str
     split: str = ""
     settings: dict[str, Any] = field(default_factory=dict)  # defaults; run(settings=...) overrides keys
+    # Where the data lives when it ships with a package (scikit-learn's digits); None: find_dataset's roots.
+    locate: Callable[[], Path] | None = None
 
     def metric(self, name: str) -> Metric:
         for m in self.metrics:
@@ -87,7 +93,11 @@ class Benchmark:
 
     def data_folder(self) -> Path:
         """The dataset folder with every file present and matching its hash (DataUnavailable otherwise)."""
-        return find_dataset(self.dataset, self.files)
+        if self.locate is None:
+            return find_dataset(self.dataset, self.files)
+        folder = self.locate()
+        check_files(folder, self.dataset, self.files)
+        return folder
 
     def run(self, model: Any, settings: Mapping[str, Any] | None = None) -> Measurement:
         """Check the data, run the evaluation, and check that every metric came back as a number."""
@@ -114,17 +124,24 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_files(folder: Path, name: str, files: Mapping[str, str]) -> None:
+    """Every file present in folder with its pinned sha256 (DataUnavailable naming the first that is not)."""
+    for path, expected in files.items():
+        if not (folder / path).is_file():
+            raise DataUnavailable(f"dataset {name}: {folder / path} is missing")
+        actual = file_sha256(folder / path)
+        if actual != expected:
+            raise DataUnavailable(f"dataset {name}: {folder / path} has sha256 {actual}, the benchmark pins "
+                                  f"{expected} (a modified copy? restore the original file)")
+
+
 def find_dataset(name: str, files: Mapping[str, str]) -> Path:
     """The first root holding folder `name` with all `files`; every file's sha256 must match."""
     roots = dataset_roots()
     for root in roots:
         folder = root / name
         if all((folder / path).is_file() for path in files):
-            for path, expected in files.items():
-                actual = file_sha256(folder / path)
-                if actual != expected:
-                    raise DataUnavailable(f"dataset {name}: {folder / path} has sha256 {actual}, the benchmark pins "
-                                          f"{expected} (a modified copy? restore the original file)")
+            check_files(folder, name, files)
             return folder
     searched = ", ".join(str(r) for r in roots)
     raise DataUnavailable(f"dataset {name} not found (looked in {searched}); point ZOOHUB_DATA at a folder that "
