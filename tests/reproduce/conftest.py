@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reproduce import lookup_model
+from tests.text.conftest import minilm_folder, minilm_reference  # noqa: F401  (fixtures)
 from zoo import benchmarks
 from zoo.architectures import ARCHITECTURES
 from zoo.catalog import CATALOG
