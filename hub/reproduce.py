@@ -137,13 +137,11 @@ def git_commit() -> str:
 
 
 def core_build() -> dict:
-    """core's build and the ISA its kernels run with (core.backend_info()), and its thread count."""
+    """core's build and the ISA its kernels run with (backend_info), and the override in force if any."""
     import core
-    info = core.backend_info() if hasattr(core, "backend_info") else {}
-    build = {key: value for key, value in dict(info).items()} if info else {}
-    if hasattr(core, "get_num_threads"):
-        build["num_threads"] = core.get_num_threads()
-    build.setdefault("isa_override", os.environ.get("ZOOHUB_CPU_ISA", ""))
+    backend_info = getattr(core, "backend_info", None) or core._C._kernels.backend_info
+    build = {str(key): value for key, value in dict(backend_info()).items()}
+    build["isa_override"] = os.environ.get("ZOOHUB_CPU_ISA", "")
     return build
 
 
