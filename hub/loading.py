@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,6 @@ def ready_version(ref: str, progress: bool | None = None) -> VersionInfo:
 
 
 def _with_folder(info: VersionInfo, folder: Path) -> VersionInfo:
-    from dataclasses import replace
     return replace(info, folder=folder)
 
 
@@ -178,9 +178,8 @@ def pull(ref: str, *, repair: bool = False, progress: bool | None = None) -> Ver
         with fraction_bar(f"re-import {info.name}", progress) as report:
             catalog[info.name].materialize(Path(tmp), report)
         for path in sorted(Path(tmp).rglob("*")):
-            if path.is_file():
-                if hash_file(path) in wanted:
-                    store.put_file(path)
+            if path.is_file() and hash_file(path) in wanted:
+                store.put_file(path)
     problems = check_version_blobs(info, store, trust_record=False)
     if problems:
         raise IntegrityError(f"{problems[0]}; the catalog source no longer produces this file (was its package "

@@ -107,7 +107,10 @@ def write_module_folder(model: Any, config: dict | None, card: str | None, dest:
     except (TypeError, ValueError) as exc:
         raise InvalidModel(f"config is not JSON-serialisable: {exc}") from None
     (dest / "config.json").write_text(text + "\n", encoding="utf-8")
-    save_file(dict(model.state_dict()), dest / "model.safetensors")
+    try:
+        save_file(dict(model.state_dict()), dest / "model.safetensors")
+    except (TypeError, ValueError) as exc:
+        raise InvalidModel(f"cannot write the module's state_dict as safetensors: {exc}") from None
     if card is not None:
         (dest / "README.md").write_text(card, encoding="utf-8")
 

@@ -162,7 +162,9 @@ def _version_range(model: Model) -> str:
     numbers = [v.version for v in model.versions]
     if not numbers:
         return "none"
-    return f"1..{max(numbers)}" if numbers == list(range(1, max(numbers) + 1)) else ", ".join(map(str, numbers))
+    if len(numbers) > 2 and numbers == list(range(1, max(numbers) + 1)):
+        return f"1..{max(numbers)}"
+    return ", ".join(map(str, numbers))
 
 
 def list_models(session: Session, task: str | None = None, query: str | None = None) -> list[Model]:

@@ -213,6 +213,7 @@ def save_arrays(arrays: Mapping[str, tuple[str, np.ndarray]], path: str | os.Pat
                 f.write(memoryview(data.reshape(-1)).cast("B"))
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; weights are meant to be readable like any written file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

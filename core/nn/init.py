@@ -102,10 +102,10 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     dt = _draw_dtype(tensor)
     with core.no_grad():
         z = core.randn(tensor.shape, dtype=dt)
-        outside = (z < lo).logical_or(z > hi)
+        outside = core.logical_or(z < lo, z > hi)
         while bool(outside.any()):
             z = core.where(outside, core.randn(tensor.shape, dtype=dt), z)
-            outside = (z < lo).logical_or(z > hi)
+            outside = core.logical_or(z < lo, z > hi)
         return _fill(tensor, (z * std + mean).clamp(a, b))
 
 

@@ -109,15 +109,15 @@ class Module:
             self._check_init("parameters")
             self._forget(name)
             params[name] = value
+        elif isinstance(value, Module):
+            self._check_init("child modules")
+            self._forget(name)
+            self._modules[name] = value
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
                                 "(core.nn.Parameter or None expected)")
             params[name] = None
-        elif isinstance(value, Module):
-            self._check_init("child modules")
-            self._forget(name)
-            self._modules[name] = value
         elif self.__dict__.get("_modules") is not None and name in self._modules:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "

@@ -1,0 +1,49 @@
+"""The `zoohub` command line: `python -m hub.cli` or the `zoohub` script.
+
+Each command group is a module of hub.commands exposing `register(subparsers)`; the parser it adds sets
+`run=function(args) -> int`. Groups listed in COMMAND_MODULES that are not written yet are skipped. A
+HubError is a user's mistake or a damaged store: one line `zoohub: error: ...` and exit status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from hub.errors import HubError
+from registry.errors import RegistryError
+
+COMMAND_MODULES = ("listing", "pull", "publish", "aliases", "verify", "reproduce", "transcribe", "embed", "app", "db")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoohub", description="zoohub: a model zoo and reproducibility hub")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module_name = f"hub.commands.{name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one zoohub command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (HubError, RegistryError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"zoohub: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("zoohub: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Command groups of the `zoohub` CLI: one module per group, each with `register(subparsers)`."""

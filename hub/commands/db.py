@@ -1,0 +1,40 @@
+"""`zoohub db upgrade` and `zoohub db status`: the registry database's schema revision."""
+from __future__ import annotations
+
+import argparse
+
+from registry import db
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("db", help="the registry database")
+    actions = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    actions.add_parser("upgrade", help="bring the database to this zoohub's schema").set_defaults(run=run_upgrade)
+    actions.add_parser("status", help="where the database is and its schema revision").set_defaults(run=run_status)
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    before, after = db.upgrade()
+    where = db.display_url(db.database_url())
+    if before == after:
+        print(f"{where}: already at schema revision {after}")
+    else:
+        print(f"{where}: upgraded from schema revision {before or '(empty)'} to {after}")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    url = db.database_url()
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = db.current_revision(conn)
+    finally:
+        engine.dispose()
+    head = db.head_revision()
+    if current == head:
+        state = "up to date"
+    else:
+        state = "run `zoohub db upgrade`" if current else "empty (created on first use)"
+    print(f"{db.display_url(url)}: schema revision {current or '-'}, this zoohub's {head}: {state}")
+    return 0

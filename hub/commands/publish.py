@@ -1,0 +1,26 @@
+"""`zoohub publish FOLDER NAME`."""
+from __future__ import annotations
+
+import argparse
+
+import hub
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("publish", help="publish a model folder (config.json, *.safetensors, README.md)")
+    p.add_argument("folder")
+    p.add_argument("name", help="namespace/name, e.g. vision/my-digits")
+    p.add_argument("--task", help="the model's task (default: the namespace)")
+    p.add_argument("--description", default="")
+    p.add_argument("--license", default="")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    info = hub.publish(args.folder, args.name, task=args.task, description=args.description, license=args.license,
+                       progress=None)
+    if info.created:
+        print(f"published {info.ref} (manifest sha256:{info.manifest_sha256})")
+    else:
+        print(f"{info.ref} already holds these files (manifest sha256:{info.manifest_sha256}); nothing new")
+    return 0

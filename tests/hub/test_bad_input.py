@@ -1,0 +1,145 @@
+"""Each bad input is a clear HubError, and nothing is written: no blob, no model, no version."""
+import json
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+import hub
+from hub.errors import InvalidModel, InvalidReference, ModelNotFound
+from registry.blobstore import BlobStore
+from registry.db import zoohub_home
+from tests.hub.tiny_model import CATALOG_NAME, write_folder
+
+
+def _nothing_written():
+    assert BlobStore(zoohub_home() / "blobs").stored() == []
+    assert [m.name for m in hub.list() if m.in_registry] == []
+
+
+class _Boom:
+    """Unpickling this would create the file `marker` — if anything ever unpickled it."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_unknown_name_suggests_close_names():
+    hub.publish(write_folder(Path(zoohub_home()) / "src"), "test/user", progress=False)
+    with pytest.raises(ModelNotFound, match=r"unknown model 'test/usr'; did you mean 'test/user'"):
+        hub.load("test/usr")
+    with pytest.raises(ModelNotFound, match=r"did you mean 'test/tiny'"):  # catalog names count too
+        hub.info("test/tiyn")
+
+
+@pytest.mark.parametrize("ref", ["test/tiny@x", "test/tiny@0", "test/tiny:", "test/tiny@sha256:", "test/tiny@@1",
+                                 "Test/Tiny", "tiny", "a/b/c", "test/tiny:Prod", "", "test/tiny@sha256:xyz"])
+def test_malformed_reference_is_refused_with_the_grammar(ref):
+    with pytest.raises(InvalidReference, match="malformed reference|invalid model name"):
+        hub.load(ref)
+    _nothing_written()
+
+
+@pytest.mark.parametrize("name", ["../etc", "test/../../etc", "/abs/path", "test/.."])
+def test_dot_dot_in_a_name_is_refused(tmp_path, name):
+    with pytest.raises(InvalidReference):
+        hub.publish(write_folder(tmp_path / "m"), name)
+    with pytest.raises(InvalidReference):
+        hub.load(name)
+    _nothing_written()
+
+
+def test_file_outside_the_folder_is_refused(tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not part of the model")
+    folder = write_folder(tmp_path / "m")
+    (folder / "notes.txt").symlink_to(outside)
+    with pytest.raises(InvalidModel, match="outside the model folder"):
+        hub.publish(folder, "test/user")
+    _nothing_written()
+
+
+def test_odd_characters_in_a_file_path_are_refused(tmp_path):
+    folder = write_folder(tmp_path / "m")
+    (folder / "we ird;name.json").write_text("{}")
+    with pytest.raises(InvalidModel, match="may only use letters, digits"):
+        hub.publish(folder, "test/user")
+    _nothing_written()
+
+
+def test_config_that_is_not_json_is_refused(tmp_path):
+    folder = write_folder(tmp_path / "m")
+    (folder / "config.json").write_text("{'architecture': 'x',")
+    with pytest.raises(InvalidModel, match=r"config.json: not JSON"):
+        hub.publish(folder, "test/user")
+    _nothing_written()
+
+
+def test_config_without_architecture_is_refused(tmp_path):
+    folder = write_folder(tmp_path / "m")
+    (folder / "config.json").write_text(json.dumps({"in": 4}))
+    with pytest.raises(InvalidModel, match='"architecture"'):
+        hub.publish(folder, "test/user")
+    _nothing_written()
+
+
+def test_truncated_safetensors_is_refused(tmp_path):
+    folder = write_folder(tmp_path / "m")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-10])
+    with pytest.raises(InvalidModel, match=r"model.safetensors: invalid safetensors at byte \d+"):
+        hub.publish(folder, "test/user")
+    _nothing_written()
+
+
+@pytest.mark.parametrize("filename", ["pytorch_model.bin", "model.pt", "weights.pkl", "extra.dat"])
+def test_pickle_offered_as_weights_is_refused_and_never_executed(tmp_path, filename):
+    marker = tmp_path / "executed"
+    folder = write_folder(tmp_path / "m")
+    (folder / filename).write_bytes(pickle.dumps({"weight": _Boom(str(marker))}, protocol=4))
+    with pytest.raises(InvalidModel, match="pickled weights.*unpickling runs code"):
+        hub.publish(folder, "test/user")
+    assert not marker.exists()
+    _nothing_written()
+
+
+def test_pickle_named_safetensors_is_refused_and_never_executed(tmp_path):
+    marker = tmp_path / "executed"
+    folder = write_folder(tmp_path / "m")
+    (folder / "model.safetensors").write_bytes(pickle.dumps(_Boom(str(marker))))
+    with pytest.raises(InvalidModel, match="invalid safetensors"):
+        hub.publish(folder, "test/user")
+    assert not marker.exists()
+    _nothing_written()
+
+
+def test_folder_without_weights_or_config_is_refused(tmp_path):
+    folder = write_folder(tmp_path / "m")
+    os.unlink(folder / "model.safetensors")
+    with pytest.raises(InvalidModel, match="no \\*.safetensors"):
+        hub.publish(folder, "test/user")
+    os.unlink(folder / "config.json")
+    with pytest.raises(InvalidModel, match="no config.json"):
+        hub.publish(folder, "test/user")
+    with pytest.raises(InvalidModel, match="not a folder"):
+        hub.publish(tmp_path / "missing", "test/user")
+    _nothing_written()
+
+
+def test_version_number_that_does_not_exist(tmp_path):
+    hub.publish(write_folder(tmp_path / "m"), "test/user", progress=False)
+    for ref in ("test/user@7", "test/user:staging", "test/user@sha256:ffffff"):
+        with pytest.raises(ModelNotFound, match="has no"):
+            hub.load(ref)
+    with pytest.raises(ModelNotFound, match="has no version 7"):
+        hub.promote("test/user@7", "production")
+    assert hub.history("test/user") == []
+
+
+def test_catalog_model_not_pulled_is_named_in_info():
+    with pytest.raises(ModelNotFound, match=f"{CATALOG_NAME} is in the catalog.*zoohub pull {CATALOG_NAME}"):
+        hub.info(CATALOG_NAME)

@@ -1,0 +1,82 @@
+"""The zoohub CLI: each command end to end, one-line errors without tracebacks, command modules plug in."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub import cli
+from hub.cli import main
+from tests.hub.tiny_model import write_folder
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _zoohub(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["info", "nope/model"], "zoohub: error: unknown model 'nope/model'"),
+    (["info", "../etc"], "zoohub: error: malformed reference '../etc'"),
+    (["publish", "/nonexistent/folder", "test/x"], "zoohub: error: /nonexistent/folder: not a folder"),
+    (["promote", "test/x@1", "Production!"], "zoohub: error: invalid alias 'Production!'"),
+    (["history", "test/x", "--at", "3 May"], "zoohub: error: --at '3 May': expected a date"),
+])
+def test_user_mistakes_print_one_line_and_exit_1(args, message):
+    result = _zoohub(*args)
+    assert result.returncode == 1
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_publish_list_info_promote_history_verify(tmp_path, capsys):
+    folder = write_folder(tmp_path / "m")
+    assert main(["publish", str(folder), "test/cli", "--description", "a tiny map", "--license", "MIT"]) == 0
+    assert "published test/cli@1 (manifest sha256:" in capsys.readouterr().out
+    assert main(["publish", str(folder), "test/cli"]) == 0
+    assert "test/cli@1 already holds these files" in capsys.readouterr().out
+    assert main(["promote", "test/cli@1", "production", "--reason", "first release"]) == 0
+    assert capsys.readouterr().out.strip() == "test/cli:production -> version 1 (was unset)"
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "test/cli" in out and "production@1" in out and "(not pulled)" in out  # test/tiny from the catalog
+    assert main(["list", "--json", "--query", "tiny map"]) == 0
+    assert [m["name"] for m in json.loads(capsys.readouterr().out)] == ["test/cli"]
+
+    assert main(["info", "test/cli:production", "--card"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("test/cli@1  (test, MIT)") and "model.safetensors" in out and "# tiny" in out
+    assert main(["info", "test/cli", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["architecture"] == "test-tiny-linear"
+
+    assert main(["history", "test/cli"]) == 0
+    out = capsys.readouterr().out
+    assert "production" in out and "first release" in out
+    assert main(["history", "test/cli", "--at", "2000-01-01"]) == 0
+    assert "no alias has been set" in capsys.readouterr().out
+
+    assert main(["verify"]) == 0
+    assert "checked 3 files" in capsys.readouterr().out and True
+    assert main(["pull", "test/cli@1"]) == 0
+    assert "test/cli@1 ready: 3 files in" in capsys.readouterr().out
+
+
+def test_db_status_and_upgrade(capsys):
+    assert main(["db", "status"]) == 0
+    assert "empty (created on first use)" in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "status"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_command_modules_not_written_yet_are_skipped(monkeypatch):
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("listing", "not_written_yet"))
+    parser = cli.build_parser()
+    assert parser.parse_args(["list"]).command == "list"
+
+
+def test_console_script_is_declared():
+    assert 'zoohub = "hub.cli:main"' in (ROOT / "pyproject.toml").read_text()

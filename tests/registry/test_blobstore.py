@@ -1,0 +1,114 @@
+"""The blob store: content addressing, hash checked on write, damage caught by check, fast path and its limits."""
+import hashlib
+import os
+import time
+
+import pytest
+
+from registry import blobstore
+from registry.blobstore import BlobStore
+from registry.errors import BlobCorrupt
+
+
+@pytest.fixture
+def store(tmp_path):
+    return BlobStore(tmp_path / "blobs")
+
+
+def _file(tmp_path, data: bytes, name="f.bin"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def _flip_in_place(path, offset=0, keep_mtime=True):
+    st = os.stat(path)
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0x01]))
+    os.chmod(path, 0o444)
+    if keep_mtime:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_put_stores_under_the_sha256_read_only(store, tmp_path):
+    data = b"hello weights" * 1000
+    blob = store.put_file(_file(tmp_path, data))
+    assert blob.sha256 == hashlib.sha256(data).hexdigest() and blob.size == len(data)
+    path = store.path(blob.sha256)
+    assert path == store.root / "sha256" / blob.sha256[:2] / blob.sha256
+    assert path.read_bytes() == data and (path.stat().st_mode & 0o777) == 0o444
+    assert list((store.root / "tmp").iterdir()) == []
+
+
+def test_put_of_the_same_bytes_twice_keeps_one_blob(store, tmp_path):
+    a = store.put_file(_file(tmp_path, b"same", "a"))
+    b = store.put_file(_file(tmp_path, b"same", "b"))
+    assert a == b and store.stored() == [a.sha256]
+
+
+def test_put_with_a_wrong_expected_hash_stores_nothing(store, tmp_path):
+    with pytest.raises(BlobCorrupt, match="expected sha256:" + "0" * 64):
+        store.put_file(_file(tmp_path, b"data"), expected_sha256="0" * 64)
+    assert store.stored() == [] and list((store.root / "tmp").iterdir()) == []
+
+
+def test_check_catches_a_same_size_flipped_byte_even_with_the_mtime_restored(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(blobstore, "RACY_SECONDS", 0.0)
+    blob = store.put_file(_file(tmp_path, os.urandom(4096)))
+    assert store.check(blob.sha256, blob.size) is None
+    time.sleep(0.05)  # past the file system's timestamp tick, which RACY_SECONDS covers in real use
+    _flip_in_place(store.path(blob.sha256), offset=1234)
+    problem = store.check(blob.sha256, blob.size)
+    assert problem is not None and "content hashes to sha256:" in problem
+
+
+def test_check_trusts_a_recorded_stat_without_reading_the_blob(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(blobstore, "RACY_SECONDS", 0.0)
+    blob = store.put_file(_file(tmp_path, b"x" * 10000))
+    assert store.check(blob.sha256, blob.size) is None
+
+    def must_not_hash(*args, **kwargs):
+        raise AssertionError("re-hashed a blob whose stat was recorded")
+    monkeypatch.setattr(blobstore, "hash_file", must_not_hash)
+    assert store.check(blob.sha256, blob.size) is None
+    with pytest.raises(AssertionError):
+        store.check(blob.sha256, blob.size, trust_record=False)
+
+
+def test_a_record_taken_in_the_same_tick_as_the_write_is_not_trusted(store, tmp_path, monkeypatch):
+    blob = store.put_file(_file(tmp_path, b"fresh"))
+    calls = []
+    real = blobstore.hash_file
+    monkeypatch.setattr(blobstore, "hash_file", lambda path, progress=None: calls.append(path) or real(path))
+    assert store.check(blob.sha256, blob.size) is None
+    assert store.check(blob.sha256, blob.size) is None
+    assert len(calls) == 2  # written < RACY_SECONDS ago: every check re-hashes
+
+
+def test_check_reports_a_size_change_and_a_missing_blob(store, tmp_path):
+    blob = store.put_file(_file(tmp_path, b"abcdef"))
+    assert "the registry recorded 7" in store.check(blob.sha256, 7)
+    os.unlink(store.path(blob.sha256))
+    with pytest.raises(FileNotFoundError):
+        store.check(blob.sha256, blob.size)
+
+
+def test_put_replaces_a_damaged_copy(store, tmp_path):
+    src = _file(tmp_path, os.urandom(1000))
+    blob = store.put_file(src)
+    _flip_in_place(store.path(blob.sha256))
+    assert store.check(blob.sha256, blob.size, trust_record=False) is not None
+    store.put_file(src)
+    assert store.check(blob.sha256, blob.size, trust_record=False) is None
+
+
+def test_stale_temp_files_are_listed_only_when_old(store, tmp_path):
+    (store.root / "tmp").mkdir(parents=True)
+    partial = store.root / "tmp" / "dead.partial"
+    partial.write_bytes(b"half")
+    assert store.stale_temp_files() == []
+    assert store.stale_temp_files(older_than=-1) == [partial]

@@ -1,0 +1,98 @@
+"""What reproduce records: papers, benchmarks, claims, eval runs with their environment, verdicts."""
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from registry import db
+from registry.evaluations import (add_claim, claims_of, decide, latest_verdicts, record_eval_run,
+                                  record_reproduction, upsert_benchmark, upsert_paper)
+from registry.versions import FileEntry, get_model, publish_version
+
+NOW = datetime(2026, 11, 30, tzinfo=timezone.utc)
+ENV = {"python": "3.11.7", "numpy": "2.1", "isa": "avx2", "cpu": "test cpu", "git": "abc123"}
+
+
+@pytest.fixture
+def database(registry_url):
+    database = db.Database(registry_url)
+    with database.write() as session:
+        publish_version(session, "text/m", [FileEntry("model.safetensors", "a" * 64, 1)], config_json="{}")
+    yield database
+    database.dispose()
+
+
+def _bench(session, metric="mean_cosine"):
+    return upsert_benchmark(session, task="text", dataset="ref-64", metric=metric, higher_is_better=True,
+                            dataset_sha256="d" * 64)
+
+
+def _run(session, bench, value, status="succeeded"):
+    version = get_model(session, "text/m").versions[0]
+    return record_eval_run(session, version, bench, value=value, status=status, started_at=NOW, finished_at=NOW,
+                           env=ENV, data_sha256="d" * 64, preprocess={"batch": 32}, seed=0, eval_code_ref="zoo@abc")
+
+
+@pytest.mark.parametrize("measured, claimed, abs_tol, rel_tol, verdict", [
+    (0.995, 1.0, 0.01, 0.0, "reproduced"),
+    (0.98, 1.0, 0.01, 0.0, "not_reproduced"),
+    (10.4, 10.0, 0.0, 0.05, "reproduced"),
+    (10.6, 10.0, 0.0, 0.05, "not_reproduced"),
+    (10.6, 10.0, 0.1, 0.05, "reproduced"),
+    (None, 1.0, 0.01, 0.0, "inconclusive"),
+    (float("nan"), 1.0, 0.01, 0.0, "inconclusive"),
+])
+def test_verdict_rule(measured, claimed, abs_tol, rel_tol, verdict):
+    assert decide(measured, claimed, abs_tol, rel_tol)[1] == verdict
+
+
+def test_upserts_are_idempotent(database):
+    with database.write() as session:
+        first = _bench(session).id
+        paper = upsert_paper(session, "1908.10084", "Sentence-BERT")
+        model = get_model(session, "text/m")
+        claim = add_claim(session, model, _bench(session), 1.0, source="reference run", paper=paper, location="T2")
+    with database.write() as session:
+        assert _bench(session).id == first
+        assert upsert_paper(session, "1908.10084", "Sentence-BERT").url == "https://arxiv.org/abs/1908.10084"
+        again = add_claim(session, get_model(session, "text/m"), _bench(session), 0.99, source="reference run")
+        assert again.id == claim.id and again.value == 0.99
+        assert len(claims_of(session, get_model(session, "text/m"))) == 1
+
+
+def test_eval_run_keeps_its_environment_and_settings(database):
+    with database.write() as session:
+        run = _run(session, _bench(session), 0.999)
+    with database.read() as session:
+        from registry.schema import EvalRun
+        stored = session.get(EvalRun, run.id)
+        assert json.loads(stored.env_json) == ENV and json.loads(stored.preprocess_json) == {"batch": 32}
+        assert stored.started_at == NOW
+
+
+def test_latest_verdicts_give_the_newest_reproduction_per_claim(database):
+    with database.write() as session:
+        model = get_model(session, "text/m")
+        mean, low = _bench(session), _bench(session, "min_cosine")
+        c_mean = add_claim(session, model, mean, 1.0, source="reference run")
+        c_low = add_claim(session, model, low, 1.0, source="paper", runnable=False, reason="data not offline")
+        record_reproduction(session, c_mean, _run(session, mean, 0.90), abs_tol=0.01, rel_tol=0.0)
+        record_reproduction(session, c_mean, _run(session, mean, 0.999), abs_tol=0.01, rel_tol=0.0)
+        record_reproduction(session, c_low, _run(session, low, None, status="failed"), abs_tol=0.01, rel_tol=0.0)
+    with database.read() as session:
+        verdicts = latest_verdicts(session, get_model(session, "text/m").versions[0])
+    assert [(v.benchmark, v.verdict) for v in verdicts] == [("ref-64:mean_cosine", "reproduced"),
+                                                            ("ref-64:min_cosine", "inconclusive")]
+    assert verdicts[0].measured == 0.999 and abs(verdicts[0].delta + 0.001) < 1e-12
+    assert verdicts[1].reason == "data not offline"
+
+
+def test_a_claim_without_its_source_or_reason_is_refused(database):
+    with database.write() as session:
+        model, bench = get_model(session, "text/m"), _bench(session)
+        with pytest.raises(ValueError, match="needs a source"):
+            add_claim(session, model, bench, 1.0, source="")
+        with pytest.raises(ValueError, match="why it cannot be run"):
+            add_claim(session, model, bench, 1.0, source="paper", runnable=False)
+        with pytest.raises(ValueError, match="finite value"):
+            _run(session, bench, None)

@@ -1,0 +1,124 @@
+"""Publishing and resolving versions, aliases and their history, at the registry level, on both backends."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from registry import db
+from registry.aliases import alias_at, alias_history, set_alias
+from registry.errors import AmbiguousReference, InvalidName, NotFound
+from registry.schema import AliasEvent
+from registry.versions import FileEntry, get_model, manifest_sha256, publish_version, resolve_version
+
+A = FileEntry("model.safetensors", "a" * 64, 10)
+B = FileEntry("model.safetensors", "b" * 64, 11)
+CONFIG = FileEntry("config.json", "c" * 64, 2)
+
+
+@pytest.fixture
+def database(registry_url):
+    database = db.Database(registry_url)
+    yield database
+    database.dispose()
+
+
+def _publish(database, name, files):
+    with database.write() as session:
+        version, created = publish_version(session, name, files, config_json='{"architecture": "x"}')
+        return version.version, created
+
+
+def test_publish_same_manifest_returns_existing_version(database):
+    assert _publish(database, "test/m", [CONFIG, A]) == (1, True)
+    assert _publish(database, "test/m", [A, CONFIG]) == (1, False)
+    assert _publish(database, "test/m", [CONFIG, B]) == (2, True)
+    assert _publish(database, "test/m", [CONFIG, A]) == (1, False)
+    assert _publish(database, "test/m", [CONFIG, FileEntry("w.safetensors", "b" * 64, 11)]) == (3, True)
+
+
+def test_same_files_under_another_model_name_is_another_version(database):
+    assert manifest_sha256("test/a", [A]) != manifest_sha256("test/b", [A])
+    assert _publish(database, "test/a", [A]) == (1, True)
+    assert _publish(database, "test/b", [A]) == (1, True)
+
+
+@pytest.mark.parametrize("path", ["../escape", "/etc/passwd", "a/../../b", "a//b", ".hidden", "we ird.json", "C:x"])
+def test_publish_refuses_a_file_path_outside_the_version(database, path):
+    with pytest.raises(InvalidName):
+        _publish(database, "test/m", [FileEntry(path, "a" * 64, 1)])
+    with database.read() as session:
+        assert get_model(session, "test/m") is None
+
+
+@pytest.mark.parametrize("name", ["../etc", "test", "a/b/c", "Test/M", "test/..", "test/-x", "test/a b", ""])
+def test_publish_refuses_a_malformed_model_name(database, name):
+    with pytest.raises(InvalidName):
+        _publish(database, name, [A])
+
+
+def test_resolve_by_number_alias_manifest_prefix_and_default(database):
+    _publish(database, "test/m", [A])
+    _publish(database, "test/m", [B])
+    with database.write() as session:
+        one = resolve_version(session, "test/m", version=1)
+        assert resolve_version(session, "test/m").version == 2  # newest while no production alias
+        set_alias(session, one, "production", actor="ann", reason="first")
+    with database.read() as session:
+        assert resolve_version(session, "test/m").version == 1
+        assert resolve_version(session, "test/m", alias="production").version == 1
+        assert resolve_version(session, "test/m", manifest_prefix=one.manifest_sha256[:8]).version == 1
+        with pytest.raises(NotFound, match="has no version 5"):
+            resolve_version(session, "test/m", version=5)
+        with pytest.raises(NotFound, match="no alias 'staging'"):
+            resolve_version(session, "test/m", alias="staging")
+        with pytest.raises(NotFound, match="too short"):
+            resolve_version(session, "test/m", manifest_prefix="ab")
+        with pytest.raises(NotFound, match="did you mean 'test/m'"):
+            resolve_version(session, "test/n")
+
+
+def test_ambiguous_manifest_prefix_is_refused(database):
+    _publish(database, "test/m", [A])
+    _publish(database, "test/m", [B])
+    with database.write() as session:  # two manifests sharing 6 digits would take ~2**24 publishes: make them
+        for number in (1, 2):
+            version = resolve_version(session, "test/m", version=number)
+            version.manifest_sha256 = "abcdef" + version.manifest_sha256[6:]
+    with database.read() as session, pytest.raises(AmbiguousReference, match="give more digits"):
+        resolve_version(session, "test/m", manifest_prefix="abcdef")
+
+
+def test_every_alias_move_appends_one_event_forming_a_chain(database):
+    for files in ([A], [B], [CONFIG]):
+        _publish(database, "test/m", files)
+    moves = [1, 3, 2, 2]
+    for number in moves:
+        with database.write() as session:
+            set_alias(session, resolve_version(session, "test/m", version=number), "production", reason=f"to {number}")
+    with database.read() as session:
+        model = get_model(session, "test/m")
+        history = alias_history(session, model, "production")
+        assert [(before, after) for _, before, after in history] == [(None, 1), (1, 3), (3, 2), (2, 2)]
+        assert [event.reason for event, _, _ in history] == ["to 1", "to 3", "to 2", "to 2"]
+        assert session.scalar(select(AliasEvent.at).order_by(AliasEvent.id)).tzinfo is not None
+
+
+def test_alias_at_answers_what_was_in_production_then(database):
+    _publish(database, "test/m", [A])
+    _publish(database, "test/m", [B])
+    with database.write() as session:
+        set_alias(session, resolve_version(session, "test/m", version=1), "production")
+    middle = datetime.now(timezone.utc)
+    with database.write() as session:
+        set_alias(session, resolve_version(session, "test/m", version=2), "production")
+    with database.read() as session:
+        model = get_model(session, "test/m")
+        assert alias_at(session, model, "production", middle - timedelta(days=1)) is None
+        assert alias_at(session, model, "production", middle) == 1
+        assert alias_at(session, model, "production", datetime.now(timezone.utc)) == 2
+
+
+def test_alias_names_are_checked(database):
+    _publish(database, "test/m", [A])
+    with database.write() as session, pytest.raises(InvalidName):
+        set_alias(session, resolve_version(session, "test/m"), "../prod")
