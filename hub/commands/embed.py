@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--vectors", action="store_true", help="print the vectors even for several sentences")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--batch-size", type=int, default=32, help="sentences per forward pass (default 32)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(run=run)
     return parser
 
 

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--all", action="store_true", help="every catalog model")
     parser.add_argument("--benchmark", metavar="NAME", help="run only this benchmark")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
-    parser.set_defaults(func=run)
+    parser.set_defaults(run=run)
     return parser
 
 

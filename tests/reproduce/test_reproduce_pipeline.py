@@ -19,7 +19,7 @@ def cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="zoohub")
     reproduce_command.register(parser.add_subparsers())
     args = parser.parse_args(["reproduce", *argv])
-    return args.func(args)
+    return args.run(args)
 
 
 def test_claims_reproduce_and_runs_store_the_environment(lookup):
@@ -104,3 +104,10 @@ def test_unknown_benchmark_is_one_clear_line(lookup, capsys):
 
 def test_ref_and_all_are_exclusive(lookup, capsys):
     assert cli() == 2 and cli(lookup.NAME, "--all") == 2
+
+
+def test_zoohub_cli_has_reproduce_and_embed():
+    from hub.cli import build_parser
+    args = build_parser().parse_args(["reproduce", "text/minilm-l6", "--benchmark", "minilm-ref-64", "--json"])
+    assert args.run is reproduce_command.run and args.benchmark == "minilm-ref-64" and args.json
+    assert build_parser().parse_args(["embed", "text/minilm-l6", "a", "b"]).sentences == ["a", "b"]

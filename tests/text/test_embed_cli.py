@@ -18,7 +18,7 @@ def cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="zoohub")
     embed.register(parser.add_subparsers())
     args = parser.parse_args(["embed", *argv])
-    return args.func(args)
+    return args.run(args)
 
 
 @pytest.fixture(scope="module")
