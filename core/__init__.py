@@ -17,6 +17,7 @@ from core._tensor import (  # noqa: F401
     relu, reshape, rsqrt, select, sigmoid, sign, silu, sin, sqrt, squeeze, sub, sum, t, tanh, tensor, transpose,
     unsqueeze, where, zeros, zeros_like,
 )
+from core._nn_ops import *  # noqa: F401, F403  (softmax, layer_norm, cross_entropy, conv2d, ...: see its __all__)
 from core._tensor import bool_ as bool  # noqa: F401, A001  (core.bool, as torch.bool)
 
 float = float32  # noqa: A001
