@@ -86,15 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-minilm-") as tmp:
         core, ours = load_ours(Path(tmp))
         torch, reference = load_reference()
-        if not hasattr(core, "set_num_threads"):
-            print("bench: core.set_num_threads is missing (the kernels branch provides it)", file=sys.stderr)
-            return 1
-        info = core.backend_info() if hasattr(core, "backend_info") else {}
+        # the kernels' knobs, until core re-exports them at the top level
+        set_threads = getattr(core, "set_num_threads", None) or core._C._kernels.set_num_threads
+        info = (getattr(core, "backend_info", None) or core._C._kernels.backend_info)()
         print(f"# all-MiniLM-L6-v2, {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-              f"core {info}")
+              f"core ISA {info['isa']}")
         rows = []
         for n in args.threads:
-            core.set_num_threads(n)
+            set_threads(n)
             torch.set_num_threads(n)
             for encode in (ours, reference):  # warm up: first calls allocate, pack weights, spin up threads
                 encode(base[:8], 1)
