@@ -18,6 +18,10 @@ from core._tensor import (  # noqa: F401
     unsqueeze, where, zeros, zeros_like,
 )
 from core._nn_ops import *  # noqa: F401, F403  (softmax, layer_norm, cross_entropy, conv2d, ...: see its __all__)
+from core._shape_ops import (  # noqa: F401
+    argsort, cat, chunk, concat, concatenate, cumsum, flip, from_dlpack, gather, logsumexp, scatter, scatter_add, sort,
+    split, stack, std, tile, topk, tril, triu, unbind, var,
+)
 from core._tensor import bool_ as bool  # noqa: F401, A001  (core.bool, as torch.bool)
 
 float = float32  # noqa: A001

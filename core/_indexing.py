@@ -25,6 +25,8 @@ def _as_index_tensor(k: Any) -> Tensor:
     arr = np.asarray(k)
     if arr.dtype.kind not in "biu":
         raise IndexError(f"tensors used as indices must be integer or bool, got {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise IndexError(f"index {arr.max()} is out of bounds")
     if arr.dtype.kind in "iu":
         arr = arr.astype(np.int64)
     return _C.from_numpy(np.ascontiguousarray(arr))

@@ -65,7 +65,9 @@ def _tolist(self: Tensor):
 
 def _array(self: Tensor, dtype=None, copy=None):
     a = _C.detach(self).numpy() if self.dtype != T.bfloat16 else _C.to_dtype(_C.detach(self), T.float32).numpy()
-    return a.astype(dtype) if dtype is not None else a
+    if dtype is not None:
+        a = a.astype(dtype, copy=False)
+    return a.copy() if copy else a  # numpy 2 asks for copy=True from np.array(t)
 
 
 def _bool(self: Tensor) -> bool:

@@ -78,8 +78,9 @@ def _legacy_reduction(op: str, size_average: Any, reduce: Any) -> None:
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
                   ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
-    """Cross entropy between logits (N, C) or (N, C, d1, ...) (or (C,)) and class-index targets, fused with
-    log_softmax. Targets equal to ignore_index count neither in the loss nor in the mean.
+    """Cross entropy between logits (N, C) or (N, C, d1, ...) (or (C,)) and targets, fused with log_softmax.
+    Targets are class indices (int64; those equal to ignore_index count neither in the loss nor in the mean) or
+    class probabilities of the input's shape (float; the mean is then over N * d1 * ...).
 
     >>> logits = core.randn(3, 5, requires_grad=True)
     >>> core.cross_entropy(logits, core.tensor([0, 4, 1]), label_smoothing=0.1).backward()
@@ -146,17 +147,37 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None) -> Tensor:
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
     """softmax(query key^T * scale + mask) value over (..., L, E), (..., S, E), (..., S, Ev), batch dims broadcast.
     A bool attn_mask marks the keys that take part (True); a float one is added to the scores. is_causal lets
     query i see keys j <= i. Memory beyond the inputs: one L x S score matrix per (batch, head) being computed.
+    enable_gqa lets key and value have fewer heads (dim -3) than query, each shared by a group of query heads.
 
     >>> q = k = v = core.randn(2, 4, 10, 16)
     >>> core.scaled_dot_product_attention(q, k, v, is_causal=True).shape
     (2, 4, 10, 16)
     """
+    if enable_gqa:
+        key, value = _repeat_kv_heads(query, key, "key"), _repeat_kv_heads(query, value, "value")
     return _C.scaled_dot_product_attention(query, key, value, attn_mask, float(dropout_p), bool(is_causal),
                                            None if scale is None else float(scale))
+
+
+def _repeat_kv_heads(query: Tensor, kv: Tensor, name: str) -> Tensor:
+    """(..., Hkv, S, E) -> (..., Hq, S, E): head h of the result is head h // (Hq / Hkv) of kv (grouped-query)."""
+    if query.ndim < 3 or kv.ndim < 3:
+        raise ValueError(f"scaled_dot_product_attention: enable_gqa needs (..., heads, L, E) inputs, got query of "
+                         f"shape {query.shape} and {name} of shape {kv.shape}")
+    hq, hkv = query.shape[-3], kv.shape[-3]
+    if hkv == 0 or hq % hkv != 0:
+        raise ValueError(f"scaled_dot_product_attention: query has {hq} heads, not a multiple of the {hkv} heads of "
+                         f"{name} (shape {kv.shape})")
+    if hq == hkv:
+        return kv
+    lead, (s, e) = list(kv.shape[:-3]), kv.shape[-2:]
+    grouped = _C.expand(_C.unsqueeze(kv, -3), lead + [hkv, hq // hkv, s, e])
+    return _C.reshape(grouped, lead + [hq, s, e])
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:

@@ -6,7 +6,10 @@ tensor([0., 2.])
 """
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 from core import _C
+from core import _nn_ops as N
 from core import _tensor as T
 
 Tensor = _C.Tensor
@@ -47,3 +50,91 @@ def _inplace_result(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
         return result
     input.copy_(result)
     return input
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along dim (computed stably)."""
+    return N.softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """x - logsumexp(x) along dim."""
+    return N.log_softmax(input, dim, dtype=dtype)
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalises over the trailing normalized_shape dims (biased variance), then weight * y + bias."""
+    return N.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of weight picked by the integer ids in input; the padding_idx row gets no gradient."""
+    return N.embedding(input, weight, padding_idx)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zeroes each element with probability p and scales the others by 1 / (1 - p); identity unless training."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability must be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    return _inplace_result(input, N.dropout(input, p, True), inplace)
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean (reduction="mean"), sum ("sum") or elementwise ("none") squared error."""
+    return N.mse_loss(input, target, reduction=reduction)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy of logits (N, C, ...) against class indices, with ignore_index and label_smoothing.
+
+    >>> F.cross_entropy(model(x), labels).backward()
+    """
+    return N.cross_entropy(input, target, weight, ignore_index=ignore_index, reduction=reduction,
+                           label_smoothing=label_smoothing)
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False,
+                                 scale: float | None = None) -> Tensor:
+    """softmax(q @ k.T * scale + mask) @ v over (..., L, E) inputs; a bool attn_mask marks allowed pairs with True."""
+    return N.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p,
+                                          is_causal=is_causal, scale=scale)
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pads the last dims: pad = (left, right) for the last dim, then (top, bottom) for the one before, ..."""
+    return N.pad(input, pad, mode=mode, value=value)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding of class indices, with a new last dim of num_classes (max + 1 when -1)."""
+    return N.one_hot(tensor, num_classes)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+           padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """1-d convolution of (N, C_in, L) with a (C_out, C_in / groups, k) weight."""
+    return N.conv1d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+           padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """2-d convolution of (N, C_in, H, W) with a (C_out, C_in / groups, kH, kW) weight."""
+    return N.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """Maximum over kernel windows (stride defaults to kernel_size)."""
+    return N.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """Mean over kernel windows (stride defaults to kernel_size)."""
+    return N.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad)

@@ -68,6 +68,23 @@ def np_cross_entropy(x, t, weight=None, ignore_index=-100, reduction="mean", lab
     return loss.sum() / np.where(valid, w[tt], 0.0).sum()
 
 
+def np_soft_cross_entropy(x, q, weight=None, reduction="mean", label_smoothing=0.0):
+    cdim = 0 if x.ndim == 1 else 1
+    classes = x.shape[cdim]
+    w = np.ones(classes) if weight is None else weight
+    wshape = [1] * x.ndim
+    wshape[cdim] = classes
+    qs = (1 - label_smoothing) * q + label_smoothing / classes
+    loss = -(np_log_softmax(x, cdim) * qs * w.reshape(wshape)).sum(cdim)
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.sum() / (x.size / classes)
+
+
+def probabilities(shape, axis):
+    return lambda rng: np_softmax(rng.standard_normal(shape), axis)
+
+
 def np_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     batched = x.ndim == 4
     x = x if batched else x[None]
@@ -220,6 +237,13 @@ SPECS = [
          [(2, 3, 2, 2), ints((2, 2, 2), 0, 3)], id="cross_entropy_spatial_sum"),
     Spec("cross_entropy", lambda x, t: core.cross_entropy(x, t), lambda x, t: np_cross_entropy(x, t),
          [(5,), lambda rng: np.array(3)], id="cross_entropy_unbatched"),
+    Spec("cross_entropy", lambda x, q: core.cross_entropy(x, q, label_smoothing=0.1),
+         lambda x, q: np_soft_cross_entropy(x, q, label_smoothing=0.1), [(4, 5), probabilities((4, 5), 1)],
+         id="cross_entropy_probabilities"),
+    Spec("cross_entropy", lambda x, q, w: core.cross_entropy(x, q, w, reduction="none"),
+         lambda x, q, w: np_soft_cross_entropy(x, q, w, reduction="none"),
+         [(2, 3, 4), probabilities((2, 3, 4), 1), lambda rng: rng.uniform(0.5, 2.0, 3)], grad_inputs=[0, 1],
+         id="cross_entropy_probabilities_spatial_weight"),
     Spec("mse_loss", lambda x, y: core.mse_loss(x, y), lambda x, y: ((x - y) ** 2).mean(), [(3, 4), (3, 4)]),
     Spec("mse_loss", lambda x, y: core.mse_loss(x, y, reduction="none"), lambda x, y: (x - y) ** 2,
          [(3, 4), (4,)], id="mse_loss_none_broadcast"),
@@ -273,6 +297,10 @@ SPECS = [
          lambda q, k, v: (core.manual_seed(5), core.scaled_dot_product_attention(q, k, v, dropout_p=0.4))[1],
          lambda q, k, v: _sdpa_dropout_reference(q, k, v, 0.4), [(2, 3, 4), (2, 5, 4), (2, 5, 3)],
          id="sdpa_dropout", atol=1e-12),
+    Spec("scaled_dot_product_attention",
+         lambda q, k, v: core.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+         lambda q, k, v: np_sdpa(q, np.repeat(k, 2, axis=-3), np.repeat(v, 2, axis=-3)),
+         [(1, 4, 3, 2), (1, 2, 5, 2), (1, 2, 5, 3)], id="sdpa_grouped_query_heads"),
     # embedding, dropout, padding, one-hot
     Spec("embedding", lambda i, w: core.embedding(i, w), lambda i, w: w[i], [ints((2, 3), 0, 6), (6, 4)]),
     Spec("embedding", lambda i, w: core.embedding(i, w, padding_idx=-1), lambda i, w: w[i],

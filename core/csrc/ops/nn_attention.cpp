@@ -166,7 +166,8 @@ Shape with_last(Shape batch, int64_t r, int64_t c) {
 }  // namespace
 }  // namespace nn
 
-Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& attn_mask,
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
+                                    const Tensor& attn_mask,
                                     double dropout_p, bool is_causal, std::optional<double> scale) {
   using namespace nn;
   const char* op = "scaled_dot_product_attention";
@@ -187,7 +188,8 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   if (!(dropout_p >= 0.0 && dropout_p <= 1.0)) value_error(op, ": dropout_p must be in [0, 1], got ", dropout_p);
   if (is_causal && attn_mask.defined())
     value_error(op, ": pass either attn_mask or is_causal=True, not both");
-  Tensor q = float_operand(query, op, "query"), k = float_operand(key, op, "key"), v = float_operand(value, op, "value");
+  Tensor q = float_operand(query, op, "query"), k = float_operand(key, op, "key");
+  Tensor v = float_operand(value, op, "value");
   if (k.dtype() != q.dtype() || v.dtype() != q.dtype())
     type_error(op, ": query, key and value must share a dtype, got ", dtype_name(query.dtype()), ", ",
                dtype_name(key.dtype()), ", ", dtype_name(value.dtype()));
@@ -211,7 +213,8 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
       fits = ms[i] == want || ms[i] == 1;
     }
     if (!fits)
-      value_error(op, ": attn_mask of shape ", shape_str(attn_mask.shape()), " does not broadcast to the scores' shape ",
+      value_error(op, ": attn_mask of shape ", shape_str(attn_mask.shape()),
+                  " does not broadcast to the scores' shape ",
                   shape_str(full_shape));
   }
   AttnShape a{numel_of(batch), L, S, E, Ev, scale ? *scale : 1.0 / std::sqrt(static_cast<double>(E)), is_causal,
@@ -278,7 +281,8 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
                  if (needs[1]) r[1] = sum_to_shape(dk, ks);
                  if (needs[2]) r[2] = sum_to_shape(dv, vs);
                  if (needs[3]) r[3] = sum_to_shape(dm, ms);
-                 for (Tensor& t : r) t = second_order_guard("scaled_dot_product_attention_backward", t, {g, q, k, v, mask});
+                 const char* name = "scaled_dot_product_attention_backward";
+                 for (Tensor& t : r) t = second_order_guard(name, t, {g, q, k, v, mask});
                  return r;
                });
   return to_dtype(out, query.dtype());

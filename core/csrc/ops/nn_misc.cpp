@@ -142,7 +142,8 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string&
     if (mode == "constant") continue;
     if (before < 0 || after < 0) value_error("pad: negative padding is only supported in 'constant' mode");
     if (mode == "reflect" && (before >= n || after >= n))
-      value_error("pad: reflect padding ", shape_str(pads), " must be smaller than dimension ", d, " of input of shape ",
+      value_error("pad: reflect padding ", shape_str(pads), " must be smaller than dimension ", d,
+                  " of input of shape ",
                   shape_str(x.shape()));
     if (mode == "circular" && (before > n || after > n))
       value_error("pad: circular padding ", shape_str(pads), " must be at most dimension ", d, " of input of shape ",

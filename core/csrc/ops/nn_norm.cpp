@@ -127,7 +127,8 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
                        bc.defined() ? bc.data<T>() : nullptr, eps, mean.data<T>(), rstd.data<T>());
   });
   const Shape ns = normalized_shape;
-  y = attach(op, y, {x, w, b}, [x, w, b, xc, wc, mean, rstd, rows, n, ns](const Tensor& g, const std::vector<bool>& needs) {
+  y = attach(op, y, {x, w, b}, [x, w, b, xc, wc, mean, rstd, rows, n, ns](const Tensor& g,
+                                                                          const std::vector<bool>& needs) {
     Tensor gc = contiguous(detach(g));
     Grads out(3);
     if (needs[0]) out[0] = empty(xc.shape(), xc.dtype());

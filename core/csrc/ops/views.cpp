@@ -78,6 +78,21 @@ Tensor reshape_backward_node(const char* name, Tensor out, const Tensor& t) {
 }  // namespace
 
 Tensor as_strided_view(const Tensor& t, const Shape& shape, const Shape& strides, int64_t offset) {
+  if (shape.size() != strides.size())
+    value_error("as_strided: shape ", shape_str(shape), " and strides ", shape_str(strides), " differ in length");
+  const int64_t n = numel_of(shape), avail = t.storage()->nbytes / itemsize(t.dtype());
+  if (offset < 0) value_error("as_strided: negative storage offset ", offset);
+  int64_t last = offset;  // highest element reached; checked arithmetic so huge strides cannot wrap around
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (strides[i] < 0) value_error("as_strided: negative strides are not supported, got ", shape_str(strides));
+    int64_t reach;
+    if (n > 0 &&
+        (__builtin_mul_overflow(shape[i] - 1, strides[i], &reach) || __builtin_add_overflow(last, reach, &last)))
+      value_error("as_strided: shape ", shape_str(shape), " with strides ", shape_str(strides), " overflows");
+  }
+  if (n > 0 && last >= avail)
+    value_error("as_strided: shape ", shape_str(shape), ", strides ", shape_str(strides), " and offset ", offset,
+                " reach element ", last, " outside the storage of ", avail, " elements");
   return make_view(t, shape, strides, offset);
 }
 
@@ -120,9 +135,9 @@ Tensor permute(const Tensor& t, const std::vector<int64_t>& dims) {
 
 Tensor transpose(const Tensor& t, int64_t d0, int64_t d1) {
   const int64_t n = t.dim();
-  if (n == 0) return t;
   d0 = wrap_dim(d0, n, "transpose");
   d1 = wrap_dim(d1, n, "transpose");
+  if (n == 0) return t;
   std::vector<int64_t> p(n);
   std::iota(p.begin(), p.end(), 0);
   std::swap(p[d0], p[d1]);
@@ -213,10 +228,10 @@ Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start_, std::o
   };
   int64_t start = start_ ? clampi(*start_) : 0;
   int64_t end = end_ ? clampi(*end_) : size;
-  int64_t len = end > start ? (end - start + step - 1) / step : 0;
+  int64_t len = end > start ? (end - start - 1) / step + 1 : 0;  // no overflow for huge steps
   Shape shape = t.shape(), strides = t.strides();
   shape[dim] = len;
-  strides[dim] *= step;
+  if (len > 1) strides[dim] *= step;  // bounded by the dim's extent; a single element keeps its stride
   int64_t offset = t.offset() + (len > 0 ? start * t.strides()[dim] : 0);
   Tensor out = make_view(t, shape, strides, offset);
   Shape in_shape = t.shape();
@@ -234,7 +249,7 @@ Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
   dim = wrap_dim(dim, t.dim(), "narrow");
   const int64_t size = t.shape()[dim];
   if (start < 0) start += size;
-  if (start < 0 || length < 0 || start + length > size)
+  if (start < 0 || start > size || length < 0 || length > size - start)
     index_error("narrow: start ", start, " and length ", length, " do not fit dimension ", dim, " of size ", size);
   return slice(t, dim, start, start + length, 1);
 }

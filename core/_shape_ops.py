@@ -1,0 +1,257 @@
+"""Joining, splitting, sorting and row-wise ops with PyTorch's signatures over core._C, and DLPack.
+
+Importing this module also installs the matching Tensor methods (``t.split``, ``t.topk``, ``t.var``, ...).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from core import _C
+from core import _tensor as T
+
+Tensor = _C.Tensor
+
+
+def _tensors(op: str, tensors: Any) -> list[Tensor]:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected a Tensor at position {i}, got {type(t).__name__}")
+    return list(tensors)
+
+
+def _int(op: str, name: str, v: Any) -> int:
+    if isinstance(v, Tensor) and v.numel() == 1 and not v.dtype.is_floating_point:
+        v = v.item()
+    if isinstance(v, bool) or not hasattr(v, "__index__"):
+        raise TypeError(f"{op}: {name} must be an integer, got {type(v).__name__}")
+    return v.__index__()
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenates tensors along an existing dim (dtypes are promoted; 1-d empty tensors are skipped).
+
+    >>> core.cat([core.zeros(2, 3), core.ones(1, 3)]).shape
+    (3, 3)
+    """
+    return _C.cat(_tensors("cat", tensors), _int("cat", "dim", dim))
+
+
+def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Alias of cat."""
+    return cat(tensors, dim)
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Alias of cat with numpy's argument name."""
+    return cat(tensors, axis)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Joins equal-shaped tensors along a new dim.
+
+    >>> core.stack([core.zeros(3), core.ones(3)], dim=1).shape
+    (3, 2)
+    """
+    return _C.stack(_tensors("stack", tensors), _int("stack", "dim", dim))
+
+
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of equal pieces of `split_size` (the last may be smaller), or of the listed sizes.
+
+    >>> [p.shape for p in core.split(core.arange(5), 2)]
+    [(2,), (2,), (1,)]
+    """
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [_int("split", "split sizes", s) for s in split_size_or_sections]
+        return tuple(_C.split_with_sizes(tensor, sizes, _int("split", "dim", dim)))
+    size = _int("split", "split_size", split_size_or_sections)
+    return tuple(_C.split(tensor, size, _int("split", "dim", dim)))
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of `chunks` nearly equal pieces (pieces of ceil(size / chunks); there may be fewer).
+
+    >>> [p.shape for p in core.chunk(core.arange(5), 3)]
+    [(2,), (2,), (1,)]
+    """
+    return tuple(_C.chunk(input, _int("chunk", "chunks", chunks), _int("chunk", "dim", dim)))
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along `dim` as views, with that dim removed."""
+    d, n = _int("unbind", "dim", dim), input.ndim
+    if n == 0:
+        raise IndexError("unbind: cannot unbind a zero-dimensional tensor")
+    if not -n <= d < n:
+        raise IndexError(f"unbind: dimension {d} is out of range for a tensor with {n} dimensions")
+    return tuple(_C.select(input, d, i) for i in range(input.shape[d]))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (elements above `diagonal` set to zero); a copy."""
+    return _C.tril(input, _int("tril", "diagonal", diagonal))
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (elements below `diagonal` set to zero); a copy."""
+    return _C.triu(input, _int("triu", "diagonal", diagonal))
+
+
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j] = input[index[i][j]][j] for dim 0 (and likewise for other dims); index is int64.
+
+    >>> core.gather(core.tensor([[1, 2], [3, 4]]), 1, core.tensor([[1], [0]])).tolist()
+    [[2], [3]]
+    """
+    return _C.gather(input, _int("gather", "dim", dim), index)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None) -> Tensor:
+    """A copy of input with src (a tensor) or value (a number) written at index along dim (gather's inverse)."""
+    if src is None and value is None:
+        raise TypeError("scatter: expected src (a tensor) or value (a number)")
+    src = value if src is None else src
+    d = _int("scatter", "dim", dim)
+    if isinstance(src, Tensor):
+        return _C.scatter(input, d, index, src)
+    if not hasattr(src, "__float__") and not hasattr(src, "__index__"):
+        raise TypeError(f"scatter: src must be a tensor or a number, got {type(src).__name__}")
+    return _C.scatter_value(input, d, index, float(src))
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of input with src added at index along dim; repeated indices accumulate."""
+    return _C.scatter_add(input, _int("scatter_add", "dim", dim), index, src)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """(values, indices) sorted along dim. Always stable; NaN sorts as the largest value.
+
+    >>> core.sort(core.tensor([3, 1, 2])).indices.tolist()
+    [1, 2, 0]
+    """
+    del stable  # every sort here is stable
+    return T.values_indices(*_C.sort(input, _int("sort", "dim", dim), bool(descending)))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort input along dim (stable)."""
+    del stable
+    return _C.argsort(input, _int("argsort", "dim", dim), bool(descending))
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """(values, indices) of the k largest (or smallest) elements along dim, in order; ties go to the lower index.
+
+    >>> core.topk(core.tensor([1.0, 5.0, 3.0]), 2).values.tolist()
+    [5.0, 3.0]
+    """
+    return T.values_indices(*_C.topk(input, _int("topk", "k", k), _int("topk", "dim", dim), bool(largest),
+                                     bool(sorted)))
+
+
+def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """Running sums along dim; integer and bool inputs give int64 (as in PyTorch).
+
+    >>> core.cumsum(core.tensor([1, 2, 3]), 0).tolist()
+    [1, 3, 6]
+    """
+    return _C.cumsum(input, _int("cumsum", "dim", dim), None if dtype is None else T._check_dtype(dtype))
+
+
+def _correction(op: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any, float]:
+    if isinstance(dim, bool):  # var(t, True): the old var(input, unbiased) form
+        dim, unbiased = None, dim
+    if correction is not None and unbiased is not None:
+        raise TypeError(f"{op}: pass either unbiased or correction, not both")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, float(correction)
+
+
+def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Variance over dim (all dims by default) with Bessel's correction (correction=1) unless told otherwise.
+
+    >>> core.var(core.tensor([1.0, 2.0, 3.0, 4.0])).item()
+    1.6666666269302368
+    """
+    dim, c = _correction("var", dim, unbiased, correction)
+    return _C.var(input, T._dims(dim), c, bool(keepdim))
+
+
+def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Standard deviation: the square root of var with the same arguments."""
+    dim, c = _correction("std", dim, unbiased, correction)
+    return _C.std(input, T._dims(dim), c, bool(keepdim))
+
+
+def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+    """log(sum(exp(input))) over dim, computed stably (the maximum is subtracted first).
+
+    >>> round(core.logsumexp(core.tensor([1000.0, 1000.0]), 0).item(), 4)
+    1000.6931
+    """
+    if dim is None:
+        raise TypeError("logsumexp: dim is required (an int or a tuple of ints)")
+    return _C.logsumexp(input, T._dims(dim), bool(keepdim))
+
+
+def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
+    """A copy with the order of elements reversed along dims."""
+    return _C.flip(input, T._dims(dims))
+
+
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """Repeats input along each dim; with fewer dims than input.ndim, leading ones are assumed."""
+    reps = T._shape((dims,))
+    return _C.repeat(input, [1] * (input.ndim - len(reps)) + reps)
+
+
+def from_dlpack(ext: Any) -> Tensor:
+    """A tensor sharing memory with any DLPack producer on the CPU (numpy arrays, tensors) or a capsule.
+
+    >>> a = numpy.zeros(3, dtype=numpy.float32); t = core.from_dlpack(a); a[0] = 5; t[0].item()
+    5.0
+    """
+    return _C.from_dlpack(ext)
+
+
+def _repeat(self: Tensor, *sizes: Any) -> Tensor:
+    return _C.repeat(self, T._shape(sizes))
+
+
+def _tile(self: Tensor, *dims: Any) -> Tensor:
+    return tile(self, T._shape(dims))
+
+
+def _flip(self: Tensor, *dims: Any) -> Tensor:
+    return flip(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else list(dims))
+
+
+def _in_place(fn):
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        _C.copy_(self, fn(self, *args, **kwargs))
+        return self
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+METHODS: dict[str, Any] = {
+    "split": split, "chunk": chunk, "unbind": unbind, "tril": tril, "triu": triu, "tril_": _in_place(tril),
+    "triu_": _in_place(triu), "gather": gather, "scatter": scatter, "scatter_": _in_place(scatter),
+    "scatter_add": scatter_add, "scatter_add_": _in_place(scatter_add), "sort": sort, "argsort": argsort,
+    "topk": topk, "cumsum": cumsum, "var": var, "std": std, "logsumexp": logsumexp, "flip": _flip,
+    "repeat": _repeat, "tile": _tile,
+}
+
+
+def install() -> None:
+    for name, fn in METHODS.items():
+        setattr(Tensor, name, fn)
+
+
+install()

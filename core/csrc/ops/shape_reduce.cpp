@@ -1,0 +1,155 @@
+// cumsum, var, std and logsumexp. var/std are two-pass (mean first, then squared deviations summed in
+// double); logsumexp subtracts the row maximum before exp so large inputs do not overflow. Each forward runs
+// without recording and attaches one node whose backward is written here in differentiable ops.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "autograd/autograd.h"
+#include "kernels/threadpool.h"
+#include "ops/dispatch.h"
+#include "ops/op_table.h"
+#include "ops/ops.h"
+#include "ops/ops_shape.h"
+
+namespace zh {
+
+ZH_REGISTER_OPS(true, "cumsum", "var", "std", "logsumexp");
+
+using Grads = std::vector<Tensor>;
+
+namespace {
+
+struct Reduced {
+  int64_t count = 1;  // elements per reduced row
+  Shape keep_shape;   // reduced dims kept as 1
+  Shape out_shape;    // honouring keepdim
+};
+
+Reduced reduced_shape(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim, const char* op) {
+  const int64_t n = t.dim();
+  std::vector<bool> red(std::max<int64_t>(n, 1), dims.empty());
+  std::vector<bool> seen(red.size(), false);
+  for (int64_t d : dims) {
+    int64_t w = wrap_dim(d, n, op);
+    if (seen[w]) value_error(op, ": dimension ", w, " appears more than once in the list of dims");
+    seen[w] = red[w] = true;
+  }
+  Reduced r;
+  for (int64_t i = 0; i < n; ++i) {
+    if (red[i]) {
+      r.count *= t.shape()[i];
+      r.keep_shape.push_back(1);
+      if (keepdim) r.out_shape.push_back(1);
+    } else {
+      r.keep_shape.push_back(t.shape()[i]);
+      r.out_shape.push_back(t.shape()[i]);
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+Tensor cumsum(const Tensor& t, int64_t dim, std::optional<DType> dtype) {
+  const AlongDim a = along_dim(t.shape(), dim, "cumsum");
+  const DType result = dtype ? *dtype : (is_floating(t.dtype()) ? t.dtype() : DType::Int64);
+  const DType ct = compute_dtype(result);
+  Tensor x = to_dtype(t, ct);
+  Tensor xc = contiguous(detach(x));
+  Tensor out = empty(t.shape(), ct);
+  dispatch_compute(ct, "cumsum", [&](auto tag) {
+    using T = decltype(tag);
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+    const T* xp = xc.data<T>();
+    T* op = out.data<T>();
+    cpu::parallel_for(a.outer * a.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(a.size, 1)),
+                      [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const int64_t base = (r / a.inner) * a.size * a.inner + r % a.inner;
+        Acc acc = 0;
+        for (int64_t j = 0; j < a.size; ++j) {
+          acc += static_cast<Acc>(xp[base + j * a.inner]);
+          if constexpr (std::is_same_v<T, uint8_t>) op[base + j * a.inner] = acc != 0;
+          else op[base + j * a.inner] = static_cast<T>(acc);
+        }
+      }
+    });
+  });
+  const int64_t d = a.dim;
+  out = attach("cumsum", out, {x}, [d](const Tensor& g, const std::vector<bool>&) {
+    // Each input feeds every later output: the gradient is a cumsum from the end.
+    if (g.dim() == 0) return Grads{g};
+    return Grads{flip(cumsum(flip(g, {d}), d, std::nullopt), {d})};
+  });
+  return to_dtype(out, result);
+}
+
+Tensor var(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+  if (!is_floating(t.dtype()))
+    type_error("var: expected a floating point tensor, got ", dtype_name(t.dtype()), "; convert it with .float()");
+  const Reduced r = reduced_shape(t, dims, keepdim, "var");
+  const double dof = std::max(0.0, static_cast<double>(r.count) - correction);
+  Tensor x = to_dtype(t, compute_dtype(t.dtype()));
+  Tensor dev, out;
+  {
+    NoGradGuard ng;
+    dev = sub(x, mean(x, dims, true));
+    out = div(sum(mul(dev, dev), dims, keepdim), wrapped_scalar(dof, DType::Float64));
+  }
+  Shape keep = r.keep_shape;
+  out = attach("var", out, {x}, [dev, keep, dof](const Tensor& g, const std::vector<bool>&) {
+    return Grads{mul(dev, reshape(div(mul_scalar(g, 2.0), wrapped_scalar(dof, DType::Float64)), keep))};
+  });
+  return to_dtype(out, t.dtype());
+}
+
+Tensor std_dev(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+  if (!is_floating(t.dtype()))
+    type_error("std: expected a floating point tensor, got ", dtype_name(t.dtype()), "; convert it with .float()");
+  const Reduced r = reduced_shape(t, dims, keepdim, "std");
+  const double dof = std::max(0.0, static_cast<double>(r.count) - correction);
+  Tensor x = to_dtype(t, compute_dtype(t.dtype()));
+  Tensor dev, out;
+  {
+    NoGradGuard ng;
+    dev = sub(x, mean(x, dims, true));
+    out = sqrt(div(sum(mul(dev, dev), dims, keepdim), wrapped_scalar(dof, DType::Float64)));
+  }
+  Shape keep = r.keep_shape;
+  Tensor res = detach(out);
+  out = attach("std", out, {x}, [dev, keep, dof, res](const Tensor& g, const std::vector<bool>&) {
+    // d std = (x - mean) / (dof * std); zero where std is zero, as in PyTorch.
+    Tensor scale = div(g, mul_scalar(res, dof));
+    scale = masked_fill(scale, eq(res, wrapped_scalar(0, DType::Float64)), wrapped_scalar(0, DType::Float64));
+    return Grads{mul(dev, reshape(scale, keep))};
+  });
+  return to_dtype(out, t.dtype());
+}
+
+Tensor logsumexp(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim) {
+  const DType ft = is_floating(t.dtype()) ? t.dtype() : DType::Float32;
+  const Reduced r = reduced_shape(t, dims, keepdim, "logsumexp");
+  Tensor x = to_dtype(t, compute_dtype(ft));
+  Tensor out;
+  {
+    NoGradGuard ng;
+    if (r.count == 0) {
+      out = full(r.out_shape, -std::numeric_limits<double>::infinity(), x.dtype());
+    } else {
+      Tensor m = amax(x, dims, true);
+      // An infinite maximum would turn x - m into NaN; shifting by 0 there gives the right +-inf.
+      Tensor inf = wrapped_scalar(std::numeric_limits<double>::infinity(), DType::Float64);
+      m = masked_fill(m, eq(abs(m), inf), wrapped_scalar(0, DType::Float64));
+      out = reshape(add(log(sum(exp(sub(x, m)), dims, true)), m), r.out_shape);
+    }
+  }
+  Shape keep = r.keep_shape;
+  Tensor xd = detach(x), res = detach(out);
+  out = attach("logsumexp", out, {x}, [xd, res, keep](const Tensor& g, const std::vector<bool>&) {
+    return Grads{mul(exp(sub(xd, reshape(res, keep))), reshape(g, keep))};
+  });
+  return to_dtype(out, ft);
+}
+
+}  // namespace zh
