@@ -71,7 +71,7 @@ DIGITS_TEST_ACCURACY = register(Benchmark(
                     expected_source="the recipe's promise: two retrains with one seed and thread count give "
                                     "bit-identical weights")),
     runner=run_digits_retrain,
-    description="test accuracy of vision/digits-cnn retrained from its recipe (360-image stratified split), and "
+    description="test accuracy of vision/digits-cnn retrained from its recipe (stratified test split), and "
                 "bit-identical weights across two retrains",
     split="test",
     settings={"seed": 0, "threads": 2},

@@ -3,8 +3,7 @@
 Parameter names are the ones zoo/importers/hf_folder.py writes (`bert_parameters`): embeddings.word,
 embeddings.position, embeddings.token_type, embeddings.norm, then per layer n: layers.n.attn.qkv (3H x H,
 rows [q; k; v]), layers.n.attn.out, layers.n.attn_norm, layers.n.ffn.up, layers.n.ffn.down, layers.n.ffn_norm.
-Weights are memory-mapped from model.safetensors with core.io.load_file and used in place. LayerNorm and
-Embedding here are thin modules over core's fused layer_norm and embedding ops.
+Weights are memory-mapped from model.safetensors with core.io.load_file and used in place.
 """
 from __future__ import annotations
 
@@ -17,34 +16,9 @@ import core
 import core.nn as nn
 import core.nn.functional as F
 from core.io import load_file
-from core.nn.parameter import Parameter
 from zoo.architectures import register_architecture
 from zoo.text.config import TextEncoderConfig
 from zoo.text.encoder import SentenceEncoder
-
-
-class LayerNorm(nn.Module):
-    """LayerNorm over the last dim (weight, bias), on core's fused layer_norm kernel."""
-
-    def __init__(self, size: int, eps: float) -> None:
-        super().__init__()
-        self.eps = eps
-        self.weight = Parameter(core.ones(size))
-        self.bias = Parameter(core.zeros(size))
-
-    def forward(self, x: core.Tensor) -> core.Tensor:
-        return core.layer_norm(x, (x.shape[-1],), self.weight, self.bias, self.eps)
-
-
-class Embedding(nn.Module):
-    """A (num, dim) table looked up by index, on core's embedding op."""
-
-    def __init__(self, num: int, dim: int) -> None:
-        super().__init__()
-        self.weight = Parameter(core.zeros(num, dim))
-
-    def forward(self, ids: core.Tensor) -> core.Tensor:
-        return core.embedding(ids, self.weight)
 
 
 class BertEmbeddings(nn.Module):
@@ -53,10 +27,10 @@ class BertEmbeddings(nn.Module):
     def __init__(self, config: TextEncoderConfig) -> None:
         super().__init__()
         h = config.hidden_size
-        self.word = Embedding(config.vocab_size, h)
-        self.position = Embedding(config.max_position_embeddings, h)
-        self.token_type = Embedding(config.type_vocab_size, h)
-        self.norm = LayerNorm(h, config.layer_norm_eps)
+        self.word = nn.Embedding(config.vocab_size, h)
+        self.position = nn.Embedding(config.max_position_embeddings, h)
+        self.token_type = nn.Embedding(config.type_vocab_size, h)
+        self.norm = nn.LayerNorm(h, eps=config.layer_norm_eps)
 
     def forward(self, input_ids: core.Tensor, token_type_ids: core.Tensor | None) -> core.Tensor:
         t = input_ids.shape[1]
@@ -81,7 +55,7 @@ class BertSelfAttention(nn.Module):
         b, t, h = x.shape
         # (B, T, 3H) -> (3, B, heads, T, D) in one copy, so q, k and v reach the attention kernel contiguous
         qkv = self.qkv(x).view(b, t, 3, self.num_heads, h // self.num_heads).permute(2, 0, 3, 1, 4).contiguous()
-        context = core.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask)
+        context = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask)
         return self.out(context.transpose(1, 2).reshape(b, t, h))
 
 
@@ -103,9 +77,9 @@ class BertLayer(nn.Module):
     def __init__(self, config: TextEncoderConfig) -> None:
         super().__init__()
         self.attn = BertSelfAttention(config)
-        self.attn_norm = LayerNorm(config.hidden_size, config.layer_norm_eps)
+        self.attn_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.ffn = BertFeedForward(config)
-        self.ffn_norm = LayerNorm(config.hidden_size, config.layer_norm_eps)
+        self.ffn_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, x: core.Tensor, mask: core.Tensor | None) -> core.Tensor:
         x = self.attn_norm(x + self.attn(x, mask))
