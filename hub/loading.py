@@ -145,6 +145,12 @@ def load(ref: str, *, progress: bool | None = None) -> Any:
     >>> import hub
     >>> emb = hub.load("text/minilm-l6").encode(["a sentence", "another"])
     """
+    from hub import remote
+    if isinstance(ref, str) and ref.startswith("hf://"):
+        from hub import hf
+        return hf.load(ref, progress=progress)
+    if remote.enabled():
+        return remote.load(ref, progress)
     from zoo.architectures import build
     info = ready_version(ref, progress)
     model = build(info.folder)
@@ -162,6 +168,9 @@ def pull(ref: str, *, repair: bool = False, progress: bool | None = None) -> Ver
     >>> hub.pull("vision/digits-cnn").folder
     PosixPath('/home/me/.cache/zoohub/versions/3f1c…')
     """
+    from hub import remote
+    if remote.enabled():
+        return remote.pull(ref, progress)
     if not repair:
         return ready_version(ref, progress)
     parsed = parse_reference(ref)
