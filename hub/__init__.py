@@ -1,4 +1,4 @@
-"""zoohub's public API: load, list, info, publish, promote, history, verify, pull.
+"""zoohub's public API: load, list, info, publish, promote, history, verify, pull, reproduce.
 
 >>> import hub
 >>> model = hub.load("vision/digits-cnn")          # imported from the catalog on first use
@@ -15,8 +15,9 @@ from hub.browsing import list_models as list  # noqa: A001 (hub.list, as DESIGN.
 from hub.loading import load, pull
 from hub.promotion import promote
 from hub.publishing import publish
+from hub.reproduce import ReproduceReport, reproduce
 from hub.references import Reference, parse_reference
 from hub.verification import verify
 
 __all__ = ["Reference", "errors", "history", "info", "list", "load", "parse_reference", "promote", "publish", "pull",
-           "verify"]
+           "ReproduceReport", "reproduce", "verify"]

@@ -42,7 +42,8 @@ def test_every_sentence_within_cosine_0_9999_of_reference(embeddings, minilm_ref
     assert cosine.min() >= 0.9999, f"sentence {worst} {minilm_reference['sentences'][worst]!r}: {cosine[worst]}"
 
 
-@pytest.mark.parametrize("sentence", ["", "日本語のテキストも含まれています。", "Café, naïve, résumé, and jalapeño have accents.",
+@pytest.mark.parametrize("sentence", ["", "日本語のテキストも含まれています。",
+                                      "Café, naïve, résumé, and jalapeño have accents.",
                                       "Zero-width\u200bspace and non\xa0breaking space."])
 def test_edge_cases_are_in_the_checked_set(minilm_reference, sentence):
     assert sentence in minilm_reference["sentences"]

@@ -1,0 +1,122 @@
+// K^T and V of every (batch, head) are packed once into GEMM B-panels; then each task packs its query block once
+// and walks key blocks of kGemmKc keys: S = scale Q K^T (+mask, causal), online softmax, O += P V.
+#include "kernels/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/kernel_table.h"
+#include "kernels/threadpool.h"
+
+namespace zh::cpu {
+
+namespace {
+
+// Per-thread grow-only scratch for one task (query block).
+struct TaskScratch {
+  std::vector<float> qp, s, pp, o, m, l;
+};
+thread_local TaskScratch tl_task;
+
+void check_args(const AttnArgs& a) {
+  if (a.batch < 0 || a.heads < 0 || a.lq < 0 || a.lk < 0 || a.d <= 0 || a.dv <= 0)
+    throw std::invalid_argument("sdpa_forward: bad sizes batch=" + std::to_string(a.batch) + " heads=" +
+                                std::to_string(a.heads) + " lq=" + std::to_string(a.lq) + " lk=" +
+                                std::to_string(a.lk) + " d=" + std::to_string(a.d) + " dv=" + std::to_string(a.dv));
+  if (!a.q.data || !a.k.data || !a.v.data || !a.out) throw std::invalid_argument("sdpa_forward: null q, k, v or out");
+}
+
+}  // namespace
+
+void sdpa_forward(const AttnArgs& a, Isa isa) {
+  check_args(a);
+  const KernelTable& t = kernel_table(isa);
+  const int64_t B = a.batch, H = a.heads, Lq = a.lq, Lk = a.lk, D = a.d, Dv = a.dv;
+  if (B * H * Lq == 0) return;
+  if (Lk == 0) {
+    // No keys: softmax over an empty row is undefined; PyTorch returns NaN there too.
+    for (int64_t bh = 0; bh < B * H; ++bh)
+      for (int64_t i = 0; i < Lq; ++i) {
+        float* o = a.out + (bh / H) * a.out_sb + (bh % H) * a.out_sh + i * a.out_sl;
+        for (int64_t j = 0; j < Dv; ++j) o[j] = NAN;
+        if (a.lse) a.lse[bh * Lq + i] = -INFINITY;
+      }
+    return;
+  }
+  const int64_t bk = kGemmKc;  // one key block is exactly one packed K block of V
+  const int64_t bq = t.mr * ((64 + t.mr - 1) / t.mr);
+  const int64_t kp_size = packed_floats(Lk, D, t.nr), vp_size = packed_floats(Dv, Lk, t.nr);
+  const int64_t npad_k = kp_size / D, npad_v = vp_size / Lk;
+  std::vector<float> packed(static_cast<size_t>(B * H * (kp_size + vp_size)));
+  auto kp_of = [&](int64_t bh) { return packed.data() + bh * (kp_size + vp_size); };
+  auto vp_of = [&](int64_t bh) { return kp_of(bh) + kp_size; };
+
+  parallel_for(B * H * 2, 1, [&](int64_t b0, int64_t e0) {
+    for (int64_t item = b0; item < e0; ++item) {
+      const int64_t bh = item / 2, b = bh / H, h = bh % H;
+      if (item % 2 == 0) {
+        // S = Q K^T: op(B) = K^T with K stored [Lk, D], i.e. a transposed B of Lk columns over D.
+        pack_b_panel(t, true, a.k.data + b * a.k.sb + h * a.k.sh, a.k.sl, Lk, D, kp_of(bh));
+      } else {
+        pack_b_panel(t, false, a.v.data + b * a.v.sb + h * a.v.sh, a.v.sl, Dv, Lk, vp_of(bh));
+      }
+    }
+  });
+
+  const int64_t nqb = (Lq + bq - 1) / bq;
+  parallel_for(B * H * nqb, 1, [&](int64_t b0, int64_t e0) {
+    TaskScratch& w = tl_task;
+    w.qp.resize(static_cast<size_t>(packed_floats(bq, D, t.mr)));
+    w.s.resize(static_cast<size_t>(bq * bk));
+    w.pp.resize(static_cast<size_t>(packed_floats(bq, bk, t.mr)));
+    w.o.resize(static_cast<size_t>(bq * Dv));
+    w.m.resize(static_cast<size_t>(bq));
+    w.l.resize(static_cast<size_t>(bq));
+    for (int64_t task = b0; task < e0; ++task) {
+      const int64_t bh = task / nqb, qb = task % nqb, b = bh / H, h = bh % H;
+      const int64_t q0 = qb * bq, rows = std::min(bq, Lq - q0);
+      pack_a_panel(t, false, a.q.data + b * a.q.sb + h * a.q.sh + q0 * a.q.sl, a.q.sl, rows, D, w.qp.data());
+      std::fill(w.o.begin(), w.o.end(), 0.0f);
+      std::fill(w.m.begin(), w.m.end(), -INFINITY);
+      std::fill(w.l.begin(), w.l.end(), 0.0f);
+      const int64_t k_end = a.causal ? std::min(Lk, q0 + rows) : Lk;
+      for (int64_t k0 = 0; k0 < k_end; k0 += bk) {
+        const int64_t cols = std::min(bk, Lk - k0);
+        float* S = w.s.data();
+        gemm_packed(t, rows, cols, D, a.scale, w.qp.data(), kp_of(bh), npad_k, k0 / t.nr, 0.0f, S, bk);
+        for (int64_t i = 0; i < rows; ++i) {
+          float* srow = S + i * bk;
+          if (a.mask.data) {
+            const float* mrow = a.mask.data + b * a.mask.sb + h * a.mask.sh + (q0 + i) * a.mask.sl + k0;
+            t.binary(BinaryOp::Add, srow, mrow, srow, cols, false);
+          }
+          if (a.causal)
+            for (int64_t j = std::max<int64_t>(0, q0 + i + 1 - k0); j < cols; ++j) srow[j] = -INFINITY;
+          const float m_new = std::max(w.m[i], t.row_max(srow, cols));
+          if (m_new == -INFINITY) {
+            std::fill(srow, srow + cols, 0.0f);
+            continue;
+          }
+          const float corr = std::exp(w.m[i] - m_new);
+          w.l[i] = w.l[i] * corr + t.exp_shift_sum(srow, srow, cols, m_new);
+          w.m[i] = m_new;
+          if (corr != 1.0f) t.axpb(w.o.data() + i * Dv, w.o.data() + i * Dv, Dv, corr, 0.0f);
+        }
+        pack_a_panel(t, false, S, bk, rows, cols, w.pp.data());
+        gemm_packed(t, rows, Dv, cols, 1.0f, w.pp.data(), vp_of(bh) + k0 * npad_v, npad_v, 0, 1.0f, w.o.data(), Dv);
+      }
+      for (int64_t i = 0; i < rows; ++i) {
+        float* o = a.out + b * a.out_sb + h * a.out_sh + (q0 + i) * a.out_sl;
+        t.axpb(w.o.data() + i * Dv, o, Dv, 1.0f / w.l[i], 0.0f);
+        if (a.lse) a.lse[bh * Lq + q0 + i] = w.m[i] + std::log(w.l[i]);
+      }
+    }
+  });
+}
+
+}  // namespace zh::cpu

@@ -1,0 +1,112 @@
+// CPUID feature detection. AVX needs the OS to save YMM state (XCR0 bits 1-2); AVX-512 also ZMM and the
+// opmask registers (XCR0 bits 5-7), so a CPU flag alone is not enough.
+#include "kernels/cpu_isa.h"
+
+#include <cpuid.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace zh::cpu {
+
+namespace {
+
+struct Features {
+  bool avx2_fma = false;
+  bool avx512f = false;
+};
+
+uint64_t read_xcr0() {
+  uint32_t lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+Features detect() {
+  Features f;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28);
+  if (!osxsave || !avx) return f;
+  const uint64_t xcr0 = read_xcr0();
+  const bool os_ymm = (xcr0 & 0x6) == 0x6, os_zmm = (xcr0 & 0xe6) == 0xe6;
+  if (__get_cpuid_max(0, nullptr) < 7) return f;
+  __cpuid_count(7, 0, a, b, c, d);
+  // The AVX-512 unit is compiled with F, DQ, BW and VL (every AVX-512 CPU since Skylake-SP has all four).
+  const bool avx2 = b & (1u << 5);
+  const bool avx512f = (b & (1u << 16)) && (b & (1u << 17)) && (b & (1u << 30)) && (b & (1u << 31));
+  f.avx2_fma = avx2 && fma && os_ymm;
+  f.avx512f = f.avx2_fma && avx512f && os_zmm;
+  return f;
+}
+
+const Features& features() {
+  static const Features f = detect();
+  return f;
+}
+
+Isa choose_active() {
+  const char* env = std::getenv("ZOOHUB_CPU_ISA");
+  if (env == nullptr || *env == '\0') return best_isa();
+  Isa isa;
+  try {
+    isa = parse_isa(env);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("ZOOHUB_CPU_ISA: ") + e.what());
+  }
+  check_isa(isa, "ZOOHUB_CPU_ISA");
+  return isa;
+}
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return "scalar";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+  }
+  return "unknown";
+}
+
+Isa parse_isa(const std::string& name) {
+  if (name == "scalar") return Isa::Scalar;
+  if (name == "avx2") return Isa::Avx2;
+  if (name == "avx512") return Isa::Avx512;
+  throw std::invalid_argument("unknown ISA '" + name + "'; choose one of scalar, avx2, avx512");
+}
+
+bool isa_supported(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return true;
+    case Isa::Avx2: return features().avx2_fma;
+    case Isa::Avx512: return features().avx512f;
+  }
+  return false;
+}
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+    if (isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+Isa best_isa() { return available_isas().back(); }
+
+Isa active_isa() {
+  static const Isa isa = choose_active();
+  return isa;
+}
+
+void check_isa(Isa isa, const char* what) {
+  if (isa_supported(isa)) return;
+  std::string have;
+  for (Isa a : available_isas()) have += std::string(have.empty() ? "" : ", ") + isa_name(a);
+  throw std::runtime_error(std::string(what) + ": this CPU cannot run " + isa_name(isa) + " kernels (" +
+                           (isa == Isa::Avx512 ? "needs AVX-512 F/DQ/BW/VL with OS support" : "needs AVX2 and FMA") +
+                           "); available here: " + have + ". Unset ZOOHUB_CPU_ISA or pick one of those.");
+}
+
+}  // namespace zh::cpu

@@ -1,0 +1,350 @@
+// The sgemm driver (BLIS's loop nest, our code): op(A) and op(B) are packed per panel into slivers of mr rows
+// and nr columns, K in blocks of kc so a B sliver stays in L1 and an mc x kc block of A in L2; the register
+// tile comes from the ISA's table. Threads take (row block, column block) tasks of the output.
+#include "kernels/gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/threadpool.h"
+
+namespace zh::cpu {
+
+namespace {
+
+constexpr int64_t kPanelRows = 2048, kPanelCols = 2048;  // bounds the packing buffers for huge operands
+constexpr int64_t kKc = kGemmKc;
+constexpr double kSerialFlops = 80.0 * 80.0 * 80.0;      // below this a pool hand-off costs more than it saves
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+int64_t mc_for(const KernelTable& t) { return t.mr * std::max<int64_t>(1, 128 / t.mr); }
+
+// A grow-only 64-byte aligned scratch area, one per thread and role, reused across calls (no page faults).
+class Scratch {
+ public:
+  ~Scratch() { std::free(p_); }
+  float* get(int64_t n) {
+    if (n > cap_) {
+      std::free(p_);
+      const size_t bytes = static_cast<size_t>(round_up(std::max<int64_t>(n, 16) * 4, 64));
+      p_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (p_ == nullptr) throw std::bad_alloc();
+      cap_ = n;
+    }
+    return p_;
+  }
+
+ private:
+  float* p_ = nullptr;
+  int64_t cap_ = 0;
+};
+
+thread_local Scratch tl_pack_a, tl_pack_b;
+
+// One sliver of op(A): rows [i0, i0 + rows) (rows <= mr, zero padded to mr), k in [k0, k0 + kc); dst[k][mr].
+void pack_a_sliver(bool ta, const float* A, int64_t lda, int64_t i0, int64_t rows, int64_t k0, int64_t kc, int mr,
+                   float* dst) {
+  if (!ta) {
+    for (int r = 0; r < mr; ++r) {
+      if (r < rows) {
+        const float* src = A + (i0 + r) * lda + k0;
+        for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
+      } else {
+        for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.0f;
+      }
+    }
+    return;
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* src = A + (k0 + k) * lda + i0;
+    float* d = dst + k * mr;
+    int r = 0;
+    for (; r < rows; ++r) d[r] = src[r];
+    for (; r < mr; ++r) d[r] = 0.0f;
+  }
+}
+
+// One sliver of op(B): columns [j0, j0 + cols) (cols <= nr, zero padded), k in [k0, k0 + kc); dst[k][nr].
+void pack_b_sliver(bool tb, const float* B, int64_t ldb, int64_t j0, int64_t cols, int64_t k0, int64_t kc, int nr,
+                   float* dst) {
+  if (!tb) {
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = B + (k0 + k) * ldb + j0;
+      float* d = dst + k * nr;
+      std::memcpy(d, src, static_cast<size_t>(cols) * 4);
+      for (int64_t c = cols; c < nr; ++c) d[c] = 0.0f;
+    }
+    return;
+  }
+  for (int c = 0; c < nr; ++c) {
+    if (c < cols) {
+      const float* src = B + (j0 + c) * ldb + k0;
+      for (int64_t k = 0; k < kc; ++k) dst[k * nr + c] = src[k];
+    } else {
+      for (int64_t k = 0; k < kc; ++k) dst[k * nr + c] = 0.0f;
+    }
+  }
+}
+
+// Packed panel layout: the K block starting at k0 (length kcb) begins at k0 * pad; within it sliver s at s * w * kcb.
+const float* sliver_at(const float* base, int64_t pad, int64_t k0, int64_t kcb, int64_t s, int64_t w) {
+  return base + k0 * pad + s * w * kcb;
+}
+
+struct Operand {
+  bool trans;
+  const float* p;
+  int64_t ld;
+};
+
+// Packs rows [0, m) of op(A) and (unless b_prepacked) columns [0, n) of op(B), every K block.
+void pack_panels(const KernelTable& t, bool serial, int64_t K, int64_t kc, Operand a, int64_t m, float* ap,
+                 const Operand* b, int64_t n, float* bp) {
+  const int64_t sa = a.p ? (m + t.mr - 1) / t.mr : 0, sb = b ? (n + t.nr - 1) / t.nr : 0;
+  const int64_t nkb = (K + kc - 1) / kc, per_k = sa + sb;
+  const int64_t mpad = sa * t.mr, npad = sb * t.nr;
+  auto body = [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t k0 = (item / per_k) * kc, kcb = std::min(kc, K - k0), s = item % per_k;
+      if (s < sa) {
+        pack_a_sliver(a.trans, a.p, a.ld, s * t.mr, std::min<int64_t>(t.mr, m - s * t.mr), k0, kcb, t.mr,
+                      ap + k0 * mpad + s * t.mr * kcb);
+      } else {
+        const int64_t sj = s - sa;
+        pack_b_sliver(b->trans, b->p, b->ld, sj * t.nr, std::min<int64_t>(t.nr, n - sj * t.nr), k0, kcb, t.nr,
+                      bp + k0 * npad + sj * t.nr * kcb);
+      }
+    }
+  };
+  if (serial) body(0, nkb * per_k);
+  else parallel_for(nkb * per_k, 16, body);
+}
+
+struct Panel {
+  const KernelTable* t;
+  int64_t m, n, K, mc, kc;
+  const float* ap;
+  int64_t mpad;
+  const float* bp;
+  int64_t npad, bs0;  // B slivers start at global sliver index bs0 of a buffer npad columns wide
+  float* C;
+  int64_t ldc;
+  float alpha, beta;
+  const float* bias;  // already offset to this panel's first column
+  Act act;
+};
+
+// Output rows [i0, i1) x columns [j0, j1) of the panel; i0 and j0 are multiples of mr and nr.
+void compute_block(const Panel& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const KernelTable& t = *p.t;
+  const int64_t mr = t.mr, nr = t.nr;
+  alignas(64) float tmp[12 * 32];
+  const bool epilogue = p.bias != nullptr || p.act != Act::None;
+  for (int64_t k0 = 0; k0 < p.K; k0 += p.kc) {
+    const int64_t kcb = std::min(p.kc, p.K - k0);
+    const float beta = k0 == 0 ? p.beta : 1.0f;
+    const bool last = k0 + kcb == p.K;
+    for (int64_t j = j0; j < j1; j += nr) {
+      const float* b = sliver_at(p.bp, p.npad, k0, kcb, p.bs0 + j / nr, nr);
+      const int64_t cols = std::min(nr, j1 - j);
+      for (int64_t i = i0; i < i1; i += mr) {
+        const float* a = sliver_at(p.ap, p.mpad, k0, kcb, i / mr, mr);
+        const int64_t rows = std::min(mr, i1 - i);
+        float* c = p.C + i * p.ldc + j;
+        if (rows == mr && cols == nr) {
+          t.sgemm_tile(kcb, a, b, c, p.ldc, p.alpha, beta);
+        } else {
+          if (beta != 0.0f)
+            for (int64_t r = 0; r < rows; ++r) std::memcpy(tmp + r * nr, c + r * p.ldc, static_cast<size_t>(cols) * 4);
+          t.sgemm_tile(kcb, a, b, tmp, nr, p.alpha, beta);
+          for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * p.ldc, tmp + r * nr, static_cast<size_t>(cols) * 4);
+        }
+        if (last && epilogue)
+          for (int64_t r = 0; r < rows; ++r) t.bias_act(c + r * p.ldc, cols, p.bias ? p.bias + j : nullptr, p.act);
+      }
+    }
+  }
+}
+
+void compute_panel(const Panel& p, bool serial, int threads) {
+  const int64_t mb = (p.m + p.mc - 1) / p.mc;
+  const int64_t slivers = (p.n + p.t->nr - 1) / p.t->nr;
+  // Enough tasks that each thread gets the same number of them (within one) when there are few row blocks.
+  int64_t nb = 1;
+  if (!serial && threads > 1 && mb < 8 * threads) nb = std::min(slivers, (8 * threads + mb - 1) / mb);
+  const int64_t nt = (slivers + nb - 1) / nb * p.t->nr;
+  nb = (p.n + nt - 1) / nt;
+  auto body = [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t ib = task / nb, jb = task % nb;
+      compute_block(p, ib * p.mc, std::min(p.m, (ib + 1) * p.mc), jb * nt, std::min(p.n, (jb + 1) * nt));
+    }
+  };
+  if (serial) body(0, mb * nb);
+  else parallel_for(mb * nb, 1, body);
+}
+
+// C = alpha op(A) op(B) + beta C then the epilogue; B comes from `b` or, if set, the prepacked weight.
+void gemm_driver(const KernelTable& t, bool serial, Operand a, Operand b, const PackedWeight* pw, int64_t M, int64_t N,
+                 int64_t K, float alpha, float beta, float* C, int64_t ldc, const float* bias, Act act) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (int64_t i = 0; i < M; ++i) {
+      float* c = C + i * ldc;
+      for (int64_t j = 0; j < N; ++j) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
+      if (bias != nullptr || act != Act::None) t.bias_act(c, N, bias, act);
+    }
+    return;
+  }
+  const int threads = serial ? 1 : num_threads();
+  serial = serial || threads == 1 || in_parallel_region() ||
+           static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < kSerialFlops;
+  const int64_t kc = pw ? pw->kc : kKc, mc = mc_for(t);
+  for (int64_t ic = 0; ic < M; ic += kPanelRows) {
+    const int64_t m = std::min(kPanelRows, M - ic), mpad = round_up(m, t.mr);
+    float* ap = tl_pack_a.get(mpad * K);
+    const Operand ai{a.trans, a.trans ? a.p + ic : a.p + ic * a.ld, a.ld};
+    for (int64_t jc = 0; jc < N; jc += kPanelCols) {
+      const int64_t n = std::min(kPanelCols, N - jc);
+      Panel p{&t, m, n, K, mc, kc, ap, mpad, nullptr, 0, 0, C + ic * ldc + jc, ldc, alpha, beta,
+              bias ? bias + jc : nullptr, act};
+      const Operand pack_a = jc == 0 ? ai : Operand{false, nullptr, 0};
+      if (pw != nullptr) {
+        p.bp = pw->data.get();
+        p.npad = pw->npad;
+        p.bs0 = jc / t.nr;
+        if (pack_a.p) pack_panels(t, serial, K, kc, pack_a, m, ap, nullptr, 0, nullptr);
+      } else {
+        p.npad = round_up(n, t.nr);
+        float* bp = tl_pack_b.get(p.npad * K);
+        p.bp = bp;
+        const Operand bj{b.trans, b.trans ? b.p + jc * b.ld : b.p + jc, b.ld};
+        pack_panels(t, serial, K, kc, pack_a, m, ap, &bj, n, bp);
+      }
+      compute_panel(p, serial, threads);
+    }
+  }
+}
+
+void check_gemm_args(const char* who, bool ta, bool tb, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb,
+                     int64_t ldc) {
+  const int64_t need_a = ta ? M : K, need_b = tb ? K : N;
+  if (M < 0 || N < 0 || K < 0 || lda < std::max<int64_t>(1, need_a) || ldb < std::max<int64_t>(1, need_b) ||
+      ldc < std::max<int64_t>(1, N))
+    throw std::invalid_argument(std::string(who) + ": bad sizes M=" + std::to_string(M) + " N=" + std::to_string(N) +
+                                " K=" + std::to_string(K) + " lda=" + std::to_string(lda) + " ldb=" +
+                                std::to_string(ldb) + " ldc=" + std::to_string(ldc));
+}
+
+}  // namespace
+
+void sgemm_isa(Isa isa, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  check_gemm_args("sgemm", ta, tb, M, N, K, lda, ldb, ldc);
+  gemm_driver(kernel_table(isa), false, {ta, A, lda}, {tb, B, ldb}, nullptr, M, N, K, alpha, beta, C, ldc, nullptr,
+              Act::None);
+}
+
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+           int64_t ldb, float beta, float* C, int64_t ldc) {
+  sgemm_isa(active_isa(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void sgemm_serial(Isa isa, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  check_gemm_args("sgemm_serial", ta, tb, M, N, K, lda, ldb, ldc);
+  gemm_driver(kernel_table(isa), true, {ta, A, lda}, {tb, B, ldb}, nullptr, M, N, K, alpha, beta, C, ldc, nullptr,
+              Act::None);
+}
+
+void dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
+           const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
+  check_gemm_args("dgemm", ta, tb, M, N, K, lda, ldb, ldc);
+  if (M == 0 || N == 0) return;
+  // op(B) copied once as contiguous rows so the inner loop is a unit-stride axpy the compiler vectorises.
+  std::unique_ptr<double[]> bc(new double[static_cast<size_t>(std::max<int64_t>(1, K * N))]);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < N; ++j) bc[k * N + j] = tb ? B[j * ldb + k] : B[k * ldb + j];
+  constexpr int64_t kKb = 128;
+  const double flops = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  auto rows = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      double* c = C + i * ldc;
+      for (int64_t j = 0; j < N; ++j) c[j] = beta == 0.0 ? 0.0 : beta * c[j];
+    }
+    for (int64_t k0 = 0; k0 < K; k0 += kKb) {
+      const int64_t k1 = std::min(K, k0 + kKb);
+      for (int64_t i = i0; i < i1; ++i) {
+        double* c = C + i * ldc;
+        for (int64_t k = k0; k < k1; ++k) {
+          const double av = alpha * (ta ? A[k * lda + i] : A[i * lda + k]);
+          const double* b = bc.get() + k * N;
+          for (int64_t j = 0; j < N; ++j) c[j] += av * b[j];
+        }
+      }
+    }
+  };
+  if (flops < kSerialFlops) rows(0, M);
+  else parallel_for(M, 16, rows);
+}
+
+int64_t packed_floats(int64_t extent, int64_t K, int64_t width) { return round_up(extent, width) * K; }
+
+void pack_a_panel(const KernelTable& t, bool ta, const float* A, int64_t lda, int64_t m, int64_t K, float* dst) {
+  pack_panels(t, true, K, kKc, Operand{ta, A, lda}, m, dst, nullptr, 0, nullptr);
+}
+
+void pack_b_panel(const KernelTable& t, bool tb, const float* B, int64_t ldb, int64_t n, int64_t K, float* dst) {
+  const Operand b{tb, B, ldb};
+  pack_panels(t, true, K, kKc, Operand{false, nullptr, 0}, 0, nullptr, &b, n, dst);
+}
+
+void gemm_packed(const KernelTable& t, int64_t m, int64_t n, int64_t K, float alpha, const float* ap, const float* bp,
+                 int64_t npad_b, int64_t b_sliver0, float beta, float* C, int64_t ldc) {
+  if (m <= 0 || n <= 0 || K <= 0) return;
+  const Panel p{&t, m, n, K, mc_for(t), kKc, ap, round_up(m, t.mr), bp, npad_b, b_sliver0, C, ldc, alpha, beta,
+                nullptr, Act::None};
+  compute_block(p, 0, m, 0, n);
+}
+
+PackedWeight pack_weight(const float* w, int64_t out_features, int64_t in_features, int64_t ldw, Isa isa) {
+  if (out_features < 0 || in_features < 0 || ldw < std::max<int64_t>(1, in_features))
+    throw std::invalid_argument("pack_weight: bad sizes out=" + std::to_string(out_features) + " in=" +
+                                std::to_string(in_features) + " ldw=" + std::to_string(ldw));
+  const KernelTable& t = kernel_table(isa);
+  PackedWeight p;
+  p.isa = isa;
+  p.out_features = out_features;
+  p.in_features = in_features;
+  p.kc = kKc;
+  p.nr = t.nr;
+  p.npad = round_up(out_features, t.nr);
+  const size_t bytes = static_cast<size_t>(round_up(std::max<int64_t>(1, p.npad * in_features) * 4, 64));
+  float* raw = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (raw == nullptr) throw std::bad_alloc();
+  p.data = std::shared_ptr<float>(raw, [](float* q) { std::free(q); });
+  // W is [out, in], so op(B) = W^T: the transposed B packing reads each output's row of W contiguously.
+  const Operand b{true, w, ldw};
+  pack_panels(t, false, in_features, p.kc, Operand{false, nullptr, 0}, 0, nullptr, &b, out_features, raw);
+  return p;
+}
+
+PackedWeight pack_weight(const float* w, int64_t out_features, int64_t in_features, int64_t ldw) {
+  return pack_weight(w, out_features, in_features, ldw, active_isa());
+}
+
+void linear_packed(const float* x, int64_t rows, int64_t ldx, const PackedWeight& w, const float* bias,
+                   Epilogue epilogue, float* y, int64_t ldy) {
+  if (rows < 0 || ldx < std::max<int64_t>(1, w.in_features) || ldy < std::max<int64_t>(1, w.out_features))
+    throw std::invalid_argument("linear_packed: bad sizes rows=" + std::to_string(rows) + " ldx=" +
+                                std::to_string(ldx) + " ldy=" + std::to_string(ldy) + " for a weight of " +
+                                std::to_string(w.out_features) + " x " + std::to_string(w.in_features));
+  if (!w.data && w.out_features * w.in_features > 0) throw std::invalid_argument("linear_packed: empty PackedWeight");
+  gemm_driver(kernel_table(w.isa), false, {false, x, ldx}, {false, nullptr, 0}, &w, rows, w.out_features,
+              w.in_features, 1.0f, 0.0f, y, ldy, bias, epilogue);
+}
+
+}  // namespace zh::cpu

@@ -1,0 +1,38 @@
+// The per-ISA kernel table: kernels_scalar.cpp, kernels_avx2.cpp and kernels_avx512.cpp each compile the same
+// kernel source (simd_kernels.h) over their own SIMD layer with their own compiler flags and export one table.
+// Portable drivers (gemm.cpp, rowops.cpp, attention.cpp) pick a table by ISA and never touch intrinsics.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cpu_isa.h"
+
+namespace zh::cpu {
+
+enum class Act { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };
+enum class UnaryOp { Exp = 0, Relu = 1, Gelu = 2, GeluTanh = 3, Sigmoid = 4, Silu = 5 };
+enum class BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3 };
+
+struct KernelTable {
+  Isa isa;
+  int mr, nr;  // sgemm register tile: packed A slivers are mr rows wide, packed B slivers nr columns
+  // c[mr x nr] (row stride ldc) = alpha * a_packed[kc x mr]^T b_packed[kc x nr] + beta * c; beta == 0 never reads c.
+  void (*sgemm_tile)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
+  float (*row_max)(const float* x, int64_t n);                                   // -inf for n == 0
+  float (*row_sum)(const float* x, int64_t n);                                   // fixed summation order
+  float (*exp_shift_sum)(const float* x, float* y, int64_t n, float shift);  // y = exp(x - shift) (y may be null); sum
+  void (*axpb)(const float* x, float* y, int64_t n, float a, float b);           // y = a * x + b
+  // y = (x - mean) * rstd * w + b over one row (w, b may be null), writes mean and rstd.
+  void (*layer_norm_row)(const float* x, float* y, int64_t n, const float* w, const float* b, float eps, float* mean,
+                         float* rstd);
+  void (*unary)(UnaryOp op, const float* x, float* y, int64_t n);
+  // y = a op b, or a op b[0] when b_scalar.
+  void (*binary)(BinaryOp op, const float* a, const float* b, float* y, int64_t n, bool b_scalar);
+  void (*bias_act)(float* y, int64_t n, const float* bias, Act act);  // y = act(y + bias) in place; bias may be null
+};
+
+const KernelTable& kernels_scalar();
+const KernelTable& kernels_avx2();
+const KernelTable& kernels_avx512();
+const KernelTable& kernel_table(Isa isa);  // checks the CPU can run it (std::runtime_error otherwise)
+
+}  // namespace zh::cpu

@@ -1,0 +1,69 @@
+// AVX2 + FMA kernels: 8 float lanes; the sgemm tile is 6 x 16 (12 accumulators, 2 B vectors, 1 broadcast of
+// the 16 ymm registers).
+#include <immintrin.h>
+
+#include "kernels/kernel_table.h"
+
+namespace zh::cpu {
+namespace avx2_impl {
+
+constexpr Isa kIsa = Isa::Avx2;
+constexpr int W = 8, MR = 6, NV = 2;
+using V = __m256;
+
+alignas(32) static const int32_t kMaskTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+static inline __m256i tail_mask(int64_t n) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMaskTable + 8 - n));
+}
+
+static inline V vzero() { return _mm256_setzero_ps(); }
+static inline V vset1(float x) { return _mm256_set1_ps(x); }
+static inline V vload(const float* p) { return _mm256_loadu_ps(p); }
+static inline void vstore(float* p, V v) { _mm256_storeu_ps(p, v); }
+static inline V vload_part(const float* p, int64_t n, float fill) {
+  const __m256i m = tail_mask(n);
+  return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
+static inline void vstore_part(float* p, V v, int64_t n) { _mm256_maskstore_ps(p, tail_mask(n), v); }
+static inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
+static inline V vsub(V a, V b) { return _mm256_sub_ps(a, b); }
+static inline V vmul(V a, V b) { return _mm256_mul_ps(a, b); }
+static inline V vdiv(V a, V b) { return _mm256_div_ps(a, b); }
+static inline V vmax(V a, V b) { return _mm256_max_ps(a, b); }
+static inline V vmin(V a, V b) { return _mm256_min_ps(a, b); }
+static inline V vfmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+static inline float vhsum(V v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+static inline float vhmax(V v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+static inline V vround(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static inline V vldexp(V p, V n) {
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const V s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  const V s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+static inline V vabs(V x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+static inline V vcopysign(V mag, V sign) {
+  const V sm = _mm256_set1_ps(-0.0f);
+  return _mm256_or_ps(_mm256_andnot_ps(sm, mag), _mm256_and_ps(sm, sign));
+}
+static inline V vnan_to(V x, V r) { return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); }
+
+#include "kernels/simd_kernels.h"
+
+}  // namespace avx2_impl
+
+const KernelTable& kernels_avx2() { return avx2_impl::kTable; }
+
+}  // namespace zh::cpu

@@ -1,0 +1,267 @@
+// The kernels, written once over a thin SIMD layer. Not a normal header: each kernels_<isa>.cpp defines, inside
+// its own namespace, W (lanes), V (vector type), MR and NV (the sgemm tile is MR x NV*W) and the v* functions
+// below, then includes this file. Everything here must stay in that namespace and use no std:: templates, so no
+// symbol compiled for one ISA can be merged by the linker into code that runs on another.
+//
+// SIMD layer: vzero vset1 vload vstore vload_part(p, n, fill) vstore_part(p, v, n) vadd vsub vmul vdiv vmax
+// vmin vfmadd(a, b, c) = a*b + c, vhsum vhmax, vround (nearest), vldexp(p, n) = p * 2^n (n integral, |n| <= 150),
+// vabs, vcopysign(mag, sign), vlt(a, b, x, y) = a < b ? x : y, vnan_to(x, r) = isnan(x) ? x : r.
+
+// exp with a degree-6 polynomial on [-ln2/2, ln2/2] after range reduction; ~1 ulp, inf/0 at the ends, NaN kept.
+static inline V vexp(V x) {
+  const V xc = vmin(vmax(x, vset1(-104.0f)), vset1(88.8f));
+  const V n = vround(vmul(xc, vset1(1.44269504088896341f)));
+  V r = vfmadd(n, vset1(-0.693359375f), xc);
+  r = vfmadd(n, vset1(2.12194440e-4f), r);
+  V p = vset1(1.9875691500e-4f);
+  p = vfmadd(p, r, vset1(1.3981999507e-3f));
+  p = vfmadd(p, r, vset1(8.3334519073e-3f));
+  p = vfmadd(p, r, vset1(4.1665795894e-2f));
+  p = vfmadd(p, r, vset1(1.6666665459e-1f));
+  p = vfmadd(p, r, vset1(5.0000001201e-1f));
+  p = vfmadd(p, vmul(r, r), vadd(r, vset1(1.0f)));
+  return vnan_to(x, vldexp(p, n));
+}
+
+// erf by Abramowitz-Stegun 7.1.26 (absolute error < 1.5e-7, enough inside gelu's 1 + erf).
+static inline V verf(V x) {
+  const V ax = vabs(x);
+  const V t = vdiv(vset1(1.0f), vfmadd(ax, vset1(0.3275911f), vset1(1.0f)));
+  V p = vset1(1.061405429f);
+  p = vfmadd(p, t, vset1(-1.453152027f));
+  p = vfmadd(p, t, vset1(1.421413741f));
+  p = vfmadd(p, t, vset1(-0.284496736f));
+  p = vfmadd(p, t, vset1(0.254829592f));
+  p = vmul(p, t);
+  const V y = vsub(vset1(1.0f), vmul(p, vexp(vmul(vsub(vzero(), ax), ax))));
+  return vcopysign(y, x);
+}
+
+static inline V vsigmoid(V x) { return vdiv(vset1(1.0f), vadd(vset1(1.0f), vexp(vsub(vzero(), x)))); }
+
+static inline V vgelu(V x) { return vmul(vmul(vset1(0.5f), x), vadd(vset1(1.0f), verf(vmul(x, vset1(0.70710678118654752f))))); }
+
+// 0.5 x (1 + tanh(u)) == x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation, no overflow.
+static inline V vgelu_tanh(V x) {
+  const V u2 = vmul(vset1(1.5957691216057308f), vfmadd(vmul(vset1(0.044715f), x), vmul(x, x), x));
+  return vmul(x, vsigmoid(u2));
+}
+
+static inline V vact(Act act, V x) {
+  switch (act) {
+    case Act::Relu: return vmax(x, vzero());
+    case Act::Gelu: return vgelu(x);
+    case Act::GeluTanh: return vgelu_tanh(x);
+    case Act::None: break;
+  }
+  return x;
+}
+
+static void sgemm_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta) {
+  V acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = vzero();
+  for (int64_t k = 0; k < kc; ++k) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bv[j] = vload(b + j * W);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const V av = vset1(a[i]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = vfmadd(av, bv[j], acc[i][j]);
+    }
+    a += MR;
+    b += NV * W;
+  }
+  const V va = vset1(alpha), vb = vset1(beta);
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      float* p = c + i * ldc + j * W;
+      const V r = vmul(acc[i][j], va);
+      vstore(p, beta == 0.0f ? r : vfmadd(vload(p), vb, r));
+    }
+}
+
+static float row_max(const float* x, int64_t n) {
+  V m0 = vset1(-__builtin_inff()), m1 = m0;
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    m0 = vmax(m0, vload(x + i));
+    m1 = vmax(m1, vload(x + i + W));
+  }
+  for (; i < n; i += W) m0 = vmax(m0, vload_part(x + i, n - i, -__builtin_inff()));
+  return vhmax(vmax(m0, m1));
+}
+
+// Four accumulators per block of 1024 floats, blocks added in double: accurate and order-fixed.
+static float row_sum(const float* x, int64_t n) {
+  double total = 0.0;
+  for (int64_t s = 0; s < n; s += 1024) {
+    const int64_t e = n - s < 1024 ? n : s + 1024;
+    V a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+    int64_t i = s;
+    for (; i + 4 * W <= e; i += 4 * W) {
+      a0 = vadd(a0, vload(x + i));
+      a1 = vadd(a1, vload(x + i + W));
+      a2 = vadd(a2, vload(x + i + 2 * W));
+      a3 = vadd(a3, vload(x + i + 3 * W));
+    }
+    for (; i < e; i += W) a0 = vadd(a0, vload_part(x + i, e - i, 0.0f));
+    total += static_cast<double>(vhsum(vadd(vadd(a0, a1), vadd(a2, a3))));
+  }
+  return static_cast<float>(total);
+}
+
+static float exp_shift_sum(const float* x, float* y, int64_t n, float shift) {
+  const V sh = vset1(shift);
+  V s0 = vzero(), s1 = vzero();
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const V e0 = vexp(vsub(vload(x + i), sh)), e1 = vexp(vsub(vload(x + i + W), sh));
+    if (y != nullptr) {
+      vstore(y + i, e0);
+      vstore(y + i + W, e1);
+    }
+    s0 = vadd(s0, e0);
+    s1 = vadd(s1, e1);
+  }
+  for (; i < n; i += W) {
+    const int64_t m = n - i < W ? n - i : W;
+    const V e = vexp(vsub(vload_part(x + i, m, -__builtin_inff()), sh));
+    if (y != nullptr) vstore_part(y + i, e, m);
+    s0 = vadd(s0, e);
+  }
+  return vhsum(vadd(s0, s1));
+}
+
+static void axpb(const float* x, float* y, int64_t n, float a, float b) {
+  const V va = vset1(a), vb = vset1(b);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) vstore(y + i, vfmadd(vload(x + i), va, vb));
+  if (i < n) vstore_part(y + i, vfmadd(vload_part(x + i, n - i, 0.0f), va, vb), n - i);
+}
+
+static void layer_norm_row(const float* x, float* y, int64_t n, const float* w, const float* b, float eps, float* mean,
+                           float* rstd) {
+  const float mu = n > 0 ? row_sum(x, n) / static_cast<float>(n) : 0.0f;
+  const V vm = vset1(mu);
+  V s0 = vzero(), s1 = vzero();
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const V d0 = vsub(vload(x + i), vm), d1 = vsub(vload(x + i + W), vm);
+    s0 = vfmadd(d0, d0, s0);
+    s1 = vfmadd(d1, d1, s1);
+  }
+  for (; i < n; i += W) {
+    const int64_t m = n - i < W ? n - i : W;
+    const V d = vsub(vload_part(x + i, m, mu), vm);
+    s0 = vfmadd(d, d, s0);
+  }
+  const float var = n > 0 ? vhsum(vadd(s0, s1)) / static_cast<float>(n) : 0.0f;
+  const float rs = 1.0f / __builtin_sqrtf(var + eps);
+  *mean = mu;
+  *rstd = rs;
+  const V vr = vset1(rs);
+  for (i = 0; i < n; i += W) {
+    const int64_t m = n - i < W ? n - i : W;
+    V v = vmul(vsub(vload_part(x + i, m, 0.0f), vm), vr);
+    if (w != nullptr) v = vmul(v, vload_part(w + i, m, 0.0f));
+    if (b != nullptr) v = vadd(v, vload_part(b + i, m, 0.0f));
+    if (m == W) vstore(y + i, v);
+    else vstore_part(y + i, v, m);
+  }
+}
+
+static inline V vunary(UnaryOp op, V x) {
+  switch (op) {
+    case UnaryOp::Exp: return vexp(x);
+    case UnaryOp::Relu: return vmax(x, vzero());
+    case UnaryOp::Gelu: return vgelu(x);
+    case UnaryOp::GeluTanh: return vgelu_tanh(x);
+    case UnaryOp::Sigmoid: return vsigmoid(x);
+    case UnaryOp::Silu: return vmul(x, vsigmoid(x));
+  }
+  return x;
+}
+
+template <UnaryOp Op>
+static void unary_loop(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) vstore(y + i, vunary(Op, vload(x + i)));
+  if (i < n) vstore_part(y + i, vunary(Op, vload_part(x + i, n - i, 0.0f)), n - i);
+}
+
+static void unary(UnaryOp op, const float* x, float* y, int64_t n) {
+  switch (op) {
+    case UnaryOp::Exp: return unary_loop<UnaryOp::Exp>(x, y, n);
+    case UnaryOp::Relu: return unary_loop<UnaryOp::Relu>(x, y, n);
+    case UnaryOp::Gelu: return unary_loop<UnaryOp::Gelu>(x, y, n);
+    case UnaryOp::GeluTanh: return unary_loop<UnaryOp::GeluTanh>(x, y, n);
+    case UnaryOp::Sigmoid: return unary_loop<UnaryOp::Sigmoid>(x, y, n);
+    case UnaryOp::Silu: return unary_loop<UnaryOp::Silu>(x, y, n);
+  }
+}
+
+static inline V vbinary(BinaryOp op, V a, V b) {
+  switch (op) {
+    case BinaryOp::Add: return vadd(a, b);
+    case BinaryOp::Sub: return vsub(a, b);
+    case BinaryOp::Mul: return vmul(a, b);
+    case BinaryOp::Div: return vdiv(a, b);
+  }
+  return a;
+}
+
+template <BinaryOp Op>
+static void binary_loop(const float* a, const float* b, float* y, int64_t n, bool b_scalar) {
+  int64_t i = 0;
+  if (b_scalar) {
+    const V vb = vset1(*b);
+    for (; i + W <= n; i += W) vstore(y + i, vbinary(Op, vload(a + i), vb));
+    if (i < n) vstore_part(y + i, vbinary(Op, vload_part(a + i, n - i, 1.0f), vb), n - i);
+    return;
+  }
+  for (; i + W <= n; i += W) vstore(y + i, vbinary(Op, vload(a + i), vload(b + i)));
+  if (i < n) vstore_part(y + i, vbinary(Op, vload_part(a + i, n - i, 1.0f), vload_part(b + i, n - i, 1.0f)), n - i);
+}
+
+static void binary(BinaryOp op, const float* a, const float* b, float* y, int64_t n, bool b_scalar) {
+  switch (op) {
+    case BinaryOp::Add: return binary_loop<BinaryOp::Add>(a, b, y, n, b_scalar);
+    case BinaryOp::Sub: return binary_loop<BinaryOp::Sub>(a, b, y, n, b_scalar);
+    case BinaryOp::Mul: return binary_loop<BinaryOp::Mul>(a, b, y, n, b_scalar);
+    case BinaryOp::Div: return binary_loop<BinaryOp::Div>(a, b, y, n, b_scalar);
+  }
+}
+
+template <Act A>
+static void bias_act_loop(float* y, int64_t n, const float* bias) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    V v = vload(y + i);
+    if (bias != nullptr) v = vadd(v, vload(bias + i));
+    vstore(y + i, vact(A, v));
+  }
+  if (i < n) {
+    V v = vload_part(y + i, n - i, 0.0f);
+    if (bias != nullptr) v = vadd(v, vload_part(bias + i, n - i, 0.0f));
+    vstore_part(y + i, vact(A, v), n - i);
+  }
+}
+
+static void bias_act(float* y, int64_t n, const float* bias, Act act) {
+  switch (act) {
+    case Act::None: return bias_act_loop<Act::None>(y, n, bias);
+    case Act::Relu: return bias_act_loop<Act::Relu>(y, n, bias);
+    case Act::Gelu: return bias_act_loop<Act::Gelu>(y, n, bias);
+    case Act::GeluTanh: return bias_act_loop<Act::GeluTanh>(y, n, bias);
+  }
+}
+
+static const KernelTable kTable = {kIsa, MR, NV * W, sgemm_tile, row_max, row_sum, exp_shift_sum, axpb,
+                                   layer_norm_row, unary, binary, bias_act};

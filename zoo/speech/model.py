@@ -1,0 +1,193 @@
+"""Whisper's network on core.nn: the audio encoder and the text decoder with a key/value cache.
+
+Architecture (Radford et al., arXiv 2212.04356, section 2.2; the names follow openai/whisper `model.py` so
+checkpoints map one to one): two GELU convolutions (kernel 3, the second with stride 2) over the log-mel,
+sinusoidal-free learned positions, pre-LayerNorm Transformer blocks; the decoder ties its output projection
+to the token embedding.
+
+Decoding speed comes from doing little per token: the cross-attention keys and values of a window are
+computed once (`WhisperSession`), self-attention keys and values go into preallocated buffers, and the
+hypotheses of a beam are one batch whose cross-attention queries share one product with the audio keys.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+import core
+import core.nn.functional as F
+from core import nn
+from core.io import SafetensorsFile
+
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, n_state: int, n_head: int) -> None:
+        super().__init__()
+        self.n_head = n_head
+        self.query = nn.Linear(n_state, n_state)
+        self.key = nn.Linear(n_state, n_state)  # Whisper's key has no bias; the import stores zeros
+        self.value = nn.Linear(n_state, n_state)
+        self.out = nn.Linear(n_state, n_state)
+
+    def split_heads(self, x: core.Tensor) -> core.Tensor:
+        """(B, T, D) -> (B, H, T, D/H)"""
+        b, t, d = x.shape
+        return x.reshape(b, t, self.n_head, d // self.n_head).transpose(1, 2)
+
+    def merge_heads(self, x: core.Tensor) -> core.Tensor:
+        b, h, t, d = x.shape
+        return x.transpose(1, 2).reshape(b, t, h * d)
+
+    def forward(self, x: core.Tensor) -> core.Tensor:
+        """Full (non-causal) self-attention, as in the encoder."""
+        q, k, v = (self.split_heads(proj(x)) for proj in (self.query, self.key, self.value))
+        return self.out(self.merge_heads(F.scaled_dot_product_attention(q, k, v)))
+
+
+class ResidualAttentionBlock(nn.Module):
+    def __init__(self, n_state: int, n_head: int, cross_attention: bool = False) -> None:
+        super().__init__()
+        self.attn = MultiHeadAttention(n_state, n_head)
+        self.attn_ln = nn.LayerNorm(n_state)
+        self.cross_attn = MultiHeadAttention(n_state, n_head) if cross_attention else None
+        self.cross_attn_ln = nn.LayerNorm(n_state) if cross_attention else None
+        self.mlp = nn.Sequential(nn.Linear(n_state, 4 * n_state), nn.GELU(), nn.Linear(4 * n_state, n_state))
+        self.mlp_ln = nn.LayerNorm(n_state)
+
+    def forward(self, x: core.Tensor) -> core.Tensor:
+        x = x + self.attn(self.attn_ln(x))
+        return x + self.mlp(self.mlp_ln(x))
+
+
+class AudioEncoder(nn.Module):
+    def __init__(self, n_mels: int, n_ctx: int, n_state: int, n_head: int, n_layer: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv1d(n_mels, n_state, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv1d(n_state, n_state, kernel_size=3, stride=2, padding=1)
+        self.positional_embedding = nn.Parameter(core.zeros(n_ctx, n_state))
+        self.blocks = nn.ModuleList([ResidualAttentionBlock(n_state, n_head) for _ in range(n_layer)])
+        self.ln_post = nn.LayerNorm(n_state)
+
+    def forward(self, mel: core.Tensor) -> core.Tensor:
+        """(B, n_mels, 3000) log-mel -> (B, 1500, n_state) audio features."""
+        x = F.gelu(self.conv1(mel))
+        x = F.gelu(self.conv2(x))
+        x = x.transpose(1, 2)
+        if x.shape[1] != self.positional_embedding.shape[0]:
+            raise ValueError(f"encoder: {x.shape[1]} positions but the model has {self.positional_embedding.shape[0]}"
+                             " (give it 30 s windows of 3000 mel frames)")
+        x = x + self.positional_embedding
+        for block in self.blocks:
+            x = block(x)
+        return self.ln_post(x)
+
+
+class TextDecoder(nn.Module):
+    def __init__(self, n_vocab: int, n_ctx: int, n_state: int, n_head: int, n_layer: int) -> None:
+        super().__init__()
+        self.token_embedding = nn.Embedding(n_vocab, n_state)
+        self.positional_embedding = nn.Parameter(core.zeros(n_ctx, n_state))
+        self.blocks = nn.ModuleList([ResidualAttentionBlock(n_state, n_head, cross_attention=True)
+                                     for _ in range(n_layer)])
+        self.ln = nn.LayerNorm(n_state)
+
+
+class Whisper(nn.Module):
+    """The network; `encode` and `session` make it a network for zoo.speech.decoding."""
+
+    def __init__(self, dims: dict) -> None:
+        super().__init__()
+        self.dims = dims
+        self.encoder = AudioEncoder(dims["n_mels"], dims["n_audio_ctx"], dims["n_audio_state"],
+                                    dims["n_audio_head"], dims["n_audio_layer"])
+        self.decoder = TextDecoder(dims["n_vocab"], dims["n_text_ctx"], dims["n_text_state"],
+                                   dims["n_text_head"], dims["n_text_layer"])
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> Whisper:
+        """Build from our model folder (config.json + model.safetensors) in eval mode."""
+        folder = Path(folder)
+        config = json.loads((folder / "config.json").read_text())
+        model = cls(config)
+        weights = SafetensorsFile(folder / "model.safetensors")
+        state = {name: core.from_numpy(np.array(weights.array(name), dtype=np.float32)) for name in weights.names()}
+        model.load_state_dict(state, strict=True)
+        return model.eval()
+
+    def encode(self, mel: np.ndarray) -> core.Tensor:
+        """(n_mels, 3000) numpy log-mel of one window -> (1, 1500, n_audio_state) audio features."""
+        with core.no_grad():
+            return self.encoder(core.from_numpy(np.ascontiguousarray(mel, dtype=np.float32))[None])
+
+    def session(self, audio_features: core.Tensor, batch: int) -> WhisperSession:
+        return WhisperSession(self, audio_features, batch)
+
+
+class WhisperSession:
+    """Decoder state of one window for `batch` hypotheses: cross K/V once, self K/V in preallocated buffers."""
+
+    def __init__(self, model: Whisper, audio_features: core.Tensor, batch: int) -> None:
+        dec = model.decoder
+        self.model, self.batch, self.length = model, batch, 0
+        n_ctx, n_state = model.dims["n_text_ctx"], model.dims["n_text_state"]
+        n_head = model.dims["n_text_head"]
+        with core.no_grad():
+            self.cross = [(b.cross_attn.split_heads(b.cross_attn.key(audio_features)),
+                           b.cross_attn.split_heads(b.cross_attn.value(audio_features))) for b in dec.blocks]
+        shape = (batch, n_head, n_ctx, n_state // n_head)
+        self.keys = [core.zeros(*shape) for _ in dec.blocks]
+        self.values = [core.zeros(*shape) for _ in dec.blocks]
+
+    def logits(self, tokens: np.ndarray) -> np.ndarray:
+        """Append (batch, n) tokens and return their (batch, n, n_vocab) float32 logits."""
+        with core.no_grad():
+            return self._forward(core.from_numpy(np.ascontiguousarray(tokens, dtype=np.int64))).numpy()
+
+    def _forward(self, tokens: core.Tensor) -> core.Tensor:
+        dec = self.model.decoder
+        b, n = tokens.shape
+        start, end = self.length, self.length + n
+        if end > dec.positional_embedding.shape[0]:
+            raise ValueError(f"decoder: {end} tokens exceed the text context of {dec.positional_embedding.shape[0]}")
+        x = dec.token_embedding(tokens) + dec.positional_embedding[start:end]
+        for i, block in enumerate(dec.blocks):
+            attn = block.attn
+            h = block.attn_ln(x)
+            q = attn.split_heads(attn.query(h))
+            self.keys[i][:, :, start:end] = attn.split_heads(attn.key(h))
+            self.values[i][:, :, start:end] = attn.split_heads(attn.value(h))
+            k, v = self.keys[i][:, :, :end], self.values[i][:, :, :end]
+            if n > 1:
+                # causal within the new tokens: query j sees cached positions and new ones up to itself
+                mask = core.from_numpy(np.arange(end)[None, :] <= (start + np.arange(n))[:, None])
+                ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            else:
+                ctx = F.scaled_dot_product_attention(q, k, v)
+            x = x + attn.out(attn.merge_heads(ctx))
+            x = x + self._cross(block, block.cross_attn_ln(x), i)
+            x = x + block.mlp(block.mlp_ln(x))
+        self.length = end
+        return F.linear(dec.ln(x), dec.token_embedding.weight)
+
+    def _cross(self, block: ResidualAttentionBlock, h: core.Tensor, layer: int) -> core.Tensor:
+        """Cross-attention of every hypothesis against the window's keys: the batch folds into the query rows."""
+        attn = block.cross_attn
+        b, n, d = h.shape
+        q = attn.query(h).reshape(1, b * n, d)  # rows need no mask, so all hypotheses share one product
+        k, v = self.cross[layer]
+        ctx = attn.merge_heads(F.scaled_dot_product_attention(attn.split_heads(q), k, v))
+        return attn.out(ctx.reshape(b, n, d))
+
+    def reorder(self, indices: np.ndarray) -> None:
+        """Keep the cached rows of the given hypotheses, in that order (beam search's survivors)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if np.array_equal(indices, np.arange(self.batch)) or self.length == 0:
+            return
+        idx = core.from_numpy(indices)
+        with core.no_grad():
+            for buffers in (self.keys, self.values):
+                for buf in buffers:
+                    used = buf[:, :, :self.length]
+                    used.copy_(used[idx])  # gathers only the filled positions
