@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import time
 from pathlib import Path
 
 import requests
@@ -217,10 +218,12 @@ def test_reading_can_require_a_token(make_server, write_token):
 def test_request_rate_over_the_limit_is_429_with_retry_after(make_server):
     server = make_server("--rate", "1", "--burst", "3")
     statuses = [requests.get(f"{server.url}/api/health", timeout=10) for _ in range(6)]
-    assert [r.status_code for r in statuses[:3]] == [200, 200, 200]
+    assert statuses[0].status_code == 200  # the start-up probe spent one of the burst of 3
     refused = [r for r in statuses if r.status_code == 429]
-    assert refused and int(refused[0].headers["retry-after"]) >= 1
+    assert len(refused) >= 3 and int(refused[0].headers["retry-after"]) >= 1
     assert "too many requests" in refused[0].json()["error"]
+    time.sleep(int(refused[-1].headers["retry-after"]))
+    assert requests.get(f"{server.url}/api/health", timeout=10).status_code == 200
 
 
 def test_openapi_description_is_served(server):
