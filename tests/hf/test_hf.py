@@ -37,7 +37,7 @@ def test_cache_fixture_is_a_valid_huggingface_hub_cache(hf_cache):
 
 def test_hf_reference_loads_offline_from_the_cache_and_matches_the_reference_engine(offline_hf):
     model = hub.load(f"hf://{REPO_ID}")
-    sentences = json.loads((REFERENCE / "sentences.json").read_text())[:16]
+    sentences = json.loads((REFERENCE / "sentences.json").read_text())["sentences"][:16]
     expected = np.load(REFERENCE / "embeddings.npy")[:16]
     got = model.encode(sentences)
     cosines = np.sum(got * expected, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(expected, axis=1))
