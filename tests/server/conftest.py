@@ -36,8 +36,9 @@ def zoohub(*args: str, home: Path, env: dict | None = None, check: bool = True) 
 class Server:
     """`zoohub serve` in a child process; start, kill (SIGKILL) and restart on the same port."""
 
-    def __init__(self, home: Path, port: int, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, home: Path, port: int, args: tuple[str, ...] = (), env: dict | None = None) -> None:
         self.home = home
+        self.env = env or {}
         self.port = port
         self.args = args
         self.url = f"http://127.0.0.1:{port}"
@@ -45,7 +46,7 @@ class Server:
         self.log = home / "server.log"
 
     def start(self) -> "Server":
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "ZOOHUB_HOME": str(self.home)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "ZOOHUB_HOME": str(self.home), **self.env}
         env.pop("ZOOHUB_REMOTE", None)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(self.port),
