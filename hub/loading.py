@@ -4,7 +4,8 @@ A loaded version is served from a per-version folder, $ZOOHUB_HOME/versions/<man
 symbolic links into the blob store, so builders read config.json and memory-map *.safetensors straight from
 the blobs. Before each build every blob of the version is checked (BlobStore.check: a re-hash unless the
 blob's stat still equals the one recorded at its last good hash), and a damaged file stops the load with the
-model, the file and the repair in the message. Nothing here opens a network connection.
+model, the file and the repair in the message. Nothing here opens a network connection (with ZOOHUB_REMOTE set,
+load and pull go to a server through hub.remote; `hf://` references go through hub.hf).
 """
 from __future__ import annotations
 
