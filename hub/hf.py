@@ -272,8 +272,11 @@ def export_hf(ref: str, dest: str | os.PathLike) -> Path:
 def commit_operations(folder: Path) -> list:
     """One CommitOperationAdd per file of an exported folder (each hashes its file for the upload)."""
     from huggingface_hub import CommitOperationAdd
-    return [CommitOperationAdd(path_in_repo=path.relative_to(folder).as_posix(), path_or_fileobj=str(path))
-            for path in sorted(folder.rglob("*")) if path.is_file()]
+    operations = [CommitOperationAdd(path_in_repo=path.relative_to(folder).as_posix(), path_or_fileobj=str(path))
+                  for path in sorted(folder.rglob("*")) if path.is_file()]
+    for op in operations:
+        op.upload_info.sha256  # hashed now, while the (temporary) export folder still exists
+    return operations
 
 
 @user_errors

@@ -108,7 +108,8 @@ def test_export_refuses_a_folder_that_is_not_empty(offline_hf, tmp_path):
     assert zoohub(["export", "hf/sentence-transformers--all-minilm-l6-v2", str(tmp_path / "busy")]) == 1
 
 
-def test_push_hf_builds_one_commit_of_every_exported_file_without_the_network(offline_hf, tmp_path, monkeypatch):
+def test_push_hf_builds_one_commit_of_every_exported_file_without_the_network(offline_hf, tmp_path, monkeypatch,
+                                                                              capsys):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     hub.load(f"hf://{REPO_ID}")
     operations = push_hf("hf/sentence-transformers--all-minilm-l6-v2", "someone/minilm-export", dry_run=True)
@@ -121,3 +122,8 @@ def test_push_hf_builds_one_commit_of_every_exported_file_without_the_network(of
         assert op.upload_info.size == len(data)
     with pytest.raises(hub.errors.HubError, match="HF_TOKEN"):
         push_hf("hf/sentence-transformers--all-minilm-l6-v2", "someone/minilm-export")
+    assert zoohub(["push-hf", "hf/sentence-transformers--all-minilm-l6-v2", "someone/minilm-export",
+                   "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "would upload model.safetensors" in printed and f"{len(files)} files for someone/minilm-export" in printed
+    assert zoohub(["push-hf", "hf/sentence-transformers--all-minilm-l6-v2", "../etc", "--dry-run"]) == 1
