@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -245,6 +246,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
                   description="A zoohub registry and its content-addressed blob store over HTTP.")
     app.state.settings = settings
     app.add_middleware(RateLimit, rate=settings.rate_per_second, burst=settings.burst)
+    locks: dict[str, threading.Lock] = {}
+    locks_guard = threading.Lock()
+
+    def check_lock(sha256: str) -> threading.Lock:
+        with locks_guard:
+            return locks.setdefault(sha256, threading.Lock())
     app.add_middleware(RejectParentReferences)
 
     @app.exception_handler(ApiError)
@@ -313,7 +320,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         path = store.path(_check_sha256(sha256))
         if not path.is_file():
             raise ApiError(404, f"no blob sha256:{sha256} on this server")
-        problem = store.check(sha256)
+        with check_lock(sha256):  # one re-hash of a blob not yet trusted, however many ask for it at once
+            problem = store.check(sha256)
         if problem:
             raise ApiError(500, f"the server's copy of blob sha256:{sha256} is damaged ({problem}); the operator "
                                 f"should run `zoohub verify`")
