@@ -25,6 +25,9 @@ def list_models(task: str | None = None, query: str | None = None) -> list[Model
     >>> [m.name for m in hub.list(task="speech")]
     ['speech/base', 'speech/tiny.en']
     """
+    from hub import remote
+    if remote.enabled():
+        return remote.client().list_models(task, query)
     with database().read() as session:
         rows = [ModelSummary(name=m.full_name, task=m.task, description=m.description, license=m.license,
                              in_registry=True, latest_version=max((v.version for v in m.versions), default=None),
@@ -49,6 +52,9 @@ def info(ref: str) -> VersionInfo:
     >>> hub.info("speech/base:production").files[0].path
     'config.json'
     """
+    from hub import remote
+    if remote.enabled():
+        return remote.client().resolve(ref)
     parsed = parse_reference(ref)
     with database().read() as session:
         if get_model(session, parsed.name) is None:

@@ -4,7 +4,8 @@ A loaded version is served from a per-version folder, $ZOOHUB_HOME/versions/<man
 symbolic links into the blob store, so builders read config.json and memory-map *.safetensors straight from
 the blobs. Before each build every blob of the version is checked (BlobStore.check: a re-hash unless the
 blob's stat still equals the one recorded at its last good hash), and a damaged file stops the load with the
-model, the file and the repair in the message. Nothing here opens a network connection.
+model, the file and the repair in the message. Nothing here opens a network connection (with ZOOHUB_REMOTE set,
+load and pull go to a server through hub.remote; `hf://` references go through hub.hf).
 """
 from __future__ import annotations
 
@@ -145,6 +146,12 @@ def load(ref: str, *, progress: bool | None = None) -> Any:
     >>> import hub
     >>> emb = hub.load("text/minilm-l6").encode(["a sentence", "another"])
     """
+    from hub import remote
+    if isinstance(ref, str) and ref.startswith("hf://"):
+        from hub import hf
+        return hf.load(ref, progress=progress)
+    if remote.enabled():
+        return remote.load(ref, progress)
     from zoo.architectures import build
     info = ready_version(ref, progress)
     model = build(info.folder)
@@ -162,6 +169,9 @@ def pull(ref: str, *, repair: bool = False, progress: bool | None = None) -> Ver
     >>> hub.pull("vision/digits-cnn").folder
     PosixPath('/home/me/.cache/zoohub/versions/3f1c…')
     """
+    from hub import remote
+    if remote.enabled():
+        return remote.pull(ref, progress)
     if not repair:
         return ready_version(ref, progress)
     parsed = parse_reference(ref)

@@ -18,6 +18,9 @@ def promote(ref: str, alias: str, reason: str = "", *, by: str | None = None) ->
     AliasChange(name='speech/base', alias='production', from_version=2, to_version=3, ...)
     """
     check_alias(alias)
+    from hub import remote
+    if remote.enabled():
+        return remote.client().promote(ref, alias, reason)
     target = info(ref)  # resolves the reference with its errors (unknown model, version, alias)
     with database().write() as session:
         version = resolve_version(session, target.name, version=target.version)

@@ -129,6 +129,10 @@ def publish(source: str | os.PathLike | Any, name: str, *, config: dict | None =
     >>> hub.publish(model, "vision/my-digits", config={"architecture": "digits-cnn", ...})
     """
     split_model_name(name)
+    from hub import remote
+    if remote.enabled():
+        return remote.publish(source, name, config=config, card=card, task=task, description=description,
+                              license=license, source_label=source_label, progress=progress)
     if hasattr(source, "state_dict"):
         with tempfile.TemporaryDirectory(prefix="zoohub-publish-") as tmp:
             write_module_folder(source, config, card, Path(tmp))

@@ -217,6 +217,17 @@ class Reproduction(Base):
     eval_run: Mapped[EvalRun] = relationship()
 
 
+class ApiToken(Base):
+    """A bearer token of `zoohub serve`: only its sha256 is kept; revoked tokens stay, for the record."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
 def _refuse_change(mapper, connection, target) -> None:
     raise ValueError(f"{target.__tablename__} rows are immutable once written: publish a new version (or promote, "
                      f"which appends an event) instead of changing this one")

@@ -1,0 +1,76 @@
+"""hub.load/pull/list/info/publish/promote with ZOOHUB_REMOTE set, against a real server process."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hub
+import tests.hub.tiny_model  # noqa: F401  (registers the test architecture in this process)
+from hub import remote as remote_client
+from hub.errors import HubError, ModelNotFound
+from registry.blobstore import BlobStore
+from registry.db import zoohub_home
+from tests.hub.tiny_model import write_folder
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients(monkeypatch):
+    monkeypatch.setattr(remote_client, "_clients", {})
+
+
+def test_publish_promote_list_info_and_load_through_the_server(remote, tmp_path):
+    folder = write_folder(tmp_path / "m", seed=3)
+    first = hub.publish(folder, "test/tiny", description="through the server")
+    assert (first.ref, first.created, first.created_by) == ("test/tiny@1", True, "alice")
+    assert hub.publish(folder, "test/tiny").created is False
+    second = hub.publish(write_folder(tmp_path / "m2", seed=4), "test/tiny")
+    assert second.version == 2
+    change = hub.promote("test/tiny@1", "production", reason="first release")
+    assert (change.to_version, change.actor, change.reason) == (1, "alice", "first release")
+    assert [(m.name, m.latest_version, m.aliases) for m in hub.list()] == [("test/tiny", 2, {"production": 1})]
+    info = hub.info("test/tiny")
+    assert info.version == 1 and info.description == "through the server"
+    assert {f.path for f in info.files} == {"README.md", "config.json", "model.safetensors"}
+
+    model = hub.load("test/tiny")
+    x = np.arange(4, dtype=np.float32)
+    rng = np.random.default_rng(3)
+    weight = rng.standard_normal((3, 4)).astype(np.float32)
+    bias = rng.standard_normal(3).astype(np.float32)
+    np.testing.assert_allclose(model(x), x @ weight.T + bias, rtol=1e-6)
+    store = BlobStore(zoohub_home() / "blobs")
+    assert {f.sha256 for f in info.files} <= set(store.stored())
+    assert not (zoohub_home() / "registry.db").exists()  # the client keeps blobs, not a registry of its own
+    pulled = hub.pull("test/tiny@2")
+    assert pulled.version == 2 and (pulled.folder / "model.safetensors").is_file()
+
+
+def test_unknown_model_through_the_server_is_model_not_found(remote):
+    with pytest.raises(ModelNotFound, match="unknown model 'test/nothing'"):
+        hub.info("test/nothing")
+
+
+def test_publish_without_a_token_is_refused_with_the_servers_message(remote, monkeypatch, tmp_path):
+    monkeypatch.delenv("ZOOHUB_TOKEN")
+    with pytest.raises(HubError, match="401.*token"):
+        hub.publish(write_folder(tmp_path / "m"), "test/tiny")
+    monkeypatch.setenv("ZOOHUB_TOKEN", "zh_wrong")
+    with pytest.raises(HubError, match="401.*unknown or revoked"):
+        hub.promote("test/tiny@1", "production")
+
+
+def test_unreachable_server_still_loads_what_is_cached_with_one_warning(remote, monkeypatch, tmp_path, capsys):
+    hub.publish(write_folder(tmp_path / "m", seed=5), "test/tiny")
+    hub.promote("test/tiny@1", "production")
+    expected = hub.load("test/tiny")(np.ones(4, dtype=np.float32))
+    capsys.readouterr()
+    remote.stop()
+    monkeypatch.setenv("ZOOHUB_REMOTE_RETRIES", "1")
+    monkeypatch.setattr(remote_client, "_clients", {})
+    model = hub.load("test/tiny")
+    np.testing.assert_array_equal(model(np.ones(4, dtype=np.float32)), expected)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("zoohub: warning:") and "unreachable" in err[0]
+    assert "test/tiny@1" in err[0]
+    with pytest.raises(remote_client.RemoteUnavailable, match="never fully downloaded"):
+        hub.load("test/tiny@7")
