@@ -150,8 +150,10 @@ class WhisperSession:
         n_ctx, n_state = model.dims["n_text_ctx"], model.dims["n_text_state"]
         n_head = model.dims["n_text_head"]
         with core.no_grad():
-            self.cross = [(b.cross_attn.split_heads(b.cross_attn.key(audio_features)),
-                           b.cross_attn.split_heads(b.cross_attn.value(audio_features))) for b in dec.blocks]
+            # contiguous once here, so the attention op does not copy 2 x 1500 rows per layer on every token
+            self.cross = [(b.cross_attn.split_heads(b.cross_attn.key(audio_features)).contiguous(),
+                           b.cross_attn.split_heads(b.cross_attn.value(audio_features)).contiguous())
+                          for b in dec.blocks]
         shape = (batch, n_head, n_ctx, n_state // n_head)
         self.keys = [core.zeros(*shape) for _ in dec.blocks]
         self.values = [core.zeros(*shape) for _ in dec.blocks]
