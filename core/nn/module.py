@@ -243,6 +243,7 @@ class Module:
             raise ValueError(f"train: mode must be a bool, got {type(mode).__name__}")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
+            m.__dict__.pop("_packed", None)  # a packed inference weight is re-made from the current values
         return self
 
     def eval(self) -> Module:
@@ -400,6 +401,8 @@ class Module:
                         owner._buffers[name] = value
                 else:
                     own[key].copy_(value)
+        for m in self.modules():
+            m.__dict__.pop("_packed", None)  # weights changed in place: packed copies are stale
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------------------------------ printing

@@ -58,7 +58,11 @@ class ResidualAttentionBlock(nn.Module):
 
     def forward(self, x: core.Tensor) -> core.Tensor:
         x = x + self.attn(self.attn_ln(x))
-        return x + self.mlp(self.mlp_ln(x))
+        return x + self.feed_forward(self.mlp_ln(x))
+
+    def feed_forward(self, h: core.Tensor) -> core.Tensor:
+        """mlp(h) with the GELU in the first projection's GEMM epilogue (in inference)."""
+        return self.mlp[2](self.mlp[0].forward_act(h, "gelu"))
 
 
 class AudioEncoder(nn.Module):
@@ -92,6 +96,19 @@ class TextDecoder(nn.Module):
         self.blocks = nn.ModuleList([ResidualAttentionBlock(n_state, n_head, cross_attention=True)
                                      for _ in range(n_layer)])
         self.ln = nn.LayerNorm(n_state)
+
+    def project_vocab(self, x: core.Tensor) -> core.Tensor:
+        """Logits over the vocabulary: x against the tied token embedding, which inference packs for the GEMM
+        once (the 1-5 rows of a decoding step then stream the packed weight instead of re-packing it)."""
+        weight = self.token_embedding.weight
+        if self.training or core.is_grad_enabled():
+            return F.linear(x, weight)
+        key = (id(weight), weight.data_ptr())
+        cached = self.__dict__.get("_packed")
+        if cached is None or cached[0] != key:
+            cached = (key, core._C.pack_linear_weight(weight))
+            object.__setattr__(self, "_packed", cached)
+        return core._C.linear_packed(x, cached[1], None, "none")
 
 
 class Whisper(nn.Module):
@@ -133,8 +150,10 @@ class WhisperSession:
         n_ctx, n_state = model.dims["n_text_ctx"], model.dims["n_text_state"]
         n_head = model.dims["n_text_head"]
         with core.no_grad():
-            self.cross = [(b.cross_attn.split_heads(b.cross_attn.key(audio_features)),
-                           b.cross_attn.split_heads(b.cross_attn.value(audio_features))) for b in dec.blocks]
+            # contiguous once here, so the attention op does not copy 2 x 1500 rows per layer on every token
+            self.cross = [(b.cross_attn.split_heads(b.cross_attn.key(audio_features)).contiguous(),
+                           b.cross_attn.split_heads(b.cross_attn.value(audio_features)).contiguous())
+                          for b in dec.blocks]
         shape = (batch, n_head, n_ctx, n_state // n_head)
         self.keys = [core.zeros(*shape) for _ in dec.blocks]
         self.values = [core.zeros(*shape) for _ in dec.blocks]
@@ -166,9 +185,9 @@ class WhisperSession:
                 ctx = F.scaled_dot_product_attention(q, k, v)
             x = x + attn.out(attn.merge_heads(ctx))
             x = x + self._cross(block, block.cross_attn_ln(x), i)
-            x = x + block.mlp(block.mlp_ln(x))
+            x = x + block.feed_forward(block.mlp_ln(x))
         self.length = end
-        return F.linear(dec.ln(x), dec.token_embedding.weight)
+        return dec.project_vocab(dec.ln(x))
 
     def _cross(self, block: ResidualAttentionBlock, h: core.Tensor, layer: int) -> core.Tensor:
         """Cross-attention of every hypothesis against the window's keys: the batch folds into the query rows."""

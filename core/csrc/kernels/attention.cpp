@@ -31,6 +31,59 @@ void check_args(const AttnArgs& a) {
   if (!a.q.data || !a.k.data || !a.v.data || !a.out) throw std::invalid_argument("sdpa_forward: null q, k, v or out");
 }
 
+// Query rows at most this many: scores straight from the rows of K, no packing of K and V (a decoding step has
+// one to a few queries against up to 1500 keys; packing K^T and V would cost more than the products).
+constexpr int64_t kFewQueries = 8;
+
+float dot(const float* x, const float* y, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent partial sums so the compiler can vectorise
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int u = 0; u < 8; ++u) acc[u] += x[i + u] * y[i + u];
+  float tail = 0.0f;
+  for (; i < n; ++i) tail += x[i] * y[i];
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+}
+
+// The few-query path: per (batch, head), each query row gets its Lk scores, a softmax, and the weighted sum of V.
+void sdpa_few_queries(const KernelTable& t, const AttnArgs& a) {
+  const int64_t H = a.heads, Lq = a.lq, Lk = a.lk, D = a.d, Dv = a.dv;
+  parallel_for(a.batch * H, 1, [&](int64_t b0, int64_t e0) {
+    std::vector<float>& s = tl_task.s;
+    s.resize(static_cast<size_t>(Lk));
+    for (int64_t bh = b0; bh < e0; ++bh) {
+      const int64_t b = bh / H, h = bh % H;
+      const float* k = a.k.data + a.k.at(b, h, H);
+      const float* v = a.v.data + a.v.at(b, h, H);
+      for (int64_t i = 0; i < Lq; ++i) {
+        const float* q = a.q.data + a.q.at(b, h, H) + i * a.q.sl;
+        const int64_t keys = a.causal ? std::min(Lk, i + 1) : Lk;
+        for (int64_t j = 0; j < keys; ++j) s[j] = a.scale * dot(q, k + j * a.k.sl, D);
+        if (a.mask.data) {
+          const float* mrow = a.mask.data + a.mask.at(b, h, H) + i * a.mask.sl;
+          t.binary(BinaryOp::Add, s.data(), mrow, s.data(), keys, false);
+        }
+        float* o = a.out + b * a.out_sb + h * a.out_sh + i * a.out_sl;
+        const float mx = keys > 0 ? t.row_max(s.data(), keys) : -INFINITY;
+        if (mx == -INFINITY) {
+          for (int64_t d = 0; d < Dv; ++d) o[d] = NAN;
+          if (a.lse) a.lse[bh * Lq + i] = -INFINITY;
+          continue;
+        }
+        const float l = t.exp_shift_sum(s.data(), s.data(), keys, mx);
+        const float inv = 1.0f / l;
+        for (int64_t d = 0; d < Dv; ++d) o[d] = 0.0f;
+        for (int64_t j = 0; j < keys; ++j) {
+          const float p = s[j] * inv;
+          const float* vr = v + j * a.v.sl;
+          for (int64_t d = 0; d < Dv; ++d) o[d] += p * vr[d];
+        }
+        if (a.lse) a.lse[bh * Lq + i] = mx + std::log(l);
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void sdpa_forward(const AttnArgs& a, Isa isa) {
@@ -46,6 +99,10 @@ void sdpa_forward(const AttnArgs& a, Isa isa) {
         for (int64_t j = 0; j < Dv; ++j) o[j] = NAN;
         if (a.lse) a.lse[bh * Lq + i] = -INFINITY;
       }
+    return;
+  }
+  if (Lq <= kFewQueries) {
+    sdpa_few_queries(t, a);
     return;
   }
   const int64_t bk = kGemmKc;  // one key block is exactly one packed K block of V

@@ -1,0 +1,97 @@
+"""core.nn.Linear's inference path: the weight packed once, bias and activation in the GEMM epilogue, and the
+packed copy dropped whenever the weight may have changed."""
+import numpy as np
+import pytest
+
+import core
+import core.nn as nn
+from core import _C
+
+
+def gelu_np(x):
+    from math import erf
+    return x * 0.5 * (1.0 + np.vectorize(erf)(x / np.sqrt(2.0)))
+
+
+def reference(fc, x, act="none"):
+    w = fc.weight.detach().numpy().astype(np.float64)
+    b = fc.bias.detach().numpy().astype(np.float64)
+    y = x.astype(np.float64) @ w.T + b
+    return {"none": y, "relu": np.maximum(y, 0), "gelu": gelu_np(y)}[act]
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    core.manual_seed(0)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5, 8, 13, 70])
+@pytest.mark.parametrize("act", ["none", "relu", "gelu"])
+def test_eval_no_grad_linear_matches_reference_for_small_and_odd_rows(rows, act):
+    fc = nn.Linear(37, 53).eval()
+    x = np.random.RandomState(rows).randn(2, rows, 37).astype(np.float32)
+    with core.no_grad():
+        y = fc.forward_act(core.tensor(x), act).numpy()
+    assert y.shape == (2, rows, 53)
+    np.testing.assert_allclose(y, reference(fc, x, act), rtol=1e-5, atol=1e-5)
+
+
+def test_eval_linear_reuses_one_packed_weight_between_calls():
+    fc = nn.Linear(16, 8).eval()
+    with core.no_grad():
+        fc(core.randn(3, 16))
+        first = fc.__dict__["_packed"][1]
+        fc(core.randn(5, 16))
+        assert fc.__dict__["_packed"][1] is first
+
+
+def test_training_mode_and_grad_mode_use_the_differentiable_path():
+    fc = nn.Linear(6, 4)
+    x = core.randn(3, 6, requires_grad=True)
+    fc(x).sum().backward()
+    assert x.grad is not None and "_packed" not in fc.__dict__
+    fc.eval()
+    fc(core.randn(3, 6))  # grad enabled: no packing
+    assert "_packed" not in fc.__dict__
+
+
+def test_load_state_dict_in_place_refreshes_the_packed_weight():
+    fc = nn.Linear(5, 3).eval()
+    x = core.randn(2, 5)
+    with core.no_grad():
+        fc(x)
+        new = {"weight": core.randn(3, 5), "bias": core.randn(3)}
+        fc.load_state_dict(new)
+        y = fc(x).numpy()
+    np.testing.assert_allclose(y, reference(fc, x.numpy()), rtol=1e-5, atol=1e-5)
+
+
+def test_train_then_eval_refreshes_the_packed_weight_after_an_optimizer_step():
+    fc = nn.Linear(4, 2).eval()
+    x = core.randn(3, 4)
+    with core.no_grad():
+        fc(x)
+    fc.train()
+    with core.no_grad():
+        fc.weight.mul_(2.0)
+    fc.eval()
+    with core.no_grad():
+        y = fc(x).numpy()
+    np.testing.assert_allclose(y, reference(fc, x.numpy()), rtol=1e-5, atol=1e-5)
+
+
+def test_linear_packed_rejects_a_wrong_feature_count_with_the_shapes():
+    packed = _C.pack_linear_weight(core.randn(4, 6))
+    with pytest.raises(ValueError, match=r"last input dim must be 6"):
+        _C.linear_packed(core.randn(2, 5), packed, None, "none")
+    with pytest.raises(ValueError, match="epilogue must be one of"):
+        _C.linear_packed(core.randn(2, 6), packed, None, "swish")
+
+
+def test_float64_linear_in_eval_mode_keeps_the_exact_path():
+    fc = nn.Linear(3, 2).double().eval()
+    x = core.tensor(np.arange(6.0).reshape(2, 3))
+    with core.no_grad():
+        y = fc(x).numpy()
+    assert y.dtype == np.float64 and "_packed" not in fc.__dict__
+    np.testing.assert_allclose(y, reference(fc, x.numpy()), rtol=1e-12)
