@@ -154,7 +154,7 @@ def test_browser_walk_through_with_speech_base(tmp_path, browser_session):
     try:
         hub.pull("speech/base")  # the import takes minutes on two cores; the browser then loads the stored version
         walk_through(browser_session, server.url, "speech", "speech/base",
-                     re.compile(r"birch canoe", re.IGNORECASE), transcribe_timeout_ms=600_000)
+                     re.compile(r"smooth planks", re.IGNORECASE), transcribe_timeout_ms=600_000)
     finally:
         server.stop()
     assert hub.history("speech/base", "production")[-1].reason == "end-to-end test: promote from the browser"
