@@ -76,3 +76,21 @@ def test_kernel_with_a_forced_isa_the_cpu_lacks_raises():
 
     with pytest.raises(RuntimeError, match=f"cannot run {missing[0]} kernels"):
         _kernels.softmax(np.zeros(3, np.float32), isa=missing[0])
+
+
+def test_resizing_the_pool_back_to_back_never_hangs():
+    # A pool replaced before its worker threads had started used to leave a worker asleep forever (the join in
+    # the old pool's destructor then hung). Resize many times in a row, with and without work in between.
+    code = (
+        "import numpy as np\n"
+        "from core._C import _kernels as K\n"
+        "a = np.ones((96, 96), np.float32)\n"
+        "for i in range(300):\n"
+        "    K.set_num_threads(4 if i % 2 else 3)\n"
+        "    if i % 3 == 0:\n"
+        "        assert float(K.sgemm(a, a)[0, 0]) == 96.0\n"
+        "print('ok')\n"
+    )
+    r = run_python(code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"

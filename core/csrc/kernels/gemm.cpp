@@ -1,6 +1,7 @@
-// The sgemm driver (BLIS's loop nest, our code): op(A) and op(B) are packed per panel into slivers of mr rows
-// and nr columns, K in blocks of kc so a B sliver stays in L1 and an mc x kc block of A in L2; the register
-// tile comes from the ISA's table. Threads take (row block, column block) tasks of the output.
+// The sgemm driver (a BLIS-like loop nest, our code): op(A) and op(B) are packed per panel into slivers of mr rows
+// and nr columns, K in blocks of kc; per K block a group of B slivers stays in L2 and one A sliver in L1 (see
+// compute_block); the register tile and the packing kernels come from the ISA's table. Threads take (row block,
+// column block) tasks of the output.
 #include "kernels/gemm.h"
 
 #include <algorithm>
@@ -45,18 +46,11 @@ class Scratch {
 thread_local Scratch tl_pack_a, tl_pack_b;
 
 // One sliver of op(A): rows [i0, i0 + rows) (rows <= mr, zero padded to mr), k in [k0, k0 + kc); dst[k][mr].
-void pack_a_sliver(bool ta, const float* A, int64_t lda, int64_t i0, int64_t rows, int64_t k0, int64_t kc, int mr,
-                   float* dst) {
+void pack_a_sliver(const KernelTable& t, bool ta, const float* A, int64_t lda, int64_t i0, int64_t rows, int64_t k0,
+                   int64_t kc, float* dst) {
+  const int mr = t.mr;
   if (!ta) {
-    // Walk the rows side by side: sequential reads from each row, one contiguous write per k.
-    const float* src[32];
-    for (int r = 0; r < mr; ++r) src[r] = r < rows ? A + (i0 + r) * lda + k0 : nullptr;
-    for (int64_t k = 0; k < kc; ++k) {
-      float* d = dst + k * mr;
-      int r = 0;
-      for (; r < rows; ++r) d[r] = src[r][k];
-      for (; r < mr; ++r) d[r] = 0.0f;
-    }
+    t.pack_rows(A + i0 * lda + k0, lda, rows, kc, mr, dst);  // rows of A read contiguously, written transposed
     return;
   }
   for (int64_t k = 0; k < kc; ++k) {
@@ -68,44 +62,20 @@ void pack_a_sliver(bool ta, const float* A, int64_t lda, int64_t i0, int64_t row
   }
 }
 
-// One sliver of op(B): columns [j0, j0 + cols) (cols <= nr, zero padded), k in [k0, k0 + kc); dst[k][nr].
-void pack_b_sliver(bool tb, const float* B, int64_t ldb, int64_t j0, int64_t cols, int64_t k0, int64_t kc, int nr,
-                   float* dst) {
-  if (!tb) {
-    for (int64_t k = 0; k < kc; ++k) {
-      const float* src = B + (k0 + k) * ldb + j0;
-      float* d = dst + k * nr;
-      int64_t c = 0;
-      for (; c < cols; ++c) d[c] = src[c];  // a short loop beats a memcpy call per 64-byte row
-      for (; c < nr; ++c) d[c] = 0.0f;
-    }
-    return;
-  }
-  for (int c = 0; c < nr; ++c) {
-    if (c < cols) {
-      const float* src = B + (j0 + c) * ldb + k0;
-      for (int64_t k = 0; k < kc; ++k) dst[k * nr + c] = src[k];
-    } else {
-      for (int64_t k = 0; k < kc; ++k) dst[k * nr + c] = 0.0f;
-    }
-  }
+// One sliver of a transposed op(B) = B^T: columns [j0, j0 + cols) are rows of B (cols <= nr, zero padded),
+// k in [k0, k0 + kc); dst[k][nr]. Untransposed B goes through pack_b_group.
+void pack_b_sliver_t(const KernelTable& t, const float* B, int64_t ldb, int64_t j0, int64_t cols, int64_t k0,
+                     int64_t kc, float* dst) {
+  t.pack_rows(B + j0 * ldb + k0, ldb, cols, kc, t.nr, dst);
 }
 
 // Up to kGroup slivers of a row-major op(B) (no transpose) at once, k outermost: each k reads one contiguous stretch
 // of a row instead of nr floats from each of kc rows (ldb apart, a TLB miss apiece for wide B).
 constexpr int64_t kGroup = 8;
-void pack_b_group(const float* B, int64_t ldb, int64_t s0, int64_t s1, int64_t n, int64_t k0, int64_t kc, int nr,
-                  float* dst) {
-  for (int64_t k = 0; k < kc; ++k) {
-    const float* row = B + (k0 + k) * ldb;
-    for (int64_t s = s0; s < s1; ++s) {
-      const int64_t j0 = s * nr, cols = std::min<int64_t>(nr, n - j0);
-      float* d = dst + (s - s0) * nr * kc + k * nr;
-      int64_t c = 0;
-      for (; c < cols; ++c) d[c] = row[j0 + c];
-      for (; c < nr; ++c) d[c] = 0.0f;
-    }
-  }
+void pack_b_group(const KernelTable& t, const float* B, int64_t ldb, int64_t s0, int64_t s1, int64_t n, int64_t k0,
+                  int64_t kc, float* dst) {
+  const int64_t j0 = s0 * t.nr, cols = std::min(n, s1 * t.nr) - j0;
+  t.pack_cols(B + k0 * ldb + j0, ldb, cols, kc, t.nr, dst, t.nr * kc);
 }
 
 // Packed panel layout: the K block starting at k0 (length kcb) begins at k0 * pad; within it sliver s at s * w * kcb.
@@ -131,15 +101,15 @@ void pack_panels(const KernelTable& t, bool serial, int64_t K, int64_t kc, Opera
     for (int64_t item = begin; item < end; ++item) {
       const int64_t k0 = (item / per_k) * kc, kcb = std::min(kc, K - k0), s = item % per_k;
       if (s < sa) {
-        pack_a_sliver(a.trans, a.p, a.ld, s * t.mr, std::min<int64_t>(t.mr, m - s * t.mr), k0, kcb, t.mr,
+        pack_a_sliver(t, a.trans, a.p, a.ld, s * t.mr, std::min<int64_t>(t.mr, m - s * t.mr), k0, kcb,
                       ap + k0 * mpad + s * t.mr * kcb);
       } else if (grouped) {
         const int64_t s0 = (s - sa) * kGroup, s1 = std::min(sb, s0 + kGroup);
-        pack_b_group(b->p, b->ld, s0, s1, n, k0, kcb, t.nr, bp + k0 * npad + s0 * t.nr * kcb);
+        pack_b_group(t, b->p, b->ld, s0, s1, n, k0, kcb, bp + k0 * npad + s0 * t.nr * kcb);
       } else {
         const int64_t sj = s - sa;
-        pack_b_sliver(b->trans, b->p, b->ld, sj * t.nr, std::min<int64_t>(t.nr, n - sj * t.nr), k0, kcb, t.nr,
-                      bp + k0 * npad + sj * t.nr * kcb);
+        pack_b_sliver_t(t, b->p, b->ld, sj * t.nr, std::min<int64_t>(t.nr, n - sj * t.nr), k0, kcb,
+                        bp + k0 * npad + sj * t.nr * kcb);
       }
     }
   };
@@ -161,33 +131,41 @@ struct Panel {
   Act act;
 };
 
-// Output rows [i0, i1) x columns [j0, j1) of the panel; i0 and j0 are multiples of mr and nr.
+// Output rows [i0, i1) x columns [j0, j1) of the panel; i0 and j0 are multiples of mr and nr. Per K block the
+// columns go in groups of kNc: the group's B slivers (kc x kNc, 256 KiB at kc = 256) stay in L2 while each A
+// sliver (mr x kc) is held in L1 across the group's tiles. Measured on Zen 3 this beats holding one B sliver in
+// L1 across the A block (BLIS's order) by 10-15% at n = 1024, where that order keeps missing on B.
+constexpr int64_t kNc = 256;
 void compute_block(const Panel& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   const KernelTable& t = *p.t;
-  const int64_t mr = t.mr, nr = t.nr;
+  const int64_t mr = t.mr, nr = t.nr, nc = std::max<int64_t>(nr, kNc / nr * nr);
   alignas(64) float tmp[12 * 32];
   const bool epilogue = p.bias != nullptr || p.act != Act::None;
   for (int64_t k0 = 0; k0 < p.K; k0 += p.kc) {
     const int64_t kcb = std::min(p.kc, p.K - k0);
     const float beta = k0 == 0 ? p.beta : 1.0f;
     const bool last = k0 + kcb == p.K;
-    for (int64_t j = j0; j < j1; j += nr) {
-      const float* b = sliver_at(p.bp, p.npad, k0, kcb, p.bs0 + j / nr, nr);
-      const int64_t cols = std::min(nr, j1 - j);
+    for (int64_t jb = j0; jb < j1; jb += nc) {
+      const int64_t jb1 = std::min(j1, jb + nc);
       for (int64_t i = i0; i < i1; i += mr) {
         const float* a = sliver_at(p.ap, p.mpad, k0, kcb, i / mr, mr);
         const int64_t rows = std::min(mr, i1 - i);
-        float* c = p.C + i * p.ldc + j;
-        if (rows == mr && cols == nr) {
-          t.sgemm_tile(kcb, a, b, c, p.ldc, p.alpha, beta);
-        } else {
-          if (beta != 0.0f)
-            for (int64_t r = 0; r < rows; ++r) std::memcpy(tmp + r * nr, c + r * p.ldc, static_cast<size_t>(cols) * 4);
-          t.sgemm_tile(kcb, a, b, tmp, nr, p.alpha, beta);
-          for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * p.ldc, tmp + r * nr, static_cast<size_t>(cols) * 4);
+        for (int64_t j = jb; j < jb1; j += nr) {
+          const float* b = sliver_at(p.bp, p.npad, k0, kcb, p.bs0 + j / nr, nr);
+          const int64_t cols = std::min(nr, jb1 - j);
+          float* c = p.C + i * p.ldc + j;
+          if (rows == mr && cols == nr) {
+            t.sgemm_tile(kcb, a, b, c, p.ldc, p.alpha, beta);
+          } else {
+            if (beta != 0.0f)
+              for (int64_t r = 0; r < rows; ++r)
+                std::memcpy(tmp + r * nr, c + r * p.ldc, static_cast<size_t>(cols) * 4);
+            t.sgemm_tile(kcb, a, b, tmp, nr, p.alpha, beta);
+            for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * p.ldc, tmp + r * nr, static_cast<size_t>(cols) * 4);
+          }
+          if (last && epilogue)
+            for (int64_t r = 0; r < rows; ++r) t.bias_act(c + r * p.ldc, cols, p.bias ? p.bias + j : nullptr, p.act);
         }
-        if (last && epilogue)
-          for (int64_t r = 0; r < rows; ++r) t.bias_act(c + r * p.ldc, cols, p.bias ? p.bias + j : nullptr, p.act);
       }
     }
   }

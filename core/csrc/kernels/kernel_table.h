@@ -17,6 +17,13 @@ struct KernelTable {
   int mr, nr;  // sgemm register tile: packed A slivers are mr rows wide, packed B slivers nr columns
   // c[mr x nr] (row stride ldc) = alpha * a_packed[kc x mr]^T b_packed[kc x nr] + beta * c; beta == 0 never reads c.
   void (*sgemm_tile)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
+  // dst[k * width + r] = src[r * ld + k] for r < rows (rows <= width), 0 for rows <= r < width, k < kc: one packed
+  // sliver of a row-major operand read along its rows (A untransposed, B transposed).
+  void (*pack_rows)(const float* src, int64_t ld, int64_t rows, int64_t kc, int width, float* dst);
+  // Columns [0, cols) of kc rows of src (row stride ld), sliver s (`width` columns, zero padded) at
+  // dst + s * sliver_stride as [k][width]: B untransposed.
+  void (*pack_cols)(const float* src, int64_t ld, int64_t cols, int64_t kc, int width, float* dst,
+                    int64_t sliver_stride);
   float (*row_max)(const float* x, int64_t n);                                   // -inf for n == 0
   float (*row_sum)(const float* x, int64_t n);                                   // fixed summation order
   float (*exp_shift_sum)(const float* x, float* y, int64_t n, float shift);  // y = exp(x - shift) (y may be null); sum

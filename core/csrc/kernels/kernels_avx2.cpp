@@ -29,6 +29,7 @@ static inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
 static inline V vsub(V a, V b) { return _mm256_sub_ps(a, b); }
 static inline V vmul(V a, V b) { return _mm256_mul_ps(a, b); }
 static inline V vdiv(V a, V b) { return _mm256_div_ps(a, b); }
+static inline V vrcp_approx(V a) { return _mm256_rcp_ps(a); }  // ~12 bits
 static inline V vmax(V a, V b) { return _mm256_max_ps(a, b); }
 static inline V vmin(V a, V b) { return _mm256_min_ps(a, b); }
 static inline V vfmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
@@ -56,6 +57,28 @@ static inline V vldexp(V p, V n) {
 static inline V vabs(V x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
 static inline V vlt(V a, V b, V x, V y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
 static inline V vnan_to(V x, V r) { return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); }
+
+// 8 x 8 transpose in registers: r[i] holds row i on entry, column i on exit (pairs interleaved, then quads, then
+// 128-bit halves swapped between the two groups of four).
+#define ZH_VTRANSPOSE 1
+static inline void vtranspose(V (&r)[W]) {
+  const V t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const V t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const V t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const V t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const V q0 = _mm256_shuffle_ps(t0, t2, 0x44), q1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const V q2 = _mm256_shuffle_ps(t1, t3, 0x44), q3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const V q4 = _mm256_shuffle_ps(t4, t6, 0x44), q5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const V q6 = _mm256_shuffle_ps(t5, t7, 0x44), q7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(q0, q4, 0x20);
+  r[1] = _mm256_permute2f128_ps(q1, q5, 0x20);
+  r[2] = _mm256_permute2f128_ps(q2, q6, 0x20);
+  r[3] = _mm256_permute2f128_ps(q3, q7, 0x20);
+  r[4] = _mm256_permute2f128_ps(q0, q4, 0x31);
+  r[5] = _mm256_permute2f128_ps(q1, q5, 0x31);
+  r[6] = _mm256_permute2f128_ps(q2, q6, 0x31);
+  r[7] = _mm256_permute2f128_ps(q3, q7, 0x31);
+}
 
 #include "kernels/simd_kernels.h"
 

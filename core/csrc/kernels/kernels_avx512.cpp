@@ -25,6 +25,7 @@ static inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
 static inline V vsub(V a, V b) { return _mm512_sub_ps(a, b); }
 static inline V vmul(V a, V b) { return _mm512_mul_ps(a, b); }
 static inline V vdiv(V a, V b) { return _mm512_div_ps(a, b); }
+static inline V vrcp_approx(V a) { return _mm512_rcp14_ps(a); }  // ~14 bits
 static inline V vmax(V a, V b) { return _mm512_max_ps(a, b); }
 static inline V vmin(V a, V b) { return _mm512_min_ps(a, b); }
 static inline V vfmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }

@@ -23,6 +23,7 @@ static inline V vadd(V a, V b) { return a + b; }
 static inline V vsub(V a, V b) { return a - b; }
 static inline V vmul(V a, V b) { return a * b; }
 static inline V vdiv(V a, V b) { return a / b; }
+static inline V vrcp_approx(V a) { return 1.0f / a; }
 static inline V vmax(V a, V b) { return a > b ? a : b; }  // like maxps: b when either is NaN
 static inline V vmin(V a, V b) { return a < b ? a : b; }
 static inline V vfmadd(V a, V b, V c) { return a * b + c; }

@@ -4,8 +4,9 @@
 // symbol compiled for one ISA can be merged by the linker into code that runs on another.
 //
 // SIMD layer: vzero vset1 vload vstore vload_part(p, n, fill) vstore_part(p, v, n) vadd vsub vmul vdiv vmax
-// vmin vfmadd(a, b, c) = a*b + c, vhsum vhmax, vround (nearest), vldexp(p, n) = p * 2^n (n integral, |n| <= 150),
-// vabs, vlt(a, b, x, y) = a < b ? x : y, vnan_to(x, r) = isnan(x) ? x : r.
+// vmin vfmadd(a, b, c) = a*b + c, vrcp_approx (1/x to at least 12 bits), vhsum vhmax, vround (nearest),
+// vldexp(p, n) = p * 2^n (n integral, |n| <= 150), vabs, vlt(a, b, x, y) = a < b ? x : y,
+// vnan_to(x, r) = isnan(x) ? x : r; optionally vtranspose (W x W in registers, with ZH_VTRANSPOSE defined).
 
 // Lanes a partial load/store may touch when `left` elements remain (vload_part needs n <= W).
 static inline int64_t lanes(int64_t left) { return left < W ? left : W; }
@@ -26,11 +27,17 @@ static inline V vexp(V x) {
   return vnan_to(x, vldexp(p, n));
 }
 
+// 1/x from the approximate reciprocal and one Newton step (r + r (1 - x r)): ~23 bits, without a division.
+static inline V vrcp(V x) {
+  const V r = vrcp_approx(x);
+  return vfmadd(r, vsub(vset1(1.0f), vmul(x, r)), r);
+}
+
 // erfc(z) by the Chebyshev fit of Numerical Recipes' erfcc (relative error < 1.2e-7 for every z), so
 // gelu(x) = 0.5 x erfc(-x / sqrt 2) stays accurate in its small negative tail, where 1 + erf would cancel.
 static inline V verfc(V z) {
   const V az = vabs(z);
-  const V t = vdiv(vset1(1.0f), vfmadd(az, vset1(0.5f), vset1(1.0f)));
+  const V t = vrcp(vfmadd(az, vset1(0.5f), vset1(1.0f)));
   V p = vset1(0.17087277f);
   p = vfmadd(p, t, vset1(-0.82215223f));
   p = vfmadd(p, t, vset1(1.48851587f));
@@ -71,12 +78,6 @@ static void sgemm_tile(int64_t kc, const float* a, const float* b, float* c, int
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) acc[i][j] = vzero();
-  // C rows are usually far apart (often 4 KiB multiples, the same L1 set): fetch them while the FMAs run.
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
-    __builtin_prefetch(c + i * ldc, 1);
-    __builtin_prefetch(c + i * ldc + NV * W - 1, 1);
-  }
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     V bv[NV];
@@ -100,6 +101,88 @@ static void sgemm_tile(int64_t kc, const float* a, const float* b, float* c, int
       const V r = vmul(acc[i][j], va);
       vstore(p, beta == 0.0f ? r : vfmadd(vload(p), vb, r));
     }
+}
+
+// Packs `rows` (<= R) rows of src (row stride ld, kc floats each) side by side: dst[k * R + r] = src[r * ld + k],
+// rows past `rows` zero. With a register transpose in the SIMD layer (ZH_VTRANSPOSE: vtranspose turns W vectors
+// holding rows into W vectors holding columns), full slivers read W floats of each row with one load and write
+// each k's R floats with full-width stores in increasing k, each store's spill past R overwritten by the next
+// one; otherwise through a small block in L1.
+template <int R>
+static void pack_rows_t(const float* src, int64_t ld, int64_t rows, int64_t kc, float* dst) {
+  int64_t k = 0;
+  if (rows == R) {
+#ifdef ZH_VTRANSPOSE
+    constexpr int NB = (R + W - 1) / W;  // blocks of W rows
+    for (; k + W <= kc; k += W) {
+      V col[NB][W];
+#pragma GCC unroll 4
+      for (int blk = 0; blk < NB; ++blk) {
+#pragma GCC unroll 16
+        for (int r = 0; r < W; ++r) col[blk][r] = blk * W + r < R ? vload(src + (blk * W + r) * ld + k) : vzero();
+        vtranspose(col[blk]);
+      }
+      float* d = dst + k * R;
+#pragma GCC unroll 16
+      for (int kk = 0; kk < W; ++kk)
+#pragma GCC unroll 4
+        for (int blk = 0; blk < NB; ++blk) {
+          const int width = R - blk * W < W ? R - blk * W : W;
+          if (width == W || kk + 1 < W) vstore(d + kk * R + blk * W, col[blk][kk]);  // spill fixed by the next kk
+          else vstore_part(d + kk * R + blk * W, col[blk][kk], width);
+        }
+    }
+#else
+    alignas(64) float buf[R * W];
+    for (; k + W <= kc; k += W) {
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) vstore(buf + r * W, vload(src + r * ld + k));
+      float* d = dst + k * R;
+#pragma GCC unroll 16
+      for (int kk = 0; kk < W; ++kk)
+#pragma GCC unroll 32
+        for (int r = 0; r < R; ++r) d[kk * R + r] = buf[r * W + kk];
+    }
+#endif
+  }
+  for (; k < kc; ++k) {
+    float* d = dst + k * R;
+    int64_t r = 0;
+    for (; r < rows; ++r) d[r] = src[r * ld + k];
+    for (; r < R; ++r) d[r] = 0.0f;
+  }
+}
+
+static void pack_rows(const float* src, int64_t ld, int64_t rows, int64_t kc, int width, float* dst) {
+  if (width == MR) {
+    pack_rows_t<MR>(src, ld, rows, kc, dst);
+  } else if (width == NV * W) {
+    pack_rows_t<NV * W>(src, ld, rows, kc, dst);
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t r = 0; r < width; ++r) dst[k * width + r] = r < rows ? src[r * ld + k] : 0.0f;
+  }
+}
+
+// Columns [0, cols) of kc rows of src (row stride ld) into slivers `width` wide, sliver s at dst + s * sliver_stride
+// laid out [k][width], columns past `cols` zero: B untransposed. Row by row, so each k reads one contiguous stretch.
+static void pack_cols(const float* src, int64_t ld, int64_t cols, int64_t kc, int width, float* dst,
+                      int64_t sliver_stride) {
+  const int64_t full = width == NV * W ? cols / width : 0;  // slivers copied with whole vectors
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* row = src + k * ld;
+    for (int64_t s = 0; s < full; ++s) {
+      float* d = dst + s * sliver_stride + k * width;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) vstore(d + v * W, vload(row + s * width + v * W));
+    }
+    for (int64_t c0 = full * width; c0 < cols; c0 += width) {
+      float* d = dst + (c0 / width) * sliver_stride + k * width;
+      int64_t c = 0;
+      for (; c < width && c0 + c < cols; ++c) d[c] = row[c0 + c];
+      for (; c < width; ++c) d[c] = 0.0f;
+    }
+  }
 }
 
 static float row_max(const float* x, int64_t n) {
@@ -278,5 +361,5 @@ static void bias_act(float* y, int64_t n, const float* bias, Act act) {
   }
 }
 
-static const KernelTable kTable = {kIsa, MR, NV * W, sgemm_tile, row_max, row_sum, exp_shift_sum, axpb,
+static const KernelTable kTable = {kIsa, MR, NV * W, sgemm_tile, pack_rows, pack_cols, row_max, row_sum, exp_shift_sum, axpb,
                                    layer_norm_row, unary, binary, bias_act};

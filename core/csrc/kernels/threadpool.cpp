@@ -37,7 +37,9 @@ struct Job {
 class Pool {
  public:
   explicit Pool(int threads) : threads_(threads) {
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker(); });
+    // Each worker starts from generation 0, the value before any job or stop: a worker whose thread starts only
+    // after the pool was already told to stop must still see that, not take the stop's generation as seen.
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker(0); });
   }
   ~Pool() {
     {
@@ -93,13 +95,12 @@ class Pool {
     }
   }
 
-  void worker() {
-    uint64_t seen = generation_.load();
+  void worker(uint64_t seen) {
     for (;;) {
       // Spin briefly: back-to-back jobs (one per layer) are common and a sleep/wake costs tens of microseconds.
       for (int i = 0; i < 4000 && generation_.load(std::memory_order_acquire) == seen; ++i) __builtin_ia32_pause();
       std::unique_lock<std::mutex> g(m_);
-      cv_.wait(g, [&] { return generation_.load() != seen; });
+      cv_.wait(g, [&] { return stop_ || generation_.load() != seen; });
       seen = generation_.load();
       if (stop_) return;
       if (!active_) continue;
