@@ -1,8 +1,6 @@
 """Affine layers: Linear, and the shape plumbing Identity and Flatten."""
 from __future__ import annotations
 
-import math
-
 import core
 from core import _C
 from core.nn import functional as F
@@ -48,10 +46,7 @@ class Linear(Module):
 
     def reset_parameters(self) -> None:
         """Re-draws weight and bias with PyTorch's defaults (kaiming_uniform_ with a=sqrt(5))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return self.forward_act(input, "none")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -18,6 +18,19 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_k
 def _indent(text: str, spaces: int) -> str:
     lines = text.split("\n")
     return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
+
+
+def clear_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Sets each parameter's .grad to None, or fills it with zeros (set_to_none=False); parameters without one are
+    left alone. Shared by Module.zero_grad and Optimizer.zero_grad."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            with core.no_grad():
+                p.grad.zero_()
 
 
 class Module:
@@ -268,14 +281,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clears the .grad of every parameter (to None by default, else fills it with zeros)."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                with core.no_grad():
-                    p.grad.zero_()
+        clear_grads(self.parameters(), set_to_none)
 
     # ------------------------------------------------------------------------------------------ dtypes
 

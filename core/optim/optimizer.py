@@ -6,6 +6,7 @@ from typing import Any, Callable, Iterable
 
 import core
 from core import _C
+from core.nn.module import clear_grads
 
 Tensor = _C.Tensor
 
@@ -66,15 +67,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clears every parameter's .grad: to None (default, frees memory) or filled with zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    with core.no_grad():
-                        p.grad.zero_()
+        clear_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Performs one update of every parameter that has a gradient; returns closure() if given."""
