@@ -127,7 +127,8 @@ class Whisper(nn.Module):
         """Build from our model folder (config.json + model.safetensors) in eval mode."""
         folder = Path(folder)
         config = json.loads((folder / "config.json").read_text())
-        model = cls(config)
+        with nn.init.no_init():  # every parameter comes from the file: draw nothing, touch no memory
+            model = cls(config)
         # the parameters become views of the memory-mapped file: no second copy of the weights
         model.load_state_dict(load_file(folder / "model.safetensors"), strict=True, assign=True)
         return model.eval()
