@@ -20,6 +20,7 @@ import core
 import core.nn.functional as F
 from core import nn
 from core.io import load_file
+from core.nn.linear import packed_linear
 
 
 class MultiHeadAttention(nn.Module):
@@ -103,12 +104,7 @@ class TextDecoder(nn.Module):
         weight = self.token_embedding.weight
         if self.training or core.is_grad_enabled():
             return F.linear(x, weight)
-        key = (id(weight), weight.data_ptr())
-        cached = self.__dict__.get("_packed")
-        if cached is None or cached[0] != key:
-            cached = (key, core._C.pack_linear_weight(weight))
-            object.__setattr__(self, "_packed", cached)
-        return core._C.linear_packed(x, cached[1], None, "none")
+        return packed_linear(self, x, weight, None)
 
 
 class Whisper(nn.Module):
