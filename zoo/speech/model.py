@@ -152,8 +152,9 @@ class WhisperSession:
                            b.cross_attn.split_heads(b.cross_attn.value(audio_features)).contiguous())
                           for b in dec.blocks]
         shape = (batch, n_head, n_ctx, n_state // n_head)
-        self.keys = [core.zeros(*shape) for _ in dec.blocks]
-        self.values = [core.zeros(*shape) for _ in dec.blocks]
+        # never cleared: only the filled positions are read, so the untouched tail costs no resident memory
+        self.keys = [core.empty(*shape) for _ in dec.blocks]
+        self.values = [core.empty(*shape) for _ in dec.blocks]
 
     def logits(self, tokens: np.ndarray) -> np.ndarray:
         """Append (batch, n) tokens and return their (batch, n, n_vocab) float32 logits."""
