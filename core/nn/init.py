@@ -8,12 +8,35 @@ so `core.manual_seed(s)` makes an initialisation reproducible bit for bit (see d
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 
 import core
 from core import _C
 
 Tensor = _C.Tensor
+
+_SKIPPING = contextvars.ContextVar("core.nn.init.no_init", default=False)
+
+
+@contextlib.contextmanager
+def no_init() -> Iterator[None]:
+    """Inside, every init function returns its tensor untouched: a module built here keeps the uninitialised
+    memory of `core.empty`, which costs neither time nor resident memory until written. For a module whose
+    parameters a checkpoint replaces right after (`load_state_dict(..., strict=True, assign=True)`); the
+    generator draws nothing, so later draws differ from a run that initialised.
+
+    >>> with core.nn.init.no_init():
+    ...     model = Whisper(config)
+    >>> model.load_state_dict(core.io.load("model.safetensors"), assign=True)
+    """
+    token = _SKIPPING.set(True)
+    try:
+        yield
+    finally:
+        _SKIPPING.reset(token)
 
 _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                 "conv_transpose3d", "sigmoid")
@@ -73,6 +96,8 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fills with draws from U(a, b)."""
     if b < a:
         raise ValueError(f"uniform_: need a <= b, got a={a}, b={b}")
+    if _SKIPPING.get():
+        return tensor
     with core.no_grad():
         return _fill(tensor, core.rand(tensor.shape, dtype=_draw_dtype(tensor)) * (b - a) + a)
 
@@ -81,6 +106,8 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fills with draws from N(mean, std^2)."""
     if std < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
+    if _SKIPPING.get():
+        return tensor
     with core.no_grad():
         return _fill(tensor, core.randn(tensor.shape, dtype=_draw_dtype(tensor)) * std + mean)
 
@@ -99,6 +126,8 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     if hi < -6 or lo > 6:
         raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] lies more than 6 std from the mean {mean}; "
                          "rejection sampling would not finish")
+    if _SKIPPING.get():
+        return tensor
     dt = _draw_dtype(tensor)
     with core.no_grad():
         z = core.randn(tensor.shape, dtype=dt)
@@ -111,6 +140,8 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fills with the value val."""
+    if _SKIPPING.get():
+        return tensor
     with core.no_grad():
         tensor.fill_(val)
     return tensor

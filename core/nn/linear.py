@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import core
 from core import _C
+from core.io.file_pages import release_file_pages
 from core.nn import functional as F
 from core.nn import init
 from core.nn.module import Module
 from core.nn.parameter import Parameter
 
 Tensor = _C.Tensor
+
+PACK_BLOCK_BYTES = 16 << 20  # weights above this are packed in blocks of output rows (see packed_weight)
 
 
 class Identity(Module):
@@ -60,9 +63,8 @@ class Linear(Module):
         >>> with core.no_grad():
         ...     y = fc.forward_act(core.randn(7, 384), "gelu")
         """
-        packed = self._packed_weight(input)
-        if packed is not None:
-            return _C.linear_packed(input, packed, self.bias, activation)
+        if self._packed_path_applies(input):
+            return packed_linear(self, input, self.weight, self.bias, activation)
         y = F.linear(input, self.weight, self.bias)
         if activation == "none":
             return y
@@ -72,21 +74,52 @@ class Linear(Module):
             return F.gelu(y, "tanh" if activation == "gelu_tanh" else "none")
         raise ValueError(f"Linear.forward_act: activation must be none, relu, gelu or gelu_tanh, got {activation!r}")
 
-    def _packed_weight(self, input: Tensor) -> object | None:
-        """The cached PackedWeight when the fast inference path applies, else None."""
+    def _packed_path_applies(self, input: Tensor) -> bool:
         weight, bias = self.weight, self.bias
-        if self.training or _C.is_grad_enabled() or input.dtype != core.float32 or weight.dtype != core.float32 \
-                or (bias is not None and bias.dtype != core.float32):
-            return None
-        key = (id(weight), weight.data_ptr())  # a new weight tensor or new memory re-packs
-        cached = self.__dict__.get("_packed")
-        if cached is None or cached[0] != key:
-            cached = (key, _C.pack_linear_weight(weight))
-            object.__setattr__(self, "_packed", cached)
-        return cached[1]
+        return not (self.training or _C.is_grad_enabled() or input.dtype != core.float32
+                    or weight.dtype != core.float32 or (bias is not None and bias.dtype != core.float32))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def packed_linear(module: Module, input: Tensor, weight: Tensor, bias: Tensor | None,
+                  activation: str = "none") -> Tensor:
+    """act(input @ weight.T + bias) on the packed copy of the float32 weight [out, in] that `module` caches
+    (`packed_weight`), with bias and activation in the GEMM epilogue. No gradient: for inference under no_grad.
+
+    >>> logits = packed_linear(decoder, x, decoder.token_embedding.weight, None)
+    """
+    blocks = packed_weight(module, weight)
+    if len(blocks) == 1:
+        return _C.linear_packed(input, blocks[0][1], bias, activation)
+    return core.cat([_C.linear_packed(input, packed, None if bias is None else bias[rows], activation)
+                     for rows, packed in blocks], dim=-1)
+
+
+def packed_weight(module: Module, weight: Tensor) -> tuple[tuple[slice, object], ...]:
+    """The weight packed for `_C.linear_packed` as (output rows, PackedWeight) blocks, made once and cached on
+    `module` (train(), eval() and load_state_dict drop it; a new weight tensor re-packs).
+
+    Inference then reads only the packed copy, so each block's clean memory-mapped file pages are released
+    (`core.io.release_file_pages`) before the next block is read: the values stay (a later read of the weight
+    maps them again), and a weight larger than PACK_BLOCK_BYTES is never resident twice in full.
+    """
+    key = (id(weight), weight.data_ptr())  # a new weight tensor or new memory re-packs
+    cached = module.__dict__.get("_packed")
+    if cached is None or cached[0] != key:
+        if weight.ndim != 2:
+            raise ValueError(f"packed_weight: weight must be 2-d [out, in], got shape {tuple(weight.shape)}")
+        out_features, in_features = weight.shape
+        step = max(64, PACK_BLOCK_BYTES // (4 * max(in_features, 1)) // 64 * 64)  # whole GEMM slivers per block
+        blocks = []
+        for start in range(0, max(out_features, 1), step):
+            rows = slice(start, start + step)
+            blocks.append((rows, _C.pack_linear_weight(weight[rows])))
+            release_file_pages(weight[rows])
+        cached = (key, tuple(blocks))
+        object.__setattr__(module, "_packed", cached)
+    return cached[1]
 
 
 class Flatten(Module):

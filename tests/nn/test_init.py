@@ -104,3 +104,24 @@ def test_linear_default_init_is_pytorchs():
     for p in (fc.weight, fc.bias):
         w = values(p)
         assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
+
+
+def test_no_init_draws_nothing_and_leaves_the_generator_where_it_was():
+    core.manual_seed(7)
+    expected = values(core.rand(5))
+    core.manual_seed(7)
+    with init.no_init():
+        fc = nn.Linear(300, 200)
+        norm = nn.LayerNorm(4)
+        assert init.normal_(core.zeros(3)).numpy().tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_array_equal(values(core.rand(5)), expected)
+    assert fc.weight.shape == (200, 300) and norm.weight.shape == (4,)
+
+
+def test_no_init_ends_with_its_block_even_on_an_exception():
+    with pytest.raises(RuntimeError):
+        with init.no_init():
+            raise RuntimeError("boom")
+    assert values(init.ones_(core.zeros(2))).tolist() == [1.0, 1.0]
+    core.manual_seed(1)
+    assert values(nn.Linear(4, 3).weight).std() > 0

@@ -1,11 +1,15 @@
 """core.nn.Linear's inference path: the weight packed once, bias and activation in the GEMM epilogue, and the
 packed copy dropped whenever the weight may have changed."""
+import sys
+
 import numpy as np
 import pytest
 
 import core
 import core.nn as nn
 from core import _C
+from core.io import load, release_file_pages, save
+from core.nn import linear
 
 
 def gelu_np(x):
@@ -95,3 +99,45 @@ def test_float64_linear_in_eval_mode_keeps_the_exact_path():
         y = fc(x).numpy()
     assert y.dtype == np.float64 and "_packed" not in fc.__dict__
     np.testing.assert_allclose(y, reference(fc, x.numpy()), rtol=1e-12)
+
+
+def test_a_weight_larger_than_a_pack_block_is_packed_in_blocks_with_the_same_result(monkeypatch):
+    fc = nn.Linear(37, 300).eval()
+    x = core.randn(4, 37)
+    with core.no_grad():
+        whole = fc.forward_act(x, "gelu").numpy()
+        assert len(fc.__dict__["_packed"][1]) == 1
+        monkeypatch.setattr(linear, "PACK_BLOCK_BYTES", 64 * 37 * 4)  # 64 output rows per block
+        fc.eval()
+        blocked = fc.forward_act(x, "gelu").numpy()
+        assert [rows for rows, _ in fc.__dict__["_packed"][1]] == [slice(s, s + 64) for s in range(0, 300, 64)]
+    np.testing.assert_array_equal(blocked, whole)
+    np.testing.assert_allclose(blocked, reference(fc, x.numpy(), "gelu"), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/pagemap")
+def test_packing_a_memory_mapped_weight_releases_its_pages_and_keeps_state_dict_and_the_file(tmp_path):
+    fc = nn.Linear(1024, 512)
+    save(fc, tmp_path / "fc.safetensors")
+    original = {k: v.numpy().copy() for k, v in fc.state_dict().items()}
+    served = nn.Linear(1024, 512)
+    served.load_state_dict(load(tmp_path / "fc.safetensors"), assign=True)
+    served.eval()
+    x = core.randn(3, 1024)
+    with core.no_grad():
+        y = served(x).numpy()
+    assert release_file_pages(served.weight) == 0  # packing already handed the pages back
+    np.testing.assert_allclose(y, reference(fc, x.numpy()), rtol=1e-5, atol=1e-5)
+    for key, value in served.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), original[key])
+    with core.no_grad():
+        served.weight.mul_(2.0)  # in place after the release: a private copy, the file stays as it was
+    served.eval()
+    with core.no_grad():
+        np.testing.assert_allclose(served(x).numpy(), reference(served, x.numpy()), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(load(tmp_path / "fc.safetensors")["weight"].numpy(), original["weight"])
+
+
+def test_packed_weight_rejects_a_weight_that_is_not_2d():
+    with pytest.raises(ValueError, match=r"must be 2-d \[out, in\], got shape \(6,\)"):
+        linear.packed_weight(nn.Linear(2, 3), core.randn(6))

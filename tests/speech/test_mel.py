@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from zoo.speech.audio import load_audio
-from zoo.speech.mel import N_FRAMES, N_SAMPLES, log_mel_spectrogram, mel_filters, pad_or_trim
+from zoo.speech.mel import N_FRAMES, N_SAMPLES, log_mel_spectrogram, mel_filters, pad_or_trim, power_spectrogram
 
 
 def slaney_mel(hz: float) -> float:
@@ -63,6 +63,16 @@ def test_log_mel_matches_the_reference_on_speech():
     ref = reference_log_mel(audio.astype(np.float32))
     assert ours.shape == ref.shape == (80, 200)
     np.testing.assert_allclose(ours, ref, atol=2e-4)
+
+
+def test_power_spectrogram_in_blocks_is_bitwise_one_transform_of_all_frames():
+    audio = np.random.default_rng(2).standard_normal(160 * 2500 + 37).astype(np.float32)  # 2500 frames, 3 blocks
+    x = np.pad(audio.astype(np.float64), 200, mode="reflect")
+    frames = np.lib.stride_tricks.sliding_window_view(x, 400)[::160][:2500]
+    spectrum = np.fft.rfft(frames * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400)), axis=-1)
+    expected = (spectrum.real ** 2 + spectrum.imag ** 2).T
+    np.testing.assert_array_equal(power_spectrogram(audio), expected)
+    np.testing.assert_array_equal(power_spectrogram(audio.astype(np.float64)), expected)
 
 
 def test_log_mel_of_a_dev_clip_padded_as_whisper_pads_audio(speech_dev):

@@ -18,6 +18,7 @@ CHUNK_LENGTH = 30  # seconds per window
 N_SAMPLES = CHUNK_LENGTH * SAMPLE_RATE  # 480000
 N_FRAMES = N_SAMPLES // HOP_LENGTH  # 3000 mel frames per window
 FRAMES_PER_SECOND = SAMPLE_RATE // HOP_LENGTH  # 100
+_FRAMES_PER_BLOCK = 1024  # frames per FFT batch in power_spectrogram
 
 
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:
@@ -62,7 +63,9 @@ def _hann() -> np.ndarray:
 
 def power_spectrogram(audio: np.ndarray) -> np.ndarray:
     """|STFT|^2, (n_fft // 2 + 1, len(audio) // hop): centred frames with reflect padding, last frame dropped."""
-    audio = np.asarray(audio, dtype=np.float64)
+    audio = np.asarray(audio)
+    if audio.dtype != np.float32:  # float32 samples are widened exactly, block by block, by the window product
+        audio = audio.astype(np.float64)
     if audio.ndim != 1:
         raise ValueError(f"power_spectrogram: expected mono audio of shape (samples,), got {audio.shape}")
     half = N_FFT // 2
@@ -71,8 +74,15 @@ def power_spectrogram(audio: np.ndarray) -> np.ndarray:
     padded = np.pad(audio, half, mode="reflect")
     n_frames = len(audio) // HOP_LENGTH  # 1 + len // hop frames, of which Whisper drops the last
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH][:n_frames]
-    spectrum = np.fft.rfft(frames * _hann(), axis=-1)
-    return (spectrum.real ** 2 + spectrum.imag ** 2).T
+    power = np.empty((n_frames, N_FFT // 2 + 1))
+    # a block of frames at a time: the windowed frames and their complex spectrum of a long recording would
+    # otherwise take several times the memory of the result
+    for start in range(0, n_frames, _FRAMES_PER_BLOCK):
+        block = slice(start, start + _FRAMES_PER_BLOCK)
+        spectrum = np.fft.rfft(frames[block] * _hann(), axis=-1)
+        np.square(spectrum.real, out=power[block])
+        power[block] += np.square(spectrum.imag)
+    return power.T
 
 
 def log_mel_spectrogram(audio: np.ndarray, n_mels: int = 80, padding: int = 0) -> np.ndarray:
@@ -84,10 +94,13 @@ def log_mel_spectrogram(audio: np.ndarray, n_mels: int = 80, padding: int = 0) -
     audio = np.asarray(audio, dtype=np.float32)
     if padding:
         audio = np.concatenate([audio, np.zeros(padding, dtype=np.float32)])
-    mel = mel_filters(n_mels).astype(np.float64) @ power_spectrogram(audio)
-    log_spec = np.log10(np.maximum(mel, 1e-10))
-    log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
-    return ((log_spec + 4.0) / 4.0).astype(np.float32)
+    log_spec = mel_filters(n_mels).astype(np.float64) @ power_spectrogram(audio)
+    # in place: a long recording's features are tens of megabytes in float64
+    np.log10(np.maximum(log_spec, 1e-10, out=log_spec), out=log_spec)
+    np.maximum(log_spec, log_spec.max() - 8.0, out=log_spec)
+    log_spec += 4.0
+    log_spec /= 4.0
+    return log_spec.astype(np.float32)
 
 
 def pad_or_trim(mel: np.ndarray, frames: int = N_FRAMES) -> np.ndarray:

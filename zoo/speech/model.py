@@ -20,6 +20,7 @@ import core
 import core.nn.functional as F
 from core import nn
 from core.io import load_file
+from core.nn.linear import packed_linear
 
 
 class MultiHeadAttention(nn.Module):
@@ -103,12 +104,7 @@ class TextDecoder(nn.Module):
         weight = self.token_embedding.weight
         if self.training or core.is_grad_enabled():
             return F.linear(x, weight)
-        key = (id(weight), weight.data_ptr())
-        cached = self.__dict__.get("_packed")
-        if cached is None or cached[0] != key:
-            cached = (key, core._C.pack_linear_weight(weight))
-            object.__setattr__(self, "_packed", cached)
-        return core._C.linear_packed(x, cached[1], None, "none")
+        return packed_linear(self, x, weight, None)
 
 
 class Whisper(nn.Module):
@@ -127,7 +123,8 @@ class Whisper(nn.Module):
         """Build from our model folder (config.json + model.safetensors) in eval mode."""
         folder = Path(folder)
         config = json.loads((folder / "config.json").read_text())
-        model = cls(config)
+        with nn.init.no_init():  # every parameter comes from the file: draw nothing, touch no memory
+            model = cls(config)
         # the parameters become views of the memory-mapped file: no second copy of the weights
         model.load_state_dict(load_file(folder / "model.safetensors"), strict=True, assign=True)
         return model.eval()
@@ -155,8 +152,9 @@ class WhisperSession:
                            b.cross_attn.split_heads(b.cross_attn.value(audio_features)).contiguous())
                           for b in dec.blocks]
         shape = (batch, n_head, n_ctx, n_state // n_head)
-        self.keys = [core.zeros(*shape) for _ in dec.blocks]
-        self.values = [core.zeros(*shape) for _ in dec.blocks]
+        # never cleared: only the filled positions are read, so the untouched tail costs no resident memory
+        self.keys = [core.empty(*shape) for _ in dec.blocks]
+        self.values = [core.empty(*shape) for _ in dec.blocks]
 
     def logits(self, tokens: np.ndarray) -> np.ndarray:
         """Append (batch, n) tokens and return their (batch, n, n_vocab) float32 logits."""

@@ -104,7 +104,8 @@ class BertEncoder(nn.Module):
     def from_folder(cls, folder: str | os.PathLike) -> BertEncoder:
         """Build from config.json and memory-map model.safetensors (every parameter must be present)."""
         folder = Path(folder)
-        model = cls(TextEncoderConfig.from_folder(folder))
+        with nn.init.no_init():  # every parameter comes from the file: draw nothing, touch no memory
+            model = cls(TextEncoderConfig.from_folder(folder))
         model.load_state_dict(load_file(folder / "model.safetensors"), strict=True, assign=True)
         return model.eval()
 
