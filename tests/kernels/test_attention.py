@@ -8,6 +8,9 @@ from tests.kernels import reference as ref
 CASES = [  # batch, heads, lq, lk, d, dv
     (1, 1, 1, 1, 1, 1), (1, 2, 7, 5, 3, 4), (2, 3, 17, 29, 16, 8), (1, 1, 70, 70, 64, 64), (1, 2, 65, 300, 64, 32),
     (2, 1, 131, 513, 40, 40), (1, 1, 3, 600, 8, 5),
+    # the row path for short keys (<= 32) with many queries: a MiniLM-sized head, odd dims, values wider than
+    # four vectors of any ISA, the threshold itself, and one key past it (the packed path)
+    (2, 3, 20, 11, 32, 32), (1, 2, 12, 31, 7, 45), (1, 1, 9, 32, 33, 70), (1, 1, 40, 33, 8, 8),
 ]
 
 
@@ -31,11 +34,12 @@ def test_sdpa_matches_reference(isa, case, causal):
     np.testing.assert_allclose(lse, else_, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("keys", [290, 21], ids=["packed", "rows"])
 @pytest.mark.parametrize("mask_shape", [(1, 1), (2, 1), (1, 3), (2, 3)])
-def test_sdpa_adds_a_broadcast_float_mask_and_honours_scale(isa, mask_shape):
+def test_sdpa_adds_a_broadcast_float_mask_and_honours_scale(isa, mask_shape, keys):
     rng = np.random.default_rng(4)
-    q, k, v = qkv(rng, 2, 3, 37, 290, 24, 24)
-    mask = rng.standard_normal(mask_shape + (37, 290)).astype(np.float32)
+    q, k, v = qkv(rng, 2, 3, 37, keys, 24, 24)
+    mask = rng.standard_normal(mask_shape + (37, keys)).astype(np.float32)
     mask[..., 5:9] = -np.inf
     out, lse = K.sdpa(q, k, v, mask=mask, scale=0.3, isa=isa)
     eout, else_ = ref.attention(q, k, v, mask=mask, scale=0.3)
@@ -59,17 +63,20 @@ def test_sdpa_causal_is_top_left_aligned_for_longer_queries(isa):
     np.testing.assert_allclose(out, ref.attention(q, k, v, causal=True)[0], rtol=1e-4, atol=2e-5)
 
 
-def test_sdpa_row_with_every_key_masked_is_nan(isa):
-    q, k, v = qkv(np.random.default_rng(1), 1, 1, 3, 4, 8, 8)
-    mask = np.zeros((1, 1, 3, 4), np.float32)
+@pytest.mark.parametrize("lq, lk", [(3, 4), (12, 20), (12, 40)], ids=["few-queries", "short-keys", "packed"])
+def test_sdpa_row_with_every_key_masked_is_nan(isa, lq, lk):
+    q, k, v = qkv(np.random.default_rng(1), 1, 1, lq, lk, 8, 8)
+    mask = np.zeros((1, 1, lq, lk), np.float32)
     mask[0, 0, 1] = -np.inf
-    out, _ = K.sdpa(q, k, v, mask=mask, isa=isa)
-    assert np.isnan(out[0, 0, 1]).all() and np.isfinite(out[0, 0, [0, 2]]).all()
+    out, lse = K.sdpa(q, k, v, mask=mask, isa=isa)
+    assert np.isnan(out[0, 0, 1]).all() and lse[0, 0, 1] == -np.inf
+    assert np.isfinite(np.delete(out[0, 0], 1, axis=0)).all()
 
 
+@pytest.mark.parametrize("lq, lk", [(150, 300), (30, 25)], ids=["packed", "rows"])
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_sdpa_is_bit_identical_across_runs_and_thread_counts(isa, threads):
-    q, k, v = qkv(np.random.default_rng(8), 2, 4, 150, 300, 32, 32)
+def test_sdpa_is_bit_identical_across_runs_and_thread_counts(isa, threads, lq, lk):
+    q, k, v = qkv(np.random.default_rng(8), 2, 4, lq, lk, 32, 32)
     K.set_num_threads(1)
     serial = K.sdpa(q, k, v, causal=True, isa=isa)
     K.set_num_threads(threads)

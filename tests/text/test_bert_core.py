@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+import core
 from tests.reference.bert_numpy import BertNumpy
 from tests.text.tiny_bert_folder import TINY_BERT, make_tiny_bert_folder
 from zoo.architectures import build
@@ -58,6 +59,33 @@ def test_padding_does_not_change_the_real_positions(tiny_folder):
     np.testing.assert_allclose(batched[0, :4], alone[0], atol=1e-5)
 
 
+def ragged_batch(vocab: int, rows: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token ids, a 1/0 mask with every row but the first padded by a different amount, and token types."""
+    rng = np.random.default_rng(rows * width)
+    ids = rng.integers(4, vocab, size=(rows, width)).astype(np.int64)
+    mask = np.ones_like(ids)
+    for row in range(1, rows):
+        mask[row, width - row % width:] = 0
+    ids[mask == 0] = 0
+    types = np.zeros_like(ids)
+    types[:, width // 2:] = 1
+    return ids, mask, types
+
+
+def plain_path(bert: BertEncoder, ids, mask, types) -> np.ndarray:
+    """The forward through the differentiable ops (grad mode on): no packed weights, no fused attention."""
+    out = bert(core.from_numpy(ids), core.from_numpy(mask), core.from_numpy(types))
+    assert out.requires_grad
+    return out.detach().numpy()
+
+
+def test_inference_fast_path_matches_the_plain_path_on_tiny_bert(tiny_folder):
+    bert = BertEncoder.from_folder(tiny_folder)
+    ids, mask, types = ragged_batch(16, 4, 9)
+    fast = bert.encode_numpy(ids, mask, types)
+    np.testing.assert_allclose(fast[mask == 1], plain_path(bert, ids, mask, types)[mask == 1], atol=1e-5)
+
+
 def test_parameter_names_are_the_importers(tiny_folder):
     from core.io import SafetensorsFile
     names = set(SafetensorsFile(tiny_folder / "model.safetensors").names())
@@ -79,6 +107,14 @@ def test_every_reference_sentence_within_cosine_0_9999(minilm, minilm_reference,
     cosine = (ours * ref).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(ref, axis=1)
     worst = int(np.argmin(cosine))
     assert cosine.min() >= 0.9999, f"sentence {worst} {minilm_reference['sentences'][worst]!r}: {cosine[worst]}"
+
+
+@pytest.mark.parametrize("rows, width", [(3, 11), (2, 45)], ids=["short-keys", "packed-attention"])
+def test_inference_fast_path_matches_the_plain_path_on_minilm(minilm_folder, rows, width):
+    bert = BertEncoder.from_folder(minilm_folder)
+    ids, mask, types = ragged_batch(bert.config.vocab_size, rows, width)
+    fast = bert.encode_numpy(ids, mask, types)
+    np.testing.assert_allclose(fast[mask == 1], plain_path(bert, ids, mask, types)[mask == 1], atol=2e-5)
 
 
 def test_empty_long_and_non_ascii_inputs(minilm, minilm_reference):

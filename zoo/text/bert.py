@@ -43,7 +43,11 @@ class BertEmbeddings(nn.Module):
 
 
 class BertSelfAttention(nn.Module):
-    """Multi-head self-attention with one fused (3H x H) input projection."""
+    """Multi-head self-attention with one fused (3H x H) input projection.
+
+    In eval mode under no_grad on float32 the attention kernel reads q, k and v per head in place from the
+    projection's output and writes the heads merged (core._C.attention_qkv): no head-split or merge copies.
+    """
 
     def __init__(self, config: TextEncoderConfig) -> None:
         super().__init__()
@@ -53,10 +57,16 @@ class BertSelfAttention(nn.Module):
 
     def forward(self, x: core.Tensor, mask: core.Tensor | None) -> core.Tensor:
         b, t, h = x.shape
-        # (B, T, 3H) -> (3, B, heads, T, D) in one copy, so q, k and v reach the attention kernel contiguous
-        qkv = self.qkv(x).view(b, t, 3, self.num_heads, h // self.num_heads).permute(2, 0, 3, 1, 4).contiguous()
-        context = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask)
-        return self.out(context.transpose(1, 2).reshape(b, t, h))
+        qkv = self.qkv(x)
+        if not self.training and not core.is_grad_enabled() and qkv.dtype == core.float32 \
+                and (mask is None or mask.dtype == core.float32):
+            context = core._C.attention_qkv(qkv, self.num_heads, mask)
+        else:
+            # (B, T, 3H) -> (3, B, heads, T, D) in one copy, so q, k and v reach the attention op contiguous
+            qkv = qkv.view(b, t, 3, self.num_heads, h // self.num_heads).permute(2, 0, 3, 1, 4).contiguous()
+            context = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask)
+            context = context.transpose(1, 2).reshape(b, t, h)
+        return self.out(context)
 
 
 class BertFeedForward(nn.Module):

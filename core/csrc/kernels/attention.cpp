@@ -1,5 +1,6 @@
 // K^T and V of every (batch, head) are packed once into GEMM B-panels; then each task packs its query block once
-// and walks key blocks of kGemmKc keys: S = scale Q K^T (+mask, causal), online softmax, O += P V.
+// and walks key blocks of kGemmKc keys: S = scale Q K^T (+mask, causal), online softmax, O += P V. Few queries or
+// few keys skip the packing: the ISA's attn_rows kernel reads the rows in place.
 #include "kernels/attention.h"
 
 #include <algorithm>
@@ -31,55 +32,40 @@ void check_args(const AttnArgs& a) {
   if (!a.q.data || !a.k.data || !a.v.data || !a.out) throw std::invalid_argument("sdpa_forward: null q, k, v or out");
 }
 
-// Query rows at most this many: scores straight from the rows of K, no packing of K and V (a decoding step has
-// one to a few queries against up to 1500 keys; packing K^T and V would cost more than the products).
+// The row path (q, k and v read in place, no packing) runs for at most this many query rows (a decoding step has
+// one to a few queries against up to 1500 keys) or at most this many keys (a short sentence attending to itself):
+// there packing K^T and V costs more than the products it speeds up.
 constexpr int64_t kFewQueries = 8;
+constexpr int64_t kShortKeys = 32;
 
-float dot(const float* x, const float* y, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent partial sums so the compiler can vectorise
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int u = 0; u < 8; ++u) acc[u] += x[i + u] * y[i + u];
-  float tail = 0.0f;
-  for (; i < n; ++i) tail += x[i] * y[i];
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
-}
-
-// The few-query path: per (batch, head), each query row gets its Lk scores, a softmax, and the weighted sum of V.
-void sdpa_few_queries(const KernelTable& t, const AttnArgs& a) {
-  const int64_t H = a.heads, Lq = a.lq, Lk = a.lk, D = a.d, Dv = a.dv;
+// The row path: the ISA's attn_rows kernel on each (batch, head).
+void sdpa_rows(const KernelTable& t, const AttnArgs& a) {
+  const int64_t H = a.heads;
   parallel_for(a.batch * H, 1, [&](int64_t b0, int64_t e0) {
     std::vector<float>& s = tl_task.s;
-    s.resize(static_cast<size_t>(Lk));
+    s.resize(static_cast<size_t>((a.lk + 15) / 16 * 16));
+    AttnRowArgs r;
+    r.lq = a.lq;
+    r.lk = a.lk;
+    r.d = a.d;
+    r.dv = a.dv;
+    r.q_ld = a.q.sl;
+    r.k_ld = a.k.sl;
+    r.v_ld = a.v.sl;
+    r.mask_ld = a.mask.sl;
+    r.out_ld = a.out_sl;
+    r.scale = a.scale;
+    r.causal = a.causal;
+    r.scratch = s.data();
     for (int64_t bh = b0; bh < e0; ++bh) {
       const int64_t b = bh / H, h = bh % H;
-      const float* k = a.k.data + a.k.at(b, h, H);
-      const float* v = a.v.data + a.v.at(b, h, H);
-      for (int64_t i = 0; i < Lq; ++i) {
-        const float* q = a.q.data + a.q.at(b, h, H) + i * a.q.sl;
-        const int64_t keys = a.causal ? std::min(Lk, i + 1) : Lk;
-        for (int64_t j = 0; j < keys; ++j) s[j] = a.scale * dot(q, k + j * a.k.sl, D);
-        if (a.mask.data) {
-          const float* mrow = a.mask.data + a.mask.at(b, h, H) + i * a.mask.sl;
-          t.binary(BinaryOp::Add, s.data(), mrow, s.data(), keys, false);
-        }
-        float* o = a.out + b * a.out_sb + h * a.out_sh + i * a.out_sl;
-        const float mx = keys > 0 ? t.row_max(s.data(), keys) : -INFINITY;
-        if (mx == -INFINITY) {
-          for (int64_t d = 0; d < Dv; ++d) o[d] = NAN;
-          if (a.lse) a.lse[bh * Lq + i] = -INFINITY;
-          continue;
-        }
-        const float l = t.exp_shift_sum(s.data(), s.data(), keys, mx);
-        const float inv = 1.0f / l;
-        for (int64_t d = 0; d < Dv; ++d) o[d] = 0.0f;
-        for (int64_t j = 0; j < keys; ++j) {
-          const float p = s[j] * inv;
-          const float* vr = v + j * a.v.sl;
-          for (int64_t d = 0; d < Dv; ++d) o[d] += p * vr[d];
-        }
-        if (a.lse) a.lse[bh * Lq + i] = mx + std::log(l);
-      }
+      r.q = a.q.data + a.q.at(b, h, H);
+      r.k = a.k.data + a.k.at(b, h, H);
+      r.v = a.v.data + a.v.at(b, h, H);
+      r.mask = a.mask.data ? a.mask.data + a.mask.at(b, h, H) : nullptr;
+      r.out = a.out + b * a.out_sb + h * a.out_sh;
+      r.lse = a.lse ? a.lse + bh * a.lq : nullptr;
+      t.attn_rows(r);
     }
   });
 }
@@ -101,8 +87,8 @@ void sdpa_forward(const AttnArgs& a, Isa isa) {
       }
     return;
   }
-  if (Lq <= kFewQueries) {
-    sdpa_few_queries(t, a);
+  if (Lq <= kFewQueries || Lk <= kShortKeys) {
+    sdpa_rows(t, a);
     return;
   }
   const int64_t bk = kGemmKc;  // one key block is exactly one packed K block of V

@@ -12,6 +12,20 @@ enum class Act { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };
 enum class UnaryOp { Exp = 0, Relu = 1, Gelu = 2, GeluTanh = 3, Sigmoid = 4, Silu = 5 };
 enum class BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3 };
 
+// One (batch, head) of attention read in place (see attn_rows): rows of q, k, v, mask and out are *_ld floats apart.
+struct AttnRowArgs {
+  int64_t lq = 0, lk = 0, d = 0, dv = 0;
+  const float *q = nullptr, *k = nullptr, *v = nullptr;
+  const float* mask = nullptr;  // additive [lq, lk] rows, or null
+  int64_t q_ld = 0, k_ld = 0, v_ld = 0, mask_ld = 0;
+  float* out = nullptr;
+  int64_t out_ld = 0;
+  float* lse = nullptr;      // lq floats (max + log(sum) per row) or null
+  float scale = 1.0f;
+  bool causal = false;       // row i sees keys j <= i
+  float* scratch = nullptr;  // round_up(lk, 16) floats
+};
+
 struct KernelTable {
   Isa isa;
   int mr, nr;  // sgemm register tile: packed A slivers are mr rows wide, packed B slivers nr columns
@@ -35,6 +49,8 @@ struct KernelTable {
   // y = a op b, or a op b[0] when b_scalar.
   void (*binary)(BinaryOp op, const float* a, const float* b, float* y, int64_t n, bool b_scalar);
   void (*bias_act)(float* y, int64_t n, const float* bias, Act act);  // y = act(y + bias) in place; bias may be null
+  // out_i = softmax(scale q_i K^T + mask_i) V for every query row, straight from the rows (no packing).
+  void (*attn_rows)(const AttnRowArgs& a);
 };
 
 const KernelTable& kernels_scalar();

@@ -361,5 +361,96 @@ static void bias_act(float* y, int64_t n, const float* bias, Act act) {
   }
 }
 
+// s[r] = q . k_r for the 4 keys k_r = k + r * ld: four sums in flight hide the FMA latency a single dot waits on.
+static inline void dot_4rows(const float* q, const float* k, int64_t ld, int64_t d, float* s) {
+  V a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+  int64_t i = 0;
+  for (; i + W <= d; i += W) {
+    const V x = vload(q + i);
+    a0 = vfmadd(x, vload(k + i), a0);
+    a1 = vfmadd(x, vload(k + ld + i), a1);
+    a2 = vfmadd(x, vload(k + 2 * ld + i), a2);
+    a3 = vfmadd(x, vload(k + 3 * ld + i), a3);
+  }
+  if (i < d) {
+    const int64_t m = d - i;
+    const V x = vload_part(q + i, m, 0.0f);
+    a0 = vfmadd(x, vload_part(k + i, m, 0.0f), a0);
+    a1 = vfmadd(x, vload_part(k + ld + i, m, 0.0f), a1);
+    a2 = vfmadd(x, vload_part(k + 2 * ld + i, m, 0.0f), a2);
+    a3 = vfmadd(x, vload_part(k + 3 * ld + i, m, 0.0f), a3);
+  }
+  s[0] = vhsum(a0);
+  s[1] = vhsum(a1);
+  s[2] = vhsum(a2);
+  s[3] = vhsum(a3);
+}
+
+static inline float dot_row(const float* q, const float* k, int64_t d) {
+  V acc = vzero();
+  int64_t i = 0;
+  for (; i + W <= d; i += W) acc = vfmadd(vload(q + i), vload(k + i), acc);
+  if (i < d) acc = vfmadd(vload_part(q + i, d - i, 0.0f), vload_part(k + i, d - i, 0.0f), acc);
+  return vhsum(acc);
+}
+
+// o[0:n) = inv * sum_j p[j] v_j[0:n) for n <= 4W, the sums held in registers across all keys.
+static inline void weighted_rows(const float* p, const float* v, int64_t ld, int64_t keys, int64_t n, float inv,
+                                 float* o) {
+  V acc[4] = {vzero(), vzero(), vzero(), vzero()};
+  if (n == 4 * W) {
+    for (int64_t j = 0; j < keys; ++j) {
+      const V pj = vset1(p[j]);
+      const float* vr = v + j * ld;
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) acc[c] = vfmadd(pj, vload(vr + c * W), acc[c]);
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) vstore(o + c * W, vmul(acc[c], vset1(inv)));
+    return;
+  }
+  for (int64_t j = 0; j < keys; ++j) {
+    const V pj = vset1(p[j]);
+    const float* vr = v + j * ld;
+    for (int c = 0; c * W < n; ++c) {
+      const int64_t m = lanes(n - c * W);
+      acc[c] = vfmadd(pj, m == W ? vload(vr + c * W) : vload_part(vr + c * W, m, 0.0f), acc[c]);
+    }
+  }
+  for (int c = 0; c * W < n; ++c) {
+    const int64_t m = lanes(n - c * W);
+    if (m == W) vstore(o + c * W, vmul(acc[c], vset1(inv)));
+    else vstore_part(o + c * W, vmul(acc[c], vset1(inv)), m);
+  }
+}
+
+// Attention rows without packing: the scores of each query row padded with -inf to whole vectors, so the softmax
+// runs on full vectors only, then the weighted sum of V rows scaled by 1 / sum once.
+static void attn_rows(const AttnRowArgs& a) {
+  float* s = a.scratch;
+  for (int64_t i = 0; i < a.lq; ++i) {
+    const float* q = a.q + i * a.q_ld;
+    const int64_t keys = a.causal && i + 1 < a.lk ? i + 1 : a.lk;
+    int64_t j = 0;
+    for (; j + 4 <= keys; j += 4) dot_4rows(q, a.k + j * a.k_ld, a.k_ld, a.d, s + j);
+    for (; j < keys; ++j) s[j] = dot_row(q, a.k + j * a.k_ld, a.d);
+    const float* m = a.mask != nullptr ? a.mask + i * a.mask_ld : nullptr;
+    for (j = 0; j < keys; ++j) s[j] = s[j] * a.scale + (m != nullptr ? m[j] : 0.0f);
+    const int64_t padded = (keys + W - 1) / W * W;
+    for (; j < padded; ++j) s[j] = -__builtin_inff();
+    float* o = a.out + i * a.out_ld;
+    const float mx = row_max(s, padded);
+    if (mx == -__builtin_inff()) {  // every key masked (or none): NaN, as PyTorch
+      for (int64_t c = 0; c < a.dv; ++c) o[c] = __builtin_nanf("");
+      if (a.lse != nullptr) a.lse[i] = -__builtin_inff();
+      continue;
+    }
+    const float l = exp_shift_sum(s, s, padded, mx);
+    for (int64_t c = 0; c < a.dv; c += 4 * W)
+      weighted_rows(s, a.v + c, a.v_ld, keys, a.dv - c < 4 * W ? a.dv - c : 4 * W, 1.0f / l, o + c);
+    if (a.lse != nullptr) a.lse[i] = mx + __builtin_logf(l);
+  }
+}
+
 static const KernelTable kTable = {kIsa, MR, NV * W, sgemm_tile, pack_rows, pack_cols, row_max, row_sum, exp_shift_sum, axpb,
-                                   layer_norm_row, unary, binary, bias_act};
+                                   layer_norm_row, unary, binary, bias_act, attn_rows};
