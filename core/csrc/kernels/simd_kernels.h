@@ -440,7 +440,7 @@ static void attn_rows(const AttnRowArgs& a) {
     for (; j < padded; ++j) s[j] = -__builtin_inff();
     float* o = a.out + i * a.out_ld;
     const float mx = row_max(s, padded);
-    if (mx == -__builtin_inff()) {  // every key masked (or none): NaN, as PyTorch
+    if (mx == -__builtin_inff()) {  // every key masked: NaN, as PyTorch
       for (int64_t c = 0; c < a.dv; ++c) o[c] = __builtin_nanf("");
       if (a.lse != nullptr) a.lse[i] = -__builtin_inff();
       continue;
