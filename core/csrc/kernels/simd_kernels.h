@@ -265,13 +265,20 @@ static void layer_norm_row(const float* x, float* y, int64_t n, const float* w, 
   *mean = mu;
   *rstd = rs;
   const V vr = vset1(rs);
-  for (i = 0; i < n; i += W) {
-    const int64_t m = lanes(n - i);
+  // Whole vectors with plain loads (the same arithmetic as the tail, so the result does not depend on where a
+  // row's tail falls); the affine-free and bias-free cases skip their loads.
+  for (i = 0; i + W <= n; i += W) {
+    V v = vmul(vsub(vload(x + i), vm), vr);
+    if (w != nullptr) v = vmul(v, vload(w + i));
+    if (b != nullptr) v = vadd(v, vload(b + i));
+    vstore(y + i, v);
+  }
+  if (i < n) {
+    const int64_t m = n - i;
     V v = vmul(vsub(vload_part(x + i, m, 0.0f), vm), vr);
     if (w != nullptr) v = vmul(v, vload_part(w + i, m, 0.0f));
     if (b != nullptr) v = vadd(v, vload_part(b + i, m, 0.0f));
-    if (m == W) vstore(y + i, v);
-    else vstore_part(y + i, v, m);
+    vstore_part(y + i, v, m);
   }
 }
 
