@@ -89,3 +89,18 @@ def test_sdpa_rejects_mismatched_heads():
     q = np.zeros((1, 2, 3, 4), np.float32)
     with pytest.raises(ValueError, match="agree on batch and heads"):
         K.sdpa(q, np.zeros((1, 3, 3, 4), np.float32), np.zeros((1, 3, 3, 4), np.float32))
+
+
+@pytest.mark.parametrize("lq", [1, 5, 8, 9])
+def test_sdpa_few_queries_against_many_keys_with_a_mask_and_strided_heads(isa, lq):
+    # decoding-step shapes: a few query rows against a window's keys, heads strided as split_heads leaves them
+    rng = np.random.default_rng(lq)
+    q = rng.standard_normal((2, lq, 3, 40)).astype(np.float32).transpose(0, 2, 1, 3)
+    kv = rng.standard_normal((2, 1500, 2, 3, 40)).astype(np.float32)
+    k, v = (kv[:, :, i].transpose(0, 2, 1, 3) for i in range(2))
+    mask = rng.standard_normal((2, 1, lq, 1500)).astype(np.float32)
+    mask[..., :7] = -np.inf
+    out, lse = K.sdpa(q, k, v, mask=mask, scale=0.2, isa=isa)
+    eout, else_ = ref.attention(q, k, v, mask=mask, scale=0.2)
+    np.testing.assert_allclose(out, eout, rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(lse, else_, rtol=1e-5, atol=1e-5)
