@@ -85,40 +85,52 @@ Tensor cumsum(const Tensor& t, int64_t dim, std::optional<DType> dtype) {
   return to_dtype(out, result);
 }
 
-Tensor var(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+namespace {
+
+// What var and std share: x in the compute dtype, its deviation from the mean, the (ungraded) variance, the
+// kept-dims shape the backward broadcasts through, and the degrees of freedom.
+struct Variance {
+  Tensor x, dev, var;
+  Shape keep;
+  double dof;
+};
+
+Variance variance(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim,
+                  const char* op) {
   if (!is_floating(t.dtype()))
-    type_error("var: expected a floating point tensor, got ", dtype_name(t.dtype()), "; convert it with .float()");
-  const Reduced r = reduced_shape(t, dims, keepdim, "var");
-  const double dof = std::max(0.0, static_cast<double>(r.count) - correction);
-  Tensor x = to_dtype(t, compute_dtype(t.dtype()));
-  Tensor dev, out;
-  {
-    NoGradGuard ng;
-    dev = sub(x, mean(x, dims, true));
-    out = div(sum(mul(dev, dev), dims, keepdim), wrapped_scalar(dof, DType::Float64));
-  }
-  Shape keep = r.keep_shape;
-  out = attach("var", out, {x}, [dev, keep, dof](const Tensor& g, const std::vector<bool>&) {
+    type_error(op, ": expected a floating point tensor, got ", dtype_name(t.dtype()), "; convert it with .float()");
+  const Reduced r = reduced_shape(t, dims, keepdim, op);
+  Variance v;
+  v.dof = std::max(0.0, static_cast<double>(r.count) - correction);
+  v.keep = r.keep_shape;
+  v.x = to_dtype(t, compute_dtype(t.dtype()));
+  NoGradGuard ng;
+  v.dev = sub(v.x, mean(v.x, dims, true));
+  v.var = div(sum(mul(v.dev, v.dev), dims, keepdim), wrapped_scalar(v.dof, DType::Float64));
+  return v;
+}
+
+}  // namespace
+
+Tensor var(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+  const Variance v = variance(t, dims, correction, keepdim, "var");
+  Tensor out = attach("var", v.var, {v.x}, [dev = v.dev, keep = v.keep, dof = v.dof](const Tensor& g,
+                                                                                    const std::vector<bool>&) {
     return Grads{mul(dev, reshape(div(mul_scalar(g, 2.0), wrapped_scalar(dof, DType::Float64)), keep))};
   });
   return to_dtype(out, t.dtype());
 }
 
 Tensor std_dev(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim) {
-  if (!is_floating(t.dtype()))
-    type_error("std: expected a floating point tensor, got ", dtype_name(t.dtype()), "; convert it with .float()");
-  const Reduced r = reduced_shape(t, dims, keepdim, "std");
-  const double dof = std::max(0.0, static_cast<double>(r.count) - correction);
-  Tensor x = to_dtype(t, compute_dtype(t.dtype()));
-  Tensor dev, out;
+  const Variance v = variance(t, dims, correction, keepdim, "std");
+  Tensor out;
   {
     NoGradGuard ng;
-    dev = sub(x, mean(x, dims, true));
-    out = sqrt(div(sum(mul(dev, dev), dims, keepdim), wrapped_scalar(dof, DType::Float64)));
+    out = sqrt(v.var);
   }
-  Shape keep = r.keep_shape;
   Tensor res = detach(out);
-  out = attach("std", out, {x}, [dev, keep, dof, res](const Tensor& g, const std::vector<bool>&) {
+  out = attach("std", out, {v.x}, [dev = v.dev, keep = v.keep, dof = v.dof, res](const Tensor& g,
+                                                                                const std::vector<bool>&) {
     // d std = (x - mean) / (dof * std); zero where std is zero, as in PyTorch.
     Tensor scale = div(g, mul_scalar(res, dof));
     scale = masked_fill(scale, eq(res, wrapped_scalar(0, DType::Float64)), wrapped_scalar(0, DType::Float64));
