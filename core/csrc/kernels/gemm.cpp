@@ -62,13 +62,6 @@ void pack_a_sliver(const KernelTable& t, bool ta, const float* A, int64_t lda, i
   }
 }
 
-// One sliver of a transposed op(B) = B^T: columns [j0, j0 + cols) are rows of B (cols <= nr, zero padded),
-// k in [k0, k0 + kc); dst[k][nr]. Untransposed B goes through pack_b_group.
-void pack_b_sliver_t(const KernelTable& t, const float* B, int64_t ldb, int64_t j0, int64_t cols, int64_t k0,
-                     int64_t kc, float* dst) {
-  t.pack_rows(B + j0 * ldb + k0, ldb, cols, kc, t.nr, dst);
-}
-
 // Up to kGroup slivers of a row-major op(B) (no transpose) at once, k outermost: each k reads one contiguous stretch
 // of a row instead of nr floats from each of kc rows (ldb apart, a TLB miss apiece for wide B).
 constexpr int64_t kGroup = 8;
@@ -108,8 +101,9 @@ void pack_panels(const KernelTable& t, bool serial, int64_t K, int64_t kc, Opera
         pack_b_group(t, b->p, b->ld, s0, s1, n, k0, kcb, bp + k0 * npad + s0 * t.nr * kcb);
       } else {
         const int64_t sj = s - sa;
-        pack_b_sliver_t(t, b->p, b->ld, sj * t.nr, std::min<int64_t>(t.nr, n - sj * t.nr), k0, kcb,
-                        bp + k0 * npad + sj * t.nr * kcb);
+        // op(B) = B^T: B's rows are op(B)'s columns, packed like untransposed A
+        t.pack_rows(b->p + sj * t.nr * b->ld + k0, b->ld, std::min<int64_t>(t.nr, n - sj * t.nr), kcb, t.nr,
+                    bp + k0 * npad + sj * t.nr * kcb);
       }
     }
   };
