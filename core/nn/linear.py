@@ -12,6 +12,7 @@ from core.nn.parameter import Parameter
 Tensor = _C.Tensor
 
 PACK_BLOCK_BYTES = 16 << 20  # weights above this are packed in blocks of output rows (see packed_weight)
+HALF_MAX_ROWS = 64  # a weight first used on at most this many rows is kept in float16 if that is exact
 
 
 class Identity(Module):
@@ -90,16 +91,22 @@ def packed_linear(module: Module, input: Tensor, weight: Tensor, bias: Tensor | 
 
     >>> logits = packed_linear(decoder, x, decoder.token_embedding.weight, None)
     """
-    blocks = packed_weight(module, weight)
+    blocks = packed_weight(module, weight, input.numel() // max(input.shape[-1], 1) if input.ndim else 1)
     if len(blocks) == 1:
         return _C.linear_packed(input, blocks[0][1], bias, activation)
     return core.cat([_C.linear_packed(input, packed, None if bias is None else bias[rows], activation)
                      for rows, packed in blocks], dim=-1)
 
 
-def packed_weight(module: Module, weight: Tensor) -> tuple[tuple[slice, object], ...]:
-    """The weight packed for `_C.linear_packed` as (output rows, PackedWeight) blocks, made once and cached on
+def packed_weight(module: Module, weight: Tensor, rows: int = HALF_MAX_ROWS + 1) -> tuple[tuple[slice, object], ...]:
+    """The weight packed for `_C.linear_packed` as (output rows, packed block) blocks, made once and cached on
     `module` (train(), eval() and load_state_dict drop it; a new weight tensor re-packs).
+
+    `rows` is the row count of the product that asks first. When it is at most HALF_MAX_ROWS (a decoding step)
+    and every value of a block is exactly a float16 (a checkpoint shipped in float16, widened on import), the
+    block is kept in float16 (`_C.pack_linear_weight_half`): the products give the same bits from half the bytes
+    read, which is what a few-row product waits on. Otherwise, or for a first product of many rows (an encoder,
+    which the float32 panel serves faster), the block is packed in float32 (`_C.pack_linear_weight`).
 
     Inference then reads only the packed copy, so each block's clean memory-mapped file pages are released
     (`core.io.release_file_pages`) before the next block is read: the values stay (a later read of the weight
@@ -114,9 +121,11 @@ def packed_weight(module: Module, weight: Tensor) -> tuple[tuple[slice, object],
         step = max(64, PACK_BLOCK_BYTES // (4 * max(in_features, 1)) // 64 * 64)  # whole GEMM slivers per block
         blocks = []
         for start in range(0, max(out_features, 1), step):
-            rows = slice(start, start + step)
-            blocks.append((rows, _C.pack_linear_weight(weight[rows])))
-            release_file_pages(weight[rows])
+            out_rows = slice(start, start + step)
+            block = weight[out_rows]
+            packed = _C.pack_linear_weight_half(block) if rows <= HALF_MAX_ROWS else None
+            blocks.append((out_rows, packed if packed is not None else _C.pack_linear_weight(block)))
+            release_file_pages(block)
         cached = (key, tuple(blocks))
         object.__setattr__(module, "_packed", cached)
     return cached[1]

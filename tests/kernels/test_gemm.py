@@ -141,3 +141,60 @@ def test_linear_packed_rejects_wrong_feature_count():
         K.linear_packed(np.zeros((2, 5), np.float32), packed)
     with pytest.raises(ValueError, match="epilogue must be one of"):
         K.linear_packed(np.zeros((2, 3), np.float32), packed, None, "swish")
+
+
+def half_exact(rng, rows, cols):
+    """A float32 weight every value of which is a float16, with the float16 extremes in its first row."""
+    w = rng.standard_normal((rows, cols)).astype(np.float16)
+    edge = np.array([2.0 ** -24, -(2.0 ** -14), 65504.0, -0.0, 3 * 2.0 ** -20], np.float16)[: cols]
+    w[0, : len(edge)] = edge
+    return w.astype(np.float32)
+
+
+@pytest.mark.parametrize("epilogue", ["none", "gelu"])
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 5, 6, 7, 13, 70])
+@pytest.mark.parametrize("out_f,in_f", [(1, 1), (33, 17), (70, 300), (385, 513), (129, 256)])
+def test_half_weight_gives_the_bits_of_the_float32_packed_product(isa, epilogue, rows, out_f, in_f):
+    rng = np.random.default_rng(rows * 1000 + out_f + in_f)
+    w = half_exact(rng, out_f, in_f)
+    x = rng.standard_normal((rows, in_f + 2)).astype(np.float32)[:, :in_f]
+    bias = rng.standard_normal(out_f).astype(np.float32)
+    half = K.pack_weight_half(w, isa=isa)
+    assert (half.out_features, half.in_features, half.isa) == (out_f, in_f, isa)
+    expect = K.linear_packed(x, K.pack_weight(w, isa=isa), bias, epilogue)
+    np.testing.assert_array_equal(K.linear_packed(x, half, bias, epilogue), expect)
+    np.testing.assert_array_equal(K.linear_packed(x, half, None), K.linear_packed(x, K.pack_weight(w, isa=isa)))
+
+
+def test_half_weight_is_bitwise_the_same_for_any_thread_count():
+    rng = np.random.default_rng(3)
+    w = half_exact(rng, 5000, 384)
+    x = rng.standard_normal((5, 384)).astype(np.float32)
+    half = K.pack_weight_half(w)
+    K.set_num_threads(1)
+    one = K.linear_packed(x, half)
+    K.set_num_threads(2)
+    np.testing.assert_array_equal(K.linear_packed(x, half), one)
+    np.testing.assert_allclose(one, x.astype(np.float64) @ w.T.astype(np.float64), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("bad", [1.0 + 2.0 ** -11, 2.0 ** -25, 65520.0, 1e-40, np.nan])
+def test_half_weight_refuses_a_value_that_is_not_a_float16(bad):
+    w = np.ones((3, 4), np.float32)
+    assert K.pack_weight_half(w) is not None
+    w[2, 3] = bad
+    assert K.pack_weight_half(w) is None
+
+
+def test_half_weight_keeps_infinities_and_rejects_wrong_inputs():
+    w = np.array([[np.inf, 2.0, 1.0], [-np.inf, 0.5, 1.0]], np.float32)
+    y = K.linear_packed(np.array([[1.0, 1.0, 1.0]], np.float32), K.pack_weight_half(w))
+    np.testing.assert_array_equal(y, [[np.inf, -np.inf]])
+    half = K.pack_weight_half(np.zeros((4, 3), np.float32))
+    with pytest.raises(ValueError, match="x has 5 features, the weight expects 3"):
+        K.linear_packed(np.zeros((2, 5), np.float32), half)
+    with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
+        K.linear_packed(np.zeros((2, 3), np.float32), half, np.zeros(3, np.float32))
+    empty = K.pack_weight_half(np.zeros((4, 0), np.float32))
+    np.testing.assert_array_equal(K.linear_packed(np.zeros((2, 0), np.float32), empty, np.ones(4, np.float32)),
+                                  np.ones((2, 4), np.float32))

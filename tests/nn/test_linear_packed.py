@@ -141,3 +141,35 @@ def test_packing_a_memory_mapped_weight_releases_its_pages_and_keeps_state_dict_
 def test_packed_weight_rejects_a_weight_that_is_not_2d():
     with pytest.raises(ValueError, match=r"must be 2-d \[out, in\], got shape \(6,\)"):
         linear.packed_weight(nn.Linear(2, 3), core.randn(6))
+
+
+def half_exact_linear(out_f, in_f):
+    fc = nn.Linear(in_f, out_f).eval()
+    with core.no_grad():
+        fc.weight.copy_(fc.weight.to(core.float16).float())  # as a float16 checkpoint widened on import
+    return fc
+
+
+@pytest.mark.parametrize("first_rows", [1, 5, 64])
+def test_a_float16_exact_weight_first_used_on_few_rows_is_kept_in_float16_with_the_same_bits(first_rows, monkeypatch):
+    monkeypatch.setattr(linear, "PACK_BLOCK_BYTES", 256 * 24 * 4)  # 4 blocks, as the vocabulary projection
+    small, large = half_exact_linear(1000, 24), half_exact_linear(1000, 24)
+    large.load_state_dict(small.state_dict())
+    xs = [core.randn(rows, 24) for rows in (first_rows, 1, 3, 65, 200)]
+    with core.no_grad():
+        small(xs[0])
+        large(core.randn(65, 24))
+        blocks = small.__dict__["_packed"][1]
+        assert len(blocks) == 4 and all(isinstance(p, _C.HalfWeight) for _, p in blocks)
+        assert all(isinstance(p, _C._kernels.PackedWeight) for _, p in large.__dict__["_packed"][1])
+        for x in xs:
+            np.testing.assert_array_equal(small.forward_act(x, "gelu").numpy(), large.forward_act(x, "gelu").numpy())
+    assert sum(p.nbytes for _, p in blocks) <= 1008 * 24 * 2  # half the float32 bytes (rows padded to 16)
+
+
+def test_a_weight_that_is_not_float16_exact_keeps_the_float32_packing():
+    fc = nn.Linear(24, 10).eval()
+    with core.no_grad():
+        y = fc(core.ones(1, 24)).numpy()
+    assert isinstance(fc.__dict__["_packed"][1][0][1], _C._kernels.PackedWeight)
+    np.testing.assert_allclose(y, reference(fc, np.ones((1, 24), np.float32)), rtol=1e-5, atol=1e-5)

@@ -141,3 +141,18 @@ def test_long_form_segments_and_seek(tokens, segments, advance):
                             temperature=0.0, compression_ratio=1.0)
     segs, seek = _split_segments(result, tok, time_offset=0.0, segment_frames=3000)
     assert [(s.start, s.end) for s in segs] == segments and seek == advance
+
+
+def test_log_softmax_is_float64_within_float32_rounding_and_logsumexp_handles_masked_rows():
+    from zoo.speech.decoding import log_softmax, logsumexp
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((3, 51865)) * 8).astype(np.float32)  # logits as the network gives them
+    x[1, :50000] = -np.inf
+    exact = x.astype(np.float64) - x.max(-1, keepdims=True)
+    exact -= np.log(np.exp(exact).sum(-1, keepdims=True))
+    got = log_softmax(x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, exact, rtol=0, atol=1e-6)
+    assert logsumexp(np.full(5, -np.inf)) == -np.inf and logsumexp(np.empty(0)) == -np.inf
+    assert logsumexp(np.log(np.array([0.25, 0.5, 0.25]))) == pytest.approx(0.0, abs=1e-15)

@@ -151,6 +151,37 @@ py::dict backend_info() {
   return d;
 }
 
+void run_linear(const float* x, int64_t rows, int64_t ldx, const cpu::PackedWeight& w, const float* bias,
+                cpu::Epilogue ep, float* y, int64_t ldy) {
+  cpu::linear_packed(x, rows, ldx, w, bias, ep, y, ldy);
+}
+void run_linear(const float* x, int64_t rows, int64_t ldx, const cpu::HalfWeight& w, const float* bias,
+                cpu::Epilogue ep, float* y, int64_t ldy) {
+  cpu::linear_half(x, rows, ldx, w, bias, ep, y, ldy);
+}
+
+// y = epilogue(x w^T + bias) for either kind of packed weight.
+template <typename Packed>
+F32 linear_packed_entry(const F32& x_in, const Packed& w, std::optional<F32> bias, const std::string& epilogue) {
+  F32 x = x_in;
+  Mat<float> X = mat<float>(x, "linear_packed", "x");
+  if (X.cols != w.in_features) value_error("linear_packed: x has ", X.cols, " features, the weight expects ", w.in_features);
+  const float* bp = nullptr;
+  if (bias) {
+    if (bias->ndim() != 1 || bias->shape(0) != w.out_features)
+      value_error("linear_packed: bias must have shape (", w.out_features, ",)");
+    bp = contiguous_data(*bias, "linear_packed");
+  }
+  const cpu::Epilogue ep = epilogue_arg(epilogue);
+  F32 y({X.rows, w.out_features});
+  float* yp = y.mutable_data();
+  {
+    py::gil_scoped_release release;
+    run_linear(X.p, X.rows, X.ld, w, bp, ep, yp, std::max<int64_t>(w.out_features, 1));
+  }
+  return y;
+}
+
 }  // namespace
 
 void bind_kernels(py::module_& m) {
@@ -199,29 +230,22 @@ void bind_kernels(py::module_& m) {
       },
       py::arg("w"), py::arg("isa") = py::none(), "Packs a Linear weight [out, in] for linear_packed.");
   m.def(
-      "linear_packed",
-      [](const F32& x_in, const cpu::PackedWeight& w, std::optional<F32> bias, const std::string& epilogue) {
-        F32 x = x_in;
-        Mat<float> X = mat<float>(x, "linear_packed", "x");
-        if (X.cols != w.in_features)
-          value_error("linear_packed: x has ", X.cols, " features, the weight expects ", w.in_features);
-        const float* bp = nullptr;
-        if (bias) {
-          if (bias->ndim() != 1 || bias->shape(0) != w.out_features)
-            value_error("linear_packed: bias must have shape (", w.out_features, ",)");
-          bp = contiguous_data(*bias, "linear_packed");
-        }
-        const cpu::Epilogue ep = epilogue_arg(epilogue);
-        F32 y({X.rows, w.out_features});
-        float* yp = y.mutable_data();
-        {
-          py::gil_scoped_release release;
-          cpu::linear_packed(X.p, X.rows, X.ld, w, bp, ep, yp, std::max<int64_t>(w.out_features, 1));
-        }
-        return y;
+      "pack_weight_half",
+      [](const F32& w_in, std::optional<std::string> isa) {
+        F32 w = w_in;
+        Mat<float> W = mat<float>(w, "pack_weight_half", "w");
+        const cpu::Isa i = isa_arg(isa);
+        py::gil_scoped_release release;
+        return cpu::pack_weight_half(W.p, W.rows, W.cols, W.ld, i);
       },
-      py::arg("x"), py::arg("w"), py::arg("bias") = py::none(), py::arg("epilogue") = "none",
-      "y = epilogue(x w^T + bias) with a packed weight; epilogue in none, relu, gelu, gelu_tanh.");
+      py::arg("w"), py::arg("isa") = py::none(),
+      "The float16 copy of a Linear weight [out, in] for linear_packed, or None if some value is not a float16.");
+  m.def("linear_packed", &linear_packed_entry<cpu::PackedWeight>, py::arg("x"), py::arg("w"),
+        py::arg("bias") = py::none(), py::arg("epilogue") = "none",
+        "y = epilogue(x w^T + bias) with a packed weight (pack_weight or pack_weight_half); epilogue in none, relu, "
+        "gelu, gelu_tanh.");
+  m.def("linear_packed", &linear_packed_entry<cpu::HalfWeight>, py::arg("x"), py::arg("w"),
+        py::arg("bias") = py::none(), py::arg("epilogue") = "none");
 
   auto row_kernel = [&m](const char* name, auto fn, const char* doc) {
     m.def(

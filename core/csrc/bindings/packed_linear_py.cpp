@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "bindings/registry.h"
 #include "kernels/gemm.h"
@@ -39,7 +40,19 @@ cpu::PackedWeight pack_linear_weight(const Tensor& w_in) {
   return cpu::pack_weight(w.data<float>(), w.shape()[0], w.shape()[1], std::max<int64_t>(w.shape()[1], 1));
 }
 
-Tensor linear_packed_op(const Tensor& x_in, const cpu::PackedWeight& w, std::optional<Tensor> bias_in,
+std::optional<cpu::HalfWeight> pack_linear_weight_half(const Tensor& w_in) {
+  check_float32(w_in, "pack_linear_weight_half", "weight");
+  if (w_in.dim() != 2)
+    value_error("pack_linear_weight_half: weight must be 2-d [out, in], got ", w_in.dim(), " dims");
+  Tensor w = contiguous(detach(w_in));
+  py::gil_scoped_release release;
+  return cpu::pack_weight_half(w.data<float>(), w.shape()[0], w.shape()[1], std::max<int64_t>(w.shape()[1], 1),
+                               cpu::active_isa());
+}
+
+// y = epilogue(x W^T + bias) for a packed weight of either kind (PackedWeight or HalfWeight).
+template <class Packed>
+Tensor linear_packed_op(const Tensor& x_in, const Packed& w, std::optional<Tensor> bias_in,
                         const std::string& epilogue) {
   check_float32(x_in, "linear_packed", "input");
   if (x_in.dim() == 0 || x_in.shape().back() != w.in_features)
@@ -60,19 +73,33 @@ Tensor linear_packed_op(const Tensor& x_in, const cpu::PackedWeight& w, std::opt
   Tensor y = empty(out_shape, DType::Float32);
   const int64_t rows = numel_of(Shape(out_shape.begin(), out_shape.end() - 1));
   py::gil_scoped_release release;
-  cpu::linear_packed(x.data<float>(), rows, std::max<int64_t>(w.in_features, 1), w,
-                     bias.defined() ? bias.data<float>() : nullptr, ep, y.data<float>(),
-                     std::max<int64_t>(w.out_features, 1));
+  const float* b = bias.defined() ? bias.data<float>() : nullptr;
+  const int64_t ldx = std::max<int64_t>(w.in_features, 1), ldy = std::max<int64_t>(w.out_features, 1);
+  if constexpr (std::is_same_v<Packed, cpu::HalfWeight>)
+    cpu::linear_half(x.data<float>(), rows, ldx, w, b, ep, y.data<float>(), ldy);
+  else
+    cpu::linear_packed(x.data<float>(), rows, ldx, w, b, ep, y.data<float>(), ldy);
   return y;
 }
 
 void bind_packed_linear(py::module_& m) {
   m.def("pack_linear_weight", &pack_linear_weight, py::arg("weight"),
         "Re-lays a float32 Linear weight [out, in] once for linear_packed (a PackedWeight, for the active ISA).");
-  m.def("linear_packed", &linear_packed_op, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(),
-        py::arg("epilogue") = "none",
-        "epilogue(input @ W^T + bias) with W packed by pack_linear_weight; epilogue in none, relu, gelu, "
-        "gelu_tanh. No gradient.");
+  py::class_<cpu::HalfWeight>(m, "HalfWeight",
+                              "A Linear weight [out, in] whose values are all float16, kept in float16 for one ISA.")
+      .def_readonly("out_features", &cpu::HalfWeight::out_features)
+      .def_readonly("in_features", &cpu::HalfWeight::in_features)
+      .def_property_readonly("isa", [](const cpu::HalfWeight& p) { return cpu::isa_name(p.isa); })
+      .def_property_readonly("nbytes", [](const cpu::HalfWeight& p) { return p.npad * p.in_features * 2; });
+  m.def("pack_linear_weight_half", &pack_linear_weight_half, py::arg("weight"),
+        "The float16 copy of a float32 Linear weight [out, in] for linear_packed, or None when some value is not "
+        "exactly a float16 (then the weight needs pack_linear_weight). Same results, half the bytes to read.");
+  m.def("linear_packed", &linear_packed_op<cpu::PackedWeight>, py::arg("input"), py::arg("weight"),
+        py::arg("bias") = py::none(), py::arg("epilogue") = "none",
+        "epilogue(input @ W^T + bias) with W packed by pack_linear_weight or pack_linear_weight_half; epilogue in "
+        "none, relu, gelu, gelu_tanh. No gradient.");
+  m.def("linear_packed", &linear_packed_op<cpu::HalfWeight>, py::arg("input"), py::arg("weight"),
+        py::arg("bias") = py::none(), py::arg("epilogue") = "none");
 }
 
 const RegisterBindings register_packed_linear(50, bind_packed_linear);

@@ -27,7 +27,7 @@ Features detect() {
   Features f;
   unsigned a = 0, b = 0, c = 0, d = 0;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
-  const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28);
+  const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
   if (!osxsave || !avx) return f;
   const uint64_t xcr0 = read_xcr0();
   const bool os_ymm = (xcr0 & 0x6) == 0x6, os_zmm = (xcr0 & 0xe6) == 0xe6;
@@ -36,7 +36,7 @@ Features detect() {
   // The AVX-512 unit is compiled with F, DQ, BW and VL (every AVX-512 CPU since Skylake-SP has all four).
   const bool avx2 = b & (1u << 5);
   const bool avx512f = (b & (1u << 16)) && (b & (1u << 17)) && (b & (1u << 30)) && (b & (1u << 31));
-  f.avx2_fma = avx2 && fma && os_ymm;
+  f.avx2_fma = avx2 && fma && f16c && os_ymm;  // F16C: every AVX2 CPU has it; the float16 weights load with it
   f.avx512f = f.avx2_fma && avx512f && os_zmm;
   return f;
 }

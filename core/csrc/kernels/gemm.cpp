@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/half.h"
 #include "kernels/threadpool.h"
 
 namespace zh::cpu {
@@ -341,6 +342,77 @@ void linear_packed(const float* x, int64_t rows, int64_t ldx, const PackedWeight
   if (!w.data && w.out_features * w.in_features > 0) throw std::invalid_argument("linear_packed: empty PackedWeight");
   gemm_driver(kernel_table(w.isa), false, {false, x, ldx}, {false, nullptr, 0}, &w, rows, w.out_features,
               w.in_features, 1.0f, 0.0f, y, ldy, bias, epilogue);
+}
+
+std::optional<HalfWeight> pack_weight_half(const float* w, int64_t out_features, int64_t in_features, int64_t ldw,
+                                           Isa isa) {
+  if (out_features < 0 || in_features < 0 || ldw < std::max<int64_t>(1, in_features))
+    throw std::invalid_argument("pack_weight_half: bad sizes out=" + std::to_string(out_features) + " in=" +
+                                std::to_string(in_features) + " ldw=" + std::to_string(ldw));
+  uint16_t h = 0;
+  for (int64_t i = 0; i < out_features; ++i)  // reject before packing anything: typically at the first value
+    for (int64_t k = 0; k < in_features; ++k)
+      if (!float_to_half_exact(w[i * ldw + k], &h)) return std::nullopt;
+  const PackedWeight p = pack_weight(w, out_features, in_features, ldw, isa);
+  HalfWeight hw;
+  hw.isa = isa;
+  hw.out_features = out_features;
+  hw.in_features = in_features;
+  hw.kc = p.kc;
+  hw.nr = p.nr;
+  hw.npad = p.npad;
+  const int64_t n = p.npad * in_features;
+  const size_t bytes = static_cast<size_t>(round_up(std::max<int64_t>(1, n) * 2, 64));
+  uint16_t* raw = static_cast<uint16_t*>(std::aligned_alloc(64, bytes));
+  if (raw == nullptr) throw std::bad_alloc();
+  hw.data = std::shared_ptr<uint16_t>(raw, [](uint16_t* q) { std::free(q); });
+  const float* src = p.data.get();
+  for (int64_t i = 0; i < n; ++i) float_to_half_exact(src[i], raw + i);  // exact: every value was checked
+  return hw;
+}
+
+void linear_half(const float* x, int64_t rows, int64_t ldx, const HalfWeight& w, const float* bias,
+                 Epilogue epilogue, float* y, int64_t ldy) {
+  if (rows < 0 || ldx < std::max<int64_t>(1, w.in_features) || ldy < std::max<int64_t>(1, w.out_features))
+    throw std::invalid_argument("linear_half: bad sizes rows=" + std::to_string(rows) + " ldx=" +
+                                std::to_string(ldx) + " ldy=" + std::to_string(ldy) + " for a weight of " +
+                                std::to_string(w.out_features) + " x " + std::to_string(w.in_features));
+  if (!w.data && w.out_features * w.in_features > 0) throw std::invalid_argument("linear_half: empty HalfWeight");
+  const KernelTable& t = kernel_table(w.isa);
+  const int64_t N = w.out_features, K = w.in_features, nr = w.nr;
+  if (rows == 0 || N == 0) return;
+  const bool epi = bias != nullptr || epilogue != Act::None;
+  if (K == 0) {
+    for (int64_t i = 0; i < rows; ++i) {
+      std::memset(y + i * ldy, 0, static_cast<size_t>(N) * 4);
+      if (epi) t.bias_act(y + i * ldy, N, bias, epilogue);
+    }
+    return;
+  }
+  const int64_t slivers = w.npad / nr, groups = (slivers + kHalfSlivers - 1) / kHalfSlivers;
+  auto body = [&](int64_t g0, int64_t g1) {
+    alignas(64) float tmp[kHalfRows * kHalfSlivers * 32];
+    for (int64_t g = g0; g < g1; ++g) {
+      const int64_t s0 = g * kHalfSlivers, ns = std::min(slivers, s0 + kHalfSlivers) - s0;
+      const int64_t j0 = s0 * nr, cols = std::min(N, (s0 + ns) * nr) - j0, width = ns * nr;
+      for (int64_t i = 0; i < rows; i += kHalfRows) {
+        const int64_t r = std::min<int64_t>(kHalfRows, rows - i);
+        for (int64_t k0 = 0; k0 < K; k0 += w.kc) {
+          const int64_t kcb = std::min(w.kc, K - k0);
+          t.half_block(r, kcb, x + i * ldx + k0, ldx, w.data.get() + k0 * w.npad + s0 * nr * kcb, ns, tmp, width,
+                       k0 == 0);
+        }
+        for (int64_t rr = 0; rr < r; ++rr) {
+          float* out = y + (i + rr) * ldy + j0;
+          std::memcpy(out, tmp + rr * width, static_cast<size_t>(cols) * 4);
+          if (epi) t.bias_act(out, cols, bias ? bias + j0 : nullptr, epilogue);
+        }
+      }
+    }
+  };
+  // A weight under ~256 KiB of halves is read faster by one thread than the pool can be woken.
+  if (num_threads() == 1 || in_parallel_region() || N * K < (128 << 10)) body(0, groups);
+  else parallel_for(groups, 1, body);
 }
 
 }  // namespace zh::cpu

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "kernels/cpu_isa.h"
 #include "kernels/kernel_table.h"
@@ -38,6 +39,24 @@ PackedWeight pack_weight(const float* w, int64_t out_features, int64_t in_featur
 // y[rows x out] (ldy) = epilogue(x[rows x in] (ldx) W^T + bias), bias [out] or null; runs with w.isa.
 void linear_packed(const float* x, int64_t rows, int64_t ldx, const PackedWeight& w, const float* bias,
                    Epilogue epilogue, float* y, int64_t ldy);
+
+// A Linear weight whose every value is exactly a float16 (a checkpoint shipped in float16 and widened on import),
+// stored as float16 in PackedWeight's layout. linear_half computes with float32 arithmetic in the order of the
+// packed GEMM, so its results are bit for bit those of linear_packed on the float32 weight while it streams half
+// the bytes: the products of a few rows (a decoding step) are bound by reading the weight.
+struct HalfWeight {
+  Isa isa = Isa::Scalar;
+  int64_t out_features = 0, in_features = 0;
+  int64_t kc = 0, nr = 0, npad = 0;
+  std::shared_ptr<uint16_t> data;  // npad * in_features halves, 64-byte aligned
+};
+// The float16 copy of W, or nothing (has_value() false) when some value of W is not exactly a float16.
+std::optional<HalfWeight> pack_weight_half(const float* w, int64_t out_features, int64_t in_features, int64_t ldw,
+                                           Isa isa);
+// y[rows x out] (ldy) = epilogue(x[rows x in] (ldx) W^T + bias) on the float16 copy; runs with w.isa. Any row
+// count works; it pays off for a few rows (a large product is faster through linear_packed's packed A).
+void linear_half(const float* x, int64_t rows, int64_t ldx, const HalfWeight& w, const float* bias,
+                 Epilogue epilogue, float* y, int64_t ldy);
 
 // Pieces for fused kernels that keep operands packed across several products (all on the calling thread).
 // A panel is packed in K blocks of kGemmKc; block k0 starts at k0 * pad, sliver s of it at s * width * kcb.

@@ -51,7 +51,12 @@ struct KernelTable {
   void (*bias_act)(float* y, int64_t n, const float* bias, Act act);  // y = act(y + bias) in place; bias may be null
   // out_i = softmax(scale q_i K^T + mask_i) V for every query row, straight from the rows (no packing).
   void (*attn_rows)(const AttnRowArgs& a);
+  // out[rows x slivers * nr] (row stride ldo) = (first ? 0 : out) + x[rows x kcb] (row stride ldx) times `slivers`
+  // float16 slivers of one K block ([k][nr] each, kcb * nr apart); rows <= kHalfRows, slivers <= kHalfSlivers.
+  void (*half_block)(int64_t rows, int64_t kcb, const float* x, int64_t ldx, const uint16_t* b, int64_t slivers,
+                     float* out, int64_t ldo, bool first);
 };
+constexpr int kHalfRows = 6, kHalfSlivers = 4;
 
 const KernelTable& kernels_scalar();
 const KernelTable& kernels_avx2();

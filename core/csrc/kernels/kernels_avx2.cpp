@@ -57,6 +57,9 @@ static inline V vldexp(V p, V n) {
 static inline V vabs(V x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
 static inline V vlt(V a, V b, V x, V y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
 static inline V vnan_to(V x, V r) { return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); }
+static inline V vload_half(const uint16_t* p) {  // F16C
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
 
 // 8 x 8 transpose in registers: r[i] holds row i on entry, column i on exit (pairs interleaved, then quads, then
 // 128-bit halves swapped between the two groups of four).

@@ -45,6 +45,9 @@ static inline V vabs(V x) {
 }
 static inline V vlt(V a, V b, V x, V y) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x); }
 static inline V vnan_to(V x, V r) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), r, x); }
+static inline V vload_half(const uint16_t* p) {
+  return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));  // maskz: GCC 12 warns on the plain form
+}
 
 #include "kernels/simd_kernels.h"
 

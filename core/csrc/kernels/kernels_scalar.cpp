@@ -2,6 +2,7 @@
 // The reference every other ISA is tested against, and the fallback on CPUs without AVX2.
 #include <cstring>
 
+#include "kernels/half.h"
 #include "kernels/kernel_table.h"
 
 namespace zh::cpu {
@@ -41,6 +42,7 @@ static inline V vldexp(V p, V n) {
 static inline V vabs(V x) { return __builtin_fabsf(x); }
 static inline V vlt(V a, V b, V x, V y) { return a < b ? x : y; }
 static inline V vnan_to(V x, V r) { return x != x ? x : r; }
+static inline V vload_half(const uint16_t* p) { return half_to_float(*p); }
 
 #include "kernels/simd_kernels.h"
 

@@ -6,7 +6,7 @@
 // SIMD layer: vzero vset1 vload vstore vload_part(p, n, fill) vstore_part(p, v, n) vadd vsub vmul vdiv vmax
 // vmin vfmadd(a, b, c) = a*b + c, vrcp_approx (1/x to at least 12 bits), vhsum vhmax, vround (nearest),
 // vldexp(p, n) = p * 2^n (n integral, |n| <= 150), vabs, vlt(a, b, x, y) = a < b ? x : y,
-// vnan_to(x, r) = isnan(x) ? x : r; optionally vtranspose (W x W in registers, with ZH_VTRANSPOSE defined).
+// vnan_to(x, r) = isnan(x) ? x : r, vload_half (W float16 values, exactly); optionally vtranspose (W x W in registers, with ZH_VTRANSPOSE defined).
 
 // Lanes a partial load/store may touch when `left` elements remain (vload_part needs n <= W).
 static inline int64_t lanes(int64_t left) { return left < W ? left : W; }
@@ -459,5 +459,68 @@ static void attn_rows(const AttnRowArgs& a) {
   }
 }
 
+// R rows of x (row stride ldx, the kcb floats of one K block) times P slivers of a float16 panel (sliver q at
+// b + q * NV * W * kcb, [k][NV * W] halves): out[r][q * NV * W + c] (row stride ldo) is set (first K block) or
+// added to. Each output is one FMA chain from zero over the block, then added, exactly as in sgemm_tile, so a
+// weight whose values are all float16 gives the bits of the float32 packed product from half the bytes.
+template <int R, int P>
+static void half_tile_t(int64_t kcb, const float* x, int64_t ldx, const uint16_t* b, float* out, int64_t ldo,
+                        bool first) {
+  constexpr int NR = NV * W;
+  V acc[R][P][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int q = 0; q < P; ++q)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[r][q][j] = vzero();
+  for (int64_t k = 0; k < kcb; ++k) {
+    V bv[P][NV];
+#pragma GCC unroll 8
+    for (int q = 0; q < P; ++q)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) bv[q][j] = vload_half(b + q * NR * kcb + k * NR + j * W);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const V av = vset1(x[r * ldx + k]);
+#pragma GCC unroll 8
+      for (int q = 0; q < P; ++q)
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) acc[r][q][j] = vfmadd(av, bv[q][j], acc[r][q][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int q = 0; q < P; ++q)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) {
+        float* o = out + r * ldo + q * NR + j * W;
+        vstore(o, first ? acc[r][q][j] : vadd(vload(o), acc[r][q][j]));
+      }
+}
+
+// half_tile_t over `slivers` (<= kHalfSlivers) slivers, P at a time, as many as R rows leave registers for.
+template <int R, int P>
+static void half_slivers(int64_t kcb, const float* x, int64_t ldx, const uint16_t* b, int64_t slivers, float* out,
+                         int64_t ldo, bool first) {
+  constexpr int NR = NV * W;
+  int64_t q = 0;
+  for (; q + P <= slivers; q += P) half_tile_t<R, P>(kcb, x, ldx, b + q * NR * kcb, out + q * NR, ldo, first);
+  for (; q < slivers; ++q) half_tile_t<R, 1>(kcb, x, ldx, b + q * NR * kcb, out + q * NR, ldo, first);
+}
+
+static void half_block(int64_t rows, int64_t kcb, const float* x, int64_t ldx, const uint16_t* b, int64_t slivers,
+                       float* out, int64_t ldo, bool first) {
+  switch (rows) {
+    case 1: half_slivers<1, 4>(kcb, x, ldx, b, slivers, out, ldo, first); break;
+    case 2: half_slivers<2, 2>(kcb, x, ldx, b, slivers, out, ldo, first); break;
+    case 3: half_slivers<3, 2>(kcb, x, ldx, b, slivers, out, ldo, first); break;
+    case 4: half_slivers<4, 1>(kcb, x, ldx, b, slivers, out, ldo, first); break;
+    case 5: half_slivers<5, 1>(kcb, x, ldx, b, slivers, out, ldo, first); break;
+    default: half_slivers<6, 1>(kcb, x, ldx, b, slivers, out, ldo, first); break;
+  }
+}
+
 static const KernelTable kTable = {kIsa, MR, NV * W, sgemm_tile, pack_rows, pack_cols, row_max, row_sum, exp_shift_sum, axpb,
-                                   layer_norm_row, unary, binary, bias_act, attn_rows};
+                                   layer_norm_row, unary, binary, bias_act, attn_rows, half_block};
