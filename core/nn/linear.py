@@ -64,9 +64,11 @@ class Linear(Module):
         >>> with core.no_grad():
         ...     y = fc.forward_act(core.randn(7, 384), "gelu")
         """
-        if self._packed_path_applies(input):
-            return packed_linear(self, input, self.weight, self.bias, activation)
-        y = F.linear(input, self.weight, self.bias)
+        weight, bias = self.weight, self.bias
+        if not (self.training or _C.is_grad_enabled()) and input.dtype == weight.dtype == core.float32 and (
+                bias is None or bias.dtype == core.float32):
+            return packed_linear(self, input, weight, bias, activation)
+        y = F.linear(input, weight, bias)
         if activation == "none":
             return y
         if activation == "relu":
@@ -74,11 +76,6 @@ class Linear(Module):
         if activation in ("gelu", "gelu_tanh"):
             return F.gelu(y, "tanh" if activation == "gelu_tanh" else "none")
         raise ValueError(f"Linear.forward_act: activation must be none, relu, gelu or gelu_tanh, got {activation!r}")
-
-    def _packed_path_applies(self, input: Tensor) -> bool:
-        weight, bias = self.weight, self.bias
-        return not (self.training or _C.is_grad_enabled() or input.dtype != core.float32
-                    or weight.dtype != core.float32 or (bias is not None and bias.dtype != core.float32))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -91,18 +88,19 @@ def packed_linear(module: Module, input: Tensor, weight: Tensor, bias: Tensor | 
 
     >>> logits = packed_linear(decoder, x, decoder.token_embedding.weight, None)
     """
-    blocks = packed_weight(module, weight, input.numel() // max(input.shape[-1], 1) if input.ndim else 1)
+    blocks = packed_weight(module, weight, input)
     if len(blocks) == 1:
         return _C.linear_packed(input, blocks[0][1], bias, activation)
     return core.cat([_C.linear_packed(input, packed, None if bias is None else bias[rows], activation)
                      for rows, packed in blocks], dim=-1)
 
 
-def packed_weight(module: Module, weight: Tensor, rows: int = HALF_MAX_ROWS + 1) -> tuple[tuple[slice, object], ...]:
+def packed_weight(module: Module, weight: Tensor,
+                  first_input: Tensor | None = None) -> tuple[tuple[slice, object], ...]:
     """The weight packed for `_C.linear_packed` as (output rows, packed block) blocks, made once and cached on
     `module` (train(), eval() and load_state_dict drop it; a new weight tensor re-packs).
 
-    `rows` is the row count of the product that asks first. When it is at most HALF_MAX_ROWS (a decoding step)
+    `first_input` is the input of the product that asks first. When it has at most HALF_MAX_ROWS rows (a decoding step)
     and every value of a block is exactly a float16 (a checkpoint shipped in float16, widened on import), the
     block is kept in float16 (`_C.pack_linear_weight_half`): the products give the same bits from half the bytes
     read, which is what a few-row product waits on. Otherwise, or for a first product of many rows (an encoder,
@@ -118,6 +116,7 @@ def packed_weight(module: Module, weight: Tensor, rows: int = HALF_MAX_ROWS + 1)
         if weight.ndim != 2:
             raise ValueError(f"packed_weight: weight must be 2-d [out, in], got shape {tuple(weight.shape)}")
         out_features, in_features = weight.shape
+        rows = HALF_MAX_ROWS + 1 if first_input is None else first_input.numel() // max(in_features, 1)
         step = max(64, PACK_BLOCK_BYTES // (4 * max(in_features, 1)) // 64 * 64)  # whole GEMM slivers per block
         blocks = []
         for start in range(0, max(out_features, 1), step):

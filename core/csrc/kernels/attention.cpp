@@ -35,7 +35,7 @@ void check_args(const AttnArgs& a) {
 // The row path (q, k and v read in place, no packing) runs for at most this many query rows (a decoding step has
 // one to a few queries against up to 1500 keys) or at most this many keys (a short sentence attending to itself):
 // there packing K^T and V costs more than the products it speeds up.
-constexpr int64_t kFewQueries = 8;
+constexpr int64_t kFewQueries = kAttnScratchRows;
 constexpr int64_t kShortKeys = 32;
 
 // The row path: the ISA's attn_rows kernel on each (batch, head).
@@ -43,7 +43,8 @@ void sdpa_rows(const KernelTable& t, const AttnArgs& a) {
   const int64_t H = a.heads;
   parallel_for(a.batch * H, 1, [&](int64_t b0, int64_t e0) {
     std::vector<float>& s = tl_task.s;
-    s.resize(static_cast<size_t>((a.lk + 15) / 16 * 16));
+    const int64_t rows = std::min(a.lq, kAttnScratchRows);
+    s.resize(static_cast<size_t>(rows * ((a.lk + 15) / 16 * 16)));
     AttnRowArgs r;
     r.lq = a.lq;
     r.lk = a.lk;
@@ -57,6 +58,7 @@ void sdpa_rows(const KernelTable& t, const AttnArgs& a) {
     r.scale = a.scale;
     r.causal = a.causal;
     r.scratch = s.data();
+    r.scratch_rows = rows;
     for (int64_t bh = b0; bh < e0; ++bh) {
       const int64_t b = bh / H, h = bh % H;
       r.q = a.q.data + a.q.at(b, h, H);

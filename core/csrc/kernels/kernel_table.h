@@ -12,6 +12,8 @@ enum class Act { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };
 enum class UnaryOp { Exp = 0, Relu = 1, Gelu = 2, GeluTanh = 3, Sigmoid = 4, Silu = 5 };
 enum class BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3 };
 
+constexpr int64_t kAttnScratchRows = 8;
+
 // One (batch, head) of attention read in place (see attn_rows): rows of q, k, v, mask and out are *_ld floats apart.
 struct AttnRowArgs {
   int64_t lq = 0, lk = 0, d = 0, dv = 0;
@@ -23,7 +25,8 @@ struct AttnRowArgs {
   float* lse = nullptr;      // lq floats (max + log(sum) per row) or null
   float scale = 1.0f;
   bool causal = false;       // row i sees keys j <= i
-  float* scratch = nullptr;  // round_up(lk, 16) floats
+  float* scratch = nullptr;  // scratch_rows x round_up(lk, 16) floats
+  int64_t scratch_rows = 1;  // 1 .. kAttnScratchRows query rows are scored before their sums of V rows
 };
 
 struct KernelTable {

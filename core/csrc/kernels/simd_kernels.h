@@ -434,28 +434,42 @@ static inline void weighted_rows(const float* p, const float* v, int64_t ld, int
 // Attention rows without packing: the scores of each query row padded with -inf to whole vectors, so the softmax
 // runs on full vectors only, then the weighted sum of V rows scaled by 1 / sum once.
 static void attn_rows(const AttnRowArgs& a) {
-  float* s = a.scratch;
-  for (int64_t i = 0; i < a.lq; ++i) {
-    const float* q = a.q + i * a.q_ld;
-    const int64_t keys = a.causal && i + 1 < a.lk ? i + 1 : a.lk;
-    int64_t j = 0;
-    for (; j + 4 <= keys; j += 4) dot_4rows(q, a.k + j * a.k_ld, a.k_ld, a.d, s + j);
-    for (; j < keys; ++j) s[j] = dot_row(q, a.k + j * a.k_ld, a.d);
-    const float* m = a.mask != nullptr ? a.mask + i * a.mask_ld : nullptr;
-    for (j = 0; j < keys; ++j) s[j] = s[j] * a.scale + (m != nullptr ? m[j] : 0.0f);
-    const int64_t padded = (keys + W - 1) / W * W;
-    for (; j < padded; ++j) s[j] = -__builtin_inff();
-    float* o = a.out + i * a.out_ld;
-    const float mx = row_max(s, padded);
-    if (mx == -__builtin_inff()) {  // every key masked: NaN, as PyTorch
-      for (int64_t c = 0; c < a.dv; ++c) o[c] = __builtin_nanf("");
-      if (a.lse != nullptr) a.lse[i] = -__builtin_inff();
-      continue;
+  const int64_t stride = (a.lk + 15) / 16 * 16, group = a.scratch_rows > 0 ? a.scratch_rows : 1;
+  float sums[kAttnScratchRows];
+  for (int64_t i0 = 0; i0 < a.lq; i0 += group) {
+    const int64_t i1 = i0 + group < a.lq ? i0 + group : a.lq;
+    // Scores of the group's rows first, then their sums of V rows: K, then V, stays in L2 across the rows.
+    for (int64_t i = i0; i < i1; ++i) {
+      float* s = a.scratch + (i - i0) * stride;
+      const float* q = a.q + i * a.q_ld;
+      const int64_t keys = a.causal && i + 1 < a.lk ? i + 1 : a.lk;
+      int64_t j = 0;
+      for (; j + 4 <= keys; j += 4) dot_4rows(q, a.k + j * a.k_ld, a.k_ld, a.d, s + j);
+      for (; j < keys; ++j) s[j] = dot_row(q, a.k + j * a.k_ld, a.d);
+      const float* m = a.mask != nullptr ? a.mask + i * a.mask_ld : nullptr;
+      for (j = 0; j < keys; ++j) s[j] = s[j] * a.scale + (m != nullptr ? m[j] : 0.0f);
+      const int64_t padded = (keys + W - 1) / W * W;
+      for (; j < padded; ++j) s[j] = -__builtin_inff();
+      const float mx = row_max(s, padded);
+      if (mx == -__builtin_inff()) {  // every key masked: NaN, as PyTorch
+        sums[i - i0] = 0.0f;
+        if (a.lse != nullptr) a.lse[i] = -__builtin_inff();
+        continue;
+      }
+      sums[i - i0] = exp_shift_sum(s, s, padded, mx);
+      if (a.lse != nullptr) a.lse[i] = mx + __builtin_logf(sums[i - i0]);
     }
-    const float l = exp_shift_sum(s, s, padded, mx);
-    for (int64_t c = 0; c < a.dv; c += 4 * W)
-      weighted_rows(s, a.v + c, a.v_ld, keys, a.dv - c < 4 * W ? a.dv - c : 4 * W, 1.0f / l, o + c);
-    if (a.lse != nullptr) a.lse[i] = mx + __builtin_logf(l);
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* s = a.scratch + (i - i0) * stride;
+      const int64_t keys = a.causal && i + 1 < a.lk ? i + 1 : a.lk;
+      float* o = a.out + i * a.out_ld;
+      if (sums[i - i0] == 0.0f) {
+        for (int64_t c = 0; c < a.dv; ++c) o[c] = __builtin_nanf("");
+        continue;
+      }
+      for (int64_t c = 0; c < a.dv; c += 4 * W)
+        weighted_rows(s, a.v + c, a.v_ld, keys, a.dv - c < 4 * W ? a.dv - c : 4 * W, 1.0f / sums[i - i0], o + c);
+    }
   }
 }
 
