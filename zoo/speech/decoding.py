@@ -66,13 +66,20 @@ class DecodingResult:
     language_probs: dict[str, float] = field(default_factory=dict)
 
 
+def log_normalizer(x: np.ndarray) -> np.ndarray:
+    """log(sum(exp(x))) over the last axis (kept, size 1) in float64. The exponentials of the shifted logits are
+    taken in float32 and summed in float64 (numpy's float64 exp runs one element at a time on AVX2 CPUs, 4x
+    slower over a 51865-token row): off by ~1e-7, the precision of the float32 reference decoders."""
+    m = x.max(axis=-1, keepdims=True)
+    shifted = (x - m).astype(np.float32, copy=False)
+    return m + np.log(np.exp(shifted, out=shifted).sum(axis=-1, keepdims=True, dtype=np.float64))
+
+
 def log_softmax(x: np.ndarray) -> np.ndarray:
-    """float64 log-probabilities over the last axis. The exponentials of the shifted logits are taken in float32
-    and summed in float64 (numpy's float64 exp runs one element at a time on AVX2 CPUs, 4x slower over a
-    51865-token row): the log-sum is off by ~1e-7, the precision of the float32 reference decoders."""
-    y = np.array(x, dtype=np.float64)
-    y -= y.max(axis=-1, keepdims=True)
-    y -= np.log(np.exp(y.astype(np.float32)).sum(axis=-1, keepdims=True, dtype=np.float64))
+    """float64 log-probabilities over the last axis (see log_normalizer)."""
+    x = np.asarray(x)
+    y = x.astype(np.float64)
+    y -= log_normalizer(x)
     return y
 
 
@@ -89,7 +96,7 @@ def compression_ratio(text: str) -> float:
 
 
 class LogitRules:
-    """Whisper's logit filters, applied in place to (batch, n_vocab) float64 logits for the next token."""
+    """Whisper's logit filters, applied in place to (batch, n_vocab) logits for the next token."""
 
     def __init__(self, tok: WhisperTokenizer, options: DecodingOptions, sample_begin: int,
                  suppress_ids: list[int]) -> None:
@@ -135,7 +142,7 @@ class LogitRules:
         for k in range(tokens.shape[0]):
             # timestamps together outweigh any single text token: compared in log-probabilities, where both
             # sides carry the same normaliser, so the logits compare the same way (1501 exponentials, not 51865)
-            if logsumexp(logits[k, ts:]) > logits[k, :ts].max():
+            if logsumexp(logits[k, ts:].astype(np.float64)) > logits[k, :ts].max():
                 logits[k, :ts] = -np.inf
 
 
@@ -189,21 +196,23 @@ def decode_window(network: Network, features: Any, tok: WhisperTokenizer, config
         all_logits = session.logits(tokens[:, fed:])
         if step == 0 and sot_logits is None:
             sot_logits = np.asarray(all_logits[0, sot_index - fed], dtype=np.float64)
-        logits = np.asarray(all_logits[:, -1], dtype=np.float64)
+        logits = np.array(all_logits[:, -1])  # float32, as the network gives them; the rules edit this copy
         fed = tokens.shape[1]
         rules.apply(logits, tokens)
+        # a token's log-probability is its logit minus its row's normaliser: no full log-softmax per step
+        normalizer = log_normalizer(logits)[:, 0]
         if search is not None:
-            tokens, order, done = search.step(tokens, log_softmax(logits), sum_logprobs)
+            tokens, order, done = search.step(tokens, logits, normalizer, sum_logprobs)
             session.reorder(order)
         else:
-            logprobs = log_softmax(logits)
             if options.temperature == 0:
-                nxt = logprobs.argmax(axis=-1)
+                nxt = logits.argmax(axis=-1)
             else:
                 probs = np.exp(log_softmax(logits / options.temperature))
                 nxt = np.array([rng.choice(len(p), p=p) for p in probs])
             ended = tokens[:, -1] == tok.eot
-            sum_logprobs += np.where(ended, 0.0, logprobs[np.arange(len(nxt)), nxt])
+            picked = logits[np.arange(len(nxt)), nxt] - normalizer
+            sum_logprobs += np.where(ended, 0.0, picked)
             nxt = np.where(ended, tok.eot, nxt)
             tokens = np.concatenate([tokens, nxt[:, None]], axis=1)
             done = bool((tokens[:, -1] == tok.eot).all())
@@ -248,17 +257,18 @@ class BeamSearch:
             raise ValueError(f"beam search: patience {patience} leaves no candidates for beam size {beam_size}")
         self.finished: dict[tuple[int, ...], float] = {}
 
-    def step(self, tokens: np.ndarray, logprobs: np.ndarray, sum_logprobs: np.ndarray):
-        """Expand every live row; returns (new tokens, source row of each, whether the search is done)."""
+    def step(self, tokens: np.ndarray, logits: np.ndarray, normalizer: np.ndarray, sum_logprobs: np.ndarray):
+        """Expand every live row by its best tokens (log-probability: logit - the row's normalizer, from
+        log_normalizer); returns (new tokens, source row of each, whether the search is done)."""
         scores: dict[tuple[int, ...], float] = {}
         sources: dict[tuple[int, ...], int] = {}
         k = self.beam_size + 1
         for row in range(tokens.shape[0]):
-            prefix = tuple(int(t) for t in tokens[row])
-            top = np.argpartition(-logprobs[row], k)[:k]
-            for token in top:
-                seq = prefix + (int(token),)
-                scores[seq] = float(sum_logprobs[row] + logprobs[row, token])
+            prefix = tuple(tokens[row].tolist())
+            base = sum_logprobs[row] - normalizer[row]
+            for token in np.argpartition(-logits[row], k)[:k].tolist():  # the row's k best, in no order
+                seq = prefix + (token,)
+                scores[seq] = float(base + logits[row, token])
                 sources[seq] = row
         kept, order, newly = [], [], {}
         for seq in sorted(scores, key=scores.get, reverse=True):
