@@ -81,10 +81,11 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-def packed_linear(module: Module, input: Tensor, weight: Tensor, bias: Tensor | None,
+def packed_linear(module: Module, input: Tensor, weight: Tensor | tuple[Tensor, ...], bias: Tensor | None,
                   activation: str = "none") -> Tensor:
-    """act(input @ weight.T + bias) on the packed copy of the float32 weight [out, in] that `module` caches
-    (`packed_weight`), with bias and activation in the GEMM epilogue. No gradient: for inference under no_grad.
+    """act(input @ weight.T + bias) on the packed copy of the float32 weight [out, in] (or of a tuple of
+    weights, concatenated along the outputs) that `module` caches (`packed_weight`), with bias and activation
+    in the GEMM epilogue. No gradient: for inference under no_grad.
 
     >>> logits = packed_linear(decoder, x, decoder.token_embedding.weight, None)
     """
@@ -95,24 +96,30 @@ def packed_linear(module: Module, input: Tensor, weight: Tensor, bias: Tensor | 
                      for rows, packed in blocks], dim=-1)
 
 
-def packed_weight(module: Module, weight: Tensor,
+def packed_weight(module: Module, weight: Tensor | tuple[Tensor, ...],
                   first_input: Tensor | None = None) -> tuple[tuple[slice, object], ...]:
     """The weight packed for `_C.linear_packed` as (output rows, packed block) blocks, made once and cached on
-    `module` (train(), eval() and load_state_dict drop it; a new weight tensor re-packs).
+    `module` (train(), eval() and load_state_dict drop it; a new weight tensor re-packs). A tuple of weights
+    with the same in_features is packed as their concatenation along the outputs (a fused q/k/v projection
+    whose outputs are, bit for bit, those of the separate products).
 
-    `first_input` is the input of the product that asks first. When it has at most HALF_MAX_ROWS rows (a decoding step)
-    and every value of a block is exactly a float16 (a checkpoint shipped in float16, widened on import), the
-    block is kept in float16 (`_C.pack_linear_weight_half`): the products give the same bits from half the bytes
-    read, which is what a few-row product waits on. Otherwise, or for a first product of many rows (an encoder,
-    which the float32 panel serves faster), the block is packed in float32 (`_C.pack_linear_weight`).
+    `first_input` is the input of the product that asks first. When it has at most HALF_MAX_ROWS rows (a
+    decoding step) and every value of a block is exactly a float16 (a checkpoint shipped in float16, widened
+    on import), the block is kept in float16 (`_C.pack_linear_weight_half`): the products give the same bits
+    from half the bytes read, which is what a few-row product waits on. Otherwise, or for a first product of
+    many rows (an encoder, which the float32 panel serves faster), the block is packed in float32
+    (`_C.pack_linear_weight`).
 
     Inference then reads only the packed copy, so each block's clean memory-mapped file pages are released
     (`core.io.release_file_pages`) before the next block is read: the values stay (a later read of the weight
     maps them again), and a weight larger than PACK_BLOCK_BYTES is never resident twice in full.
     """
-    key = (id(weight), weight.data_ptr())  # a new weight tensor or new memory re-packs
+    parts = weight if isinstance(weight, tuple) else (weight,)
+    key = tuple((id(w), w.data_ptr()) for w in parts)  # a new weight tensor or new memory re-packs
     cached = module.__dict__.get("_packed")
     if cached is None or cached[0] != key:
+        if len(parts) > 1:
+            weight = core.cat(list(parts))  # a transient copy: only its packed blocks are kept
         if weight.ndim != 2:
             raise ValueError(f"packed_weight: weight must be 2-d [out, in], got shape {tuple(weight.shape)}")
         out_features, in_features = weight.shape
@@ -125,6 +132,9 @@ def packed_weight(module: Module, weight: Tensor,
             packed = _C.pack_linear_weight_half(block) if rows <= HALF_MAX_ROWS else None
             blocks.append((out_rows, packed if packed is not None else _C.pack_linear_weight(block)))
             release_file_pages(block)
+        if len(parts) > 1:
+            for part in parts:  # the concatenation read them
+                release_file_pages(part)
         cached = (key, tuple(blocks))
         object.__setattr__(module, "_packed", cached)
     return cached[1]

@@ -173,3 +173,18 @@ def test_a_weight_that_is_not_float16_exact_keeps_the_float32_packing():
         y = fc(core.ones(1, 24)).numpy()
     assert isinstance(fc.__dict__["_packed"][1][0][1], _C._kernels.PackedWeight)
     np.testing.assert_allclose(y, reference(fc, np.ones((1, 24), np.float32)), rtol=1e-5, atol=1e-5)
+
+
+def test_a_tuple_of_weights_packs_as_their_concatenation_with_the_same_bits():
+    parts = [nn.Linear(24, n).eval() for n in (16, 24, 40)]
+    holder = nn.Module()
+    x = core.randn(70, 24)
+    with core.no_grad():
+        fused = linear.packed_linear(holder, x, tuple(p.weight for p in parts),
+                                     core.cat([p.bias for p in parts]), "gelu").numpy()
+        separate = np.concatenate([p.forward_act(x, "gelu").numpy() for p in parts], axis=1)
+        np.testing.assert_array_equal(fused, separate)
+        first = holder.__dict__["_packed"]
+        parts[1].weight = nn.Parameter(core.randn(24, 24))  # a new tensor in one part re-packs the whole
+        linear.packed_linear(holder, x, tuple(p.weight for p in parts), None)
+        assert holder.__dict__["_packed"] is not first

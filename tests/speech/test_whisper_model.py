@@ -54,3 +54,20 @@ def test_reordered_beam_rows_continue_like_fresh_sequences(pair):
     for i, (src, nxt) in enumerate(zip([2, 0, 0], [7, 8, 9])):
         fresh = ours.session(features, 1).logits(np.array([prompt + rows[src] + [nxt]]))
         np.testing.assert_allclose(got[i, -1], fresh[0, -1], atol=1e-3, rtol=1e-4)
+
+
+def test_fused_inference_attention_gives_the_bits_of_the_separate_projections():
+    import core
+    from zoo.speech.model import MultiHeadAttention
+
+    core.manual_seed(0)
+    attn = MultiHeadAttention(64, 4).eval()
+    x = core.randn(2, 37, 64)
+    with core.no_grad():
+        fused = attn(x).numpy()
+        assert "_packed" in attn.__dict__ and "_packed" not in attn.key.__dict__  # one fused packed weight
+        q, k, v = (attn.split_heads(p(x)) for p in (attn.query, attn.key, attn.value))
+        separate = attn.out(attn.merge_heads(core.nn.functional.scaled_dot_product_attention(q, k, v))).numpy()
+    np.testing.assert_array_equal(fused, separate)
+    differentiable = attn(x).detach().numpy()  # grad mode: the op-by-op path
+    np.testing.assert_allclose(fused, differentiable, rtol=1e-5, atol=1e-6)

@@ -42,7 +42,14 @@ class MultiHeadAttention(nn.Module):
         return x.transpose(1, 2).reshape(b, t, h * d)
 
     def forward(self, x: core.Tensor) -> core.Tensor:
-        """Full (non-causal) self-attention, as in the encoder."""
+        """Full (non-causal) self-attention, as in the encoder. In inference the three projections run as one
+        product (one packed [3D, D] weight, the same bits per output) and the attention reads the heads from its
+        output in place and writes them merged (`core._C.attention_qkv`): no head split or merge copies."""
+        if not (self.training or core.is_grad_enabled()) and x.dtype == core.float32 and x.ndim == 3:
+            projections = (self.query, self.key, self.value)
+            bias = core.cat([p.bias for p in projections])
+            qkv = packed_linear(self, x, tuple(p.weight for p in projections), bias)
+            return self.out(core._C.attention_qkv(qkv, self.n_head))
         q, k, v = (self.split_heads(proj(x)) for proj in (self.query, self.key, self.value))
         return self.out(self.merge_heads(F.scaled_dot_product_attention(q, k, v)))
 
