@@ -75,6 +75,15 @@ def test_exp_keeps_its_special_values(isa):
     np.testing.assert_allclose(y[[5, 6, 7]], np.exp(x[[5, 6, 7]].astype(np.float64)), rtol=1e-5, atol=1e-40)
 
 
+@pytest.mark.parametrize("op", ["gelu", "gelu_tanh"])
+def test_gelu_at_the_infinities_and_far_tail_is_pytorchs(isa, op):
+    # PyTorch: gelu(inf) = inf, gelu(-inf) = -inf * 0 = nan, NaN stays NaN; far out the value is 0 or -0
+    x = np.array([np.inf, -np.inf, np.nan, -20.0, -14.0, 30.0] * 3, dtype=np.float32)
+    y = K.unary(op, x, isa=isa)[:6]
+    assert y[0] == np.inf and np.isnan(y[1]) and np.isnan(y[2]) and y[5] == 30.0
+    assert abs(y[3]) < 1e-30 and abs(y[4]) < 1e-30
+
+
 def test_gelu_entry_point_chooses_the_form(isa):
     x = np.linspace(-6, 6, 101, dtype=np.float32)
     np.testing.assert_allclose(K.unary("gelu", x, isa=isa), ref.gelu(x), rtol=1e-5, atol=2e-7)

@@ -219,27 +219,24 @@ void bind_kernels(py::module_& m) {
       .def_readonly("out_features", &cpu::PackedWeight::out_features)
       .def_readonly("in_features", &cpu::PackedWeight::in_features)
       .def_property_readonly("isa", [](const cpu::PackedWeight& p) { return cpu::isa_name(p.isa); });
-  m.def(
-      "pack_weight",
-      [](const F32& w_in, std::optional<std::string> isa) {
-        F32 w = w_in;
-        Mat<float> W = mat<float>(w, "pack_weight", "w");
-        const cpu::Isa i = isa_arg(isa);
-        py::gil_scoped_release release;
-        return cpu::pack_weight(W.p, W.rows, W.cols, W.ld, i);
-      },
-      py::arg("w"), py::arg("isa") = py::none(), "Packs a Linear weight [out, in] for linear_packed.");
-  m.def(
-      "pack_weight_half",
-      [](const F32& w_in, std::optional<std::string> isa) {
-        F32 w = w_in;
-        Mat<float> W = mat<float>(w, "pack_weight_half", "w");
-        const cpu::Isa i = isa_arg(isa);
-        py::gil_scoped_release release;
-        return cpu::pack_weight_half(W.p, W.rows, W.cols, W.ld, i);
-      },
-      py::arg("w"), py::arg("isa") = py::none(),
-      "The float16 copy of a Linear weight [out, in] for linear_packed, or None if some value is not a float16.");
+  // pack(w, out, in, ldw, isa) on a numpy weight [out, in] for the given or the active ISA, without the GIL.
+  auto pack_entry = [](const char* who, auto pack) {
+    return [who, pack](const F32& w_in, std::optional<std::string> isa) {
+      F32 w = w_in;
+      Mat<float> W = mat<float>(w, who, "w");
+      const cpu::Isa i = isa_arg(isa);
+      py::gil_scoped_release release;
+      return pack(W.p, W.rows, W.cols, W.ld, i);
+    };
+  };
+  m.def("pack_weight",
+        pack_entry("pack_weight", [](const float* w, int64_t o, int64_t n, int64_t ld, cpu::Isa i) {
+          return cpu::pack_weight(w, o, n, ld, i);
+        }),
+        py::arg("w"), py::arg("isa") = py::none(), "Packs a Linear weight [out, in] for linear_packed.");
+  m.def("pack_weight_half", pack_entry("pack_weight_half", cpu::pack_weight_half), py::arg("w"),
+        py::arg("isa") = py::none(),
+        "The float16 copy of a Linear weight [out, in] for linear_packed, or None if some value is not a float16.");
   m.def("linear_packed", &linear_packed_entry<cpu::PackedWeight>, py::arg("x"), py::arg("w"),
         py::arg("bias") = py::none(), py::arg("epilogue") = "none",
         "y = epilogue(x w^T + bias) with a packed weight (pack_weight or pack_weight_half); epilogue in none, relu, "

@@ -236,6 +236,16 @@ void check_gemm_args(const char* who, bool ta, bool tb, int64_t M, int64_t N, in
                                 std::to_string(ldb) + " ldc=" + std::to_string(ldc));
 }
 
+// y[rows x out] (ldy) from x[rows x in] (ldx) and a packed weight that holds data unless it is empty.
+void check_linear_args(const char* who, int64_t rows, int64_t ldx, int64_t ldy, int64_t out, int64_t in,
+                       bool has_data) {
+  if (rows < 0 || ldx < std::max<int64_t>(1, in) || ldy < std::max<int64_t>(1, out))
+    throw std::invalid_argument(std::string(who) + ": bad sizes rows=" + std::to_string(rows) + " ldx=" +
+                                std::to_string(ldx) + " ldy=" + std::to_string(ldy) + " for a weight of " +
+                                std::to_string(out) + " x " + std::to_string(in));
+  if (!has_data && out * in > 0) throw std::invalid_argument(std::string(who) + ": empty packed weight");
+}
+
 }  // namespace
 
 void sgemm_isa(Isa isa, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
@@ -335,11 +345,7 @@ PackedWeight pack_weight(const float* w, int64_t out_features, int64_t in_featur
 
 void linear_packed(const float* x, int64_t rows, int64_t ldx, const PackedWeight& w, const float* bias,
                    Epilogue epilogue, float* y, int64_t ldy) {
-  if (rows < 0 || ldx < std::max<int64_t>(1, w.in_features) || ldy < std::max<int64_t>(1, w.out_features))
-    throw std::invalid_argument("linear_packed: bad sizes rows=" + std::to_string(rows) + " ldx=" +
-                                std::to_string(ldx) + " ldy=" + std::to_string(ldy) + " for a weight of " +
-                                std::to_string(w.out_features) + " x " + std::to_string(w.in_features));
-  if (!w.data && w.out_features * w.in_features > 0) throw std::invalid_argument("linear_packed: empty PackedWeight");
+  check_linear_args("linear_packed", rows, ldx, ldy, w.out_features, w.in_features, w.data != nullptr);
   gemm_driver(kernel_table(w.isa), false, {false, x, ldx}, {false, nullptr, 0}, &w, rows, w.out_features,
               w.in_features, 1.0f, 0.0f, y, ldy, bias, epilogue);
 }
@@ -373,11 +379,7 @@ std::optional<HalfWeight> pack_weight_half(const float* w, int64_t out_features,
 
 void linear_half(const float* x, int64_t rows, int64_t ldx, const HalfWeight& w, const float* bias,
                  Epilogue epilogue, float* y, int64_t ldy) {
-  if (rows < 0 || ldx < std::max<int64_t>(1, w.in_features) || ldy < std::max<int64_t>(1, w.out_features))
-    throw std::invalid_argument("linear_half: bad sizes rows=" + std::to_string(rows) + " ldx=" +
-                                std::to_string(ldx) + " ldy=" + std::to_string(ldy) + " for a weight of " +
-                                std::to_string(w.out_features) + " x " + std::to_string(w.in_features));
-  if (!w.data && w.out_features * w.in_features > 0) throw std::invalid_argument("linear_half: empty HalfWeight");
+  check_linear_args("linear_half", rows, ldx, ldy, w.out_features, w.in_features, w.data != nullptr);
   const KernelTable& t = kernel_table(w.isa);
   const int64_t N = w.out_features, K = w.in_features, nr = w.nr;
   if (rows == 0 || N == 0) return;

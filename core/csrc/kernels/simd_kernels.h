@@ -36,7 +36,10 @@ static inline V vrcp(V x) {
 // erfc(z) by the Chebyshev fit of Numerical Recipes' erfcc (relative error < 1.2e-7 for every z), so
 // gelu(x) = 0.5 x erfc(-x / sqrt 2) stays accurate in its small negative tail, where 1 + erf would cancel.
 static inline V verfc(V z) {
-  const V az = vabs(z);
+  // |z| capped at 10.5, where erfc is already 0 in float32 (its value there underflows), so no finite result
+  // moves: at infinity the reciprocal's Newton step below would give inf * 0 = NaN. gelu(+inf) is then inf and
+  // gelu(-inf) is -inf * 0 = NaN, as in PyTorch. A NaN z reads as 10.5; gelu, the only caller, multiplies by x.
+  const V az = vmin(vabs(z), vset1(10.5f));
   const V t = vrcp(vfmadd(az, vset1(0.5f), vset1(1.0f)));
   V p = vset1(0.17087277f);
   p = vfmadd(p, t, vset1(-0.82215223f));
