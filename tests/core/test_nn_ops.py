@@ -101,3 +101,26 @@ def test_embedding_padding_row_gets_no_gradient():
     expected = np.zeros((6, 3))
     expected[0], expected[1] = 2.0, 4.0
     np.testing.assert_array_equal(w.grad.numpy(), expected)
+
+
+@pytest.mark.parametrize("queries", [1, 5, 40])
+def test_attention_over_a_sliced_cache_reads_it_in_place_with_the_same_result(queries):
+    # a decoder's key/value cache: a (B, H, capacity, d) buffer sliced to its filled positions
+    core.manual_seed(1)
+    keys, values = core.randn(2, 3, 64, 16), core.randn(2, 3, 64, 16)
+    q = core.randn(2, 3, queries, 16)
+    k, v = keys[:, :, :45], values[:, :, :45]
+    assert not k.is_contiguous()
+    F = core.nn.functional
+    with core.no_grad():
+        sliced = F.scaled_dot_product_attention(q, k, v).numpy()
+        copied = F.scaled_dot_product_attention(q, k.contiguous(), v.contiguous()).numpy()
+        transposed = F.scaled_dot_product_attention(q, k.transpose(2, 3).contiguous().transpose(2, 3), v).numpy()
+    np.testing.assert_array_equal(sliced, copied)
+    np.testing.assert_array_equal(transposed, copied)
+    kg = keys.clone().requires_grad_()
+    F.scaled_dot_product_attention(q, kg[:, :, :45], v).sum().backward()
+    kc = keys[:, :, :45].contiguous().requires_grad_()
+    F.scaled_dot_product_attention(q, kc, v).sum().backward()
+    np.testing.assert_allclose(kg.grad.numpy()[:, :, :45], kc.grad.numpy(), rtol=1e-6, atol=1e-6)
+    assert not kg.grad.numpy()[:, :, 45:].any()

@@ -532,7 +532,7 @@ static void half_block(int64_t rows, int64_t kcb, const float* x, int64_t ldx, c
   switch (rows) {
     case 1: half_slivers<1, 4>(kcb, x, ldx, b, slivers, out, ldo, first); break;
     case 2: half_slivers<2, 2>(kcb, x, ldx, b, slivers, out, ldo, first); break;
-    case 3: half_slivers<3, 2>(kcb, x, ldx, b, slivers, out, ldo, first); break;
+    case 3: half_slivers<3, 1>(kcb, x, ldx, b, slivers, out, ldo, first); break;  // P = 2 would spill (17 registers)
     case 4: half_slivers<4, 1>(kcb, x, ldx, b, slivers, out, ldo, first); break;
     case 5: half_slivers<5, 1>(kcb, x, ldx, b, slivers, out, ldo, first); break;
     default: half_slivers<6, 1>(kcb, x, ldx, b, slivers, out, ldo, first); break;

@@ -188,6 +188,18 @@ std::vector<int64_t> batch_offsets(const Tensor& t, const Shape& batch) {
   return off;
 }
 
+// x when each of its trailing [rows, cols] matrices is already row-major with rows cols apart (whatever the
+// strides of the dims before: batch_offsets reads those), else a contiguous copy. A decoder's key/value cache
+// sliced to its filled positions is such a view, so attending over it copies nothing.
+Tensor rows_contiguous(const Tensor& x) {
+  const int64_t n = x.dim();
+  if (n < 2) return contiguous(x);
+  const Shape& sh = x.shape();
+  const auto& st = x.strides();
+  const bool row_major = (sh[n - 1] <= 1 || st[n - 1] == 1) && (sh[n - 2] <= 1 || st[n - 2] == sh[n - 1]);
+  return row_major ? x : contiguous(x);
+}
+
 Shape with_last(Shape batch, int64_t r, int64_t c) {
   batch.push_back(r);
   batch.push_back(c);
@@ -258,9 +270,9 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   Operands off;
   {
     NoGradGuard ng;
-    qe = expand(contiguous(detach(q)), with_last(batch, L, E));
-    ke = expand(contiguous(detach(k)), with_last(batch, S, E));
-    ve = expand(contiguous(detach(v)), with_last(batch, S, Ev));
+    qe = expand(rows_contiguous(detach(q)), with_last(batch, L, E));
+    ke = expand(rows_contiguous(detach(k)), with_last(batch, S, E));
+    ve = expand(rows_contiguous(detach(v)), with_last(batch, S, Ev));
     off.q = batch_offsets(qe, batch);
     off.k = batch_offsets(ke, batch);
     off.v = batch_offsets(ve, batch);
