@@ -174,14 +174,15 @@ class WhisperSession:
         start, end = self.length, self.length + n
         if end > dec.positional_embedding.shape[0]:
             raise ValueError(f"decoder: {end} tokens exceed the text context of {dec.positional_embedding.shape[0]}")
-        x = dec.token_embedding(tokens) + dec.positional_embedding[start:end]
+        # narrow() rather than [:, :, a:b]: the same views, without the general indexing's Python per call
+        x = dec.token_embedding(tokens) + dec.positional_embedding.narrow(0, start, n)
         for i, block in enumerate(dec.blocks):
             attn = block.attn
             h = block.attn_ln(x)
             q = attn.split_heads(attn.query(h))
-            self.keys[i][:, :, start:end] = attn.split_heads(attn.key(h))
-            self.values[i][:, :, start:end] = attn.split_heads(attn.value(h))
-            k, v = self.keys[i][:, :, :end], self.values[i][:, :, :end]
+            self.keys[i].narrow(2, start, n).copy_(attn.split_heads(attn.key(h)))
+            self.values[i].narrow(2, start, n).copy_(attn.split_heads(attn.value(h)))
+            k, v = self.keys[i].narrow(2, 0, end), self.values[i].narrow(2, 0, end)
             if n > 1:
                 # causal within the new tokens: query j sees cached positions and new ones up to itself
                 mask = core.from_numpy(np.arange(end)[None, :] <= (start + np.arange(n))[:, None])
@@ -212,5 +213,5 @@ class WhisperSession:
         with core.no_grad():
             for buffers in (self.keys, self.values):
                 for buf in buffers:
-                    used = buf[:, :, :self.length]
+                    used = buf.narrow(2, 0, self.length)
                     used.copy_(used[idx])  # gathers only the filled positions
