@@ -51,9 +51,18 @@ def test_reordered_beam_rows_continue_like_fresh_sequences(pair):
     session.logits(np.array([prompt + r for r in rows]))
     session.reorder(np.array([2, 0, 0]))
     got = session.logits(np.array([[7], [8], [9]]))
+    seqs = []
     for i, (src, nxt) in enumerate(zip([2, 0, 0], [7, 8, 9])):
-        fresh = ours.session(features, 1).logits(np.array([prompt + rows[src] + [nxt]]))
+        seqs.append(prompt + rows[src] + [nxt])
+        fresh = ours.session(features, 1).logits(np.array([seqs[-1]]))
         np.testing.assert_allclose(got[i, -1], fresh[0, -1], atol=1e-3, rtol=1e-4)
+    session.reorder(np.array([1, 2, 0]))  # a cycle: every row moves, each one's source is overwritten too
+    got = session.logits(np.array([[11], [12], [13]]))
+    for i, (src, nxt) in enumerate(zip([1, 2, 0], [11, 12, 13])):
+        fresh = ours.session(features, 1).logits(np.array([seqs[src] + [nxt]]))
+        np.testing.assert_allclose(got[i, -1], fresh[0, -1], atol=1e-3, rtol=1e-4)
+    with pytest.raises(ValueError, match="2 indices for a session of 3"):
+        session.reorder(np.array([0, 1]))
 
 
 def test_fused_inference_attention_gives_the_bits_of_the_separate_projections():

@@ -207,11 +207,14 @@ class WhisperSession:
     def reorder(self, indices: np.ndarray) -> None:
         """Keep the cached rows of the given hypotheses, in that order (beam search's survivors)."""
         indices = np.asarray(indices, dtype=np.int64)
-        if np.array_equal(indices, np.arange(self.batch)) or self.length == 0:
+        if len(indices) != self.batch:
+            raise ValueError(f"reorder: {len(indices)} indices for a session of {self.batch} hypotheses")
+        moved = np.flatnonzero(indices != np.arange(self.batch))  # rows that keep their hypothesis stay put
+        if len(moved) == 0 or self.length == 0:
             return
-        idx = core.from_numpy(indices)
+        dst, src = core.from_numpy(moved), core.from_numpy(indices[moved])
         with core.no_grad():
             for buffers in (self.keys, self.values):
                 for buf in buffers:
-                    used = buf.narrow(2, 0, self.length)
-                    used.copy_(used[idx])  # gathers only the filled positions
+                    used = buf.narrow(2, 0, self.length)  # only the filled positions
+                    used[dst] = used[src]  # the right side is gathered first, so overlapping moves are safe
