@@ -65,8 +65,7 @@ class Linear(Module):
         ...     y = fc.forward_act(core.randn(7, 384), "gelu")
         """
         weight, bias = self.weight, self.bias
-        if not (self.training or _C.is_grad_enabled()) and input.dtype == weight.dtype == core.float32 and (
-                bias is None or bias.dtype == core.float32):
+        if inference_path(self, input, weight, bias):
             return packed_linear(self, input, weight, bias, activation)
         y = F.linear(input, weight, bias)
         if activation == "none":
@@ -79,6 +78,12 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def inference_path(module: Module, *tensors: Tensor | None) -> bool:
+    """Whether the inference kernels (packed_linear, core._C.attention_qkv: float32, no autograd) serve a call:
+    `module` in eval mode, gradients off, every given tensor float32 (None entries are skipped)."""
+    return not (module.training or _C.is_grad_enabled()) and all(t is None or t.dtype == core.float32 for t in tensors)
 
 
 def packed_linear(module: Module, input: Tensor, weight: Tensor | tuple[Tensor, ...], bias: Tensor | None,

@@ -80,3 +80,16 @@ def test_fused_inference_attention_gives_the_bits_of_the_separate_projections():
     np.testing.assert_array_equal(fused, separate)
     differentiable = attn(x).detach().numpy()  # grad mode: the op-by-op path
     np.testing.assert_allclose(fused, differentiable, rtol=1e-5, atol=1e-6)
+
+
+def test_a_float64_decoder_in_inference_projects_through_the_differentiable_path():
+    import core
+    from zoo.speech.model import TextDecoder
+
+    core.manual_seed(0)
+    dec = TextDecoder(50, 8, 16, 2, 1).double().eval()
+    x = core.randn(1, 2, 16).double()
+    with core.no_grad():
+        logits = dec.project_vocab(x)
+    assert logits.dtype == core.float64 and "_packed" not in dec.__dict__
+    np.testing.assert_allclose(logits.numpy(), x.numpy() @ dec.token_embedding.weight.detach().numpy().T, rtol=1e-12)

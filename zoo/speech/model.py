@@ -20,7 +20,7 @@ import core
 import core.nn.functional as F
 from core import nn
 from core.io import load_file
-from core.nn.linear import packed_linear
+from core.nn.linear import inference_path, packed_linear
 
 
 class MultiHeadAttention(nn.Module):
@@ -45,10 +45,10 @@ class MultiHeadAttention(nn.Module):
         """Full (non-causal) self-attention, as in the encoder. In inference the three projections run as one
         product (one packed [3D, D] weight, the same bits per output) and the attention reads the heads from its
         output in place and writes them merged (`core._C.attention_qkv`): no head split or merge copies."""
-        if not (self.training or core.is_grad_enabled()) and x.dtype == core.float32 and x.ndim == 3:
-            projections = (self.query, self.key, self.value)
-            bias = core.cat([p.bias for p in projections])
-            qkv = packed_linear(self, x, tuple(p.weight for p in projections), bias)
+        projections = (self.query, self.key, self.value)
+        weights, biases = tuple(p.weight for p in projections), [p.bias for p in projections]
+        if x.ndim == 3 and inference_path(self, x, *weights, *biases):
+            qkv = packed_linear(self, x, weights, core.cat(biases))
             return self.out(core._C.attention_qkv(qkv, self.n_head))
         q, k, v = (self.split_heads(proj(x)) for proj in (self.query, self.key, self.value))
         return self.out(self.merge_heads(F.scaled_dot_product_attention(q, k, v)))
@@ -109,9 +109,9 @@ class TextDecoder(nn.Module):
         """Logits over the vocabulary: x against the tied token embedding, which inference packs for the GEMM
         once (the 1-5 rows of a decoding step then stream the packed weight instead of re-packing it)."""
         weight = self.token_embedding.weight
-        if self.training or core.is_grad_enabled():
-            return F.linear(x, weight)
-        return packed_linear(self, x, weight, None)
+        if inference_path(self, x, weight):
+            return packed_linear(self, x, weight, None)
+        return F.linear(x, weight)
 
 
 class Whisper(nn.Module):

@@ -16,6 +16,7 @@ import core
 import core.nn as nn
 import core.nn.functional as F
 from core.io import load_file
+from core.nn.linear import inference_path
 from zoo.architectures import register_architecture
 from zoo.text.config import TextEncoderConfig
 from zoo.text.encoder import SentenceEncoder
@@ -58,8 +59,7 @@ class BertSelfAttention(nn.Module):
     def forward(self, x: core.Tensor, mask: core.Tensor | None) -> core.Tensor:
         b, t, h = x.shape
         qkv = self.qkv(x)
-        if not self.training and not core.is_grad_enabled() and qkv.dtype == core.float32 \
-                and (mask is None or mask.dtype == core.float32):
+        if inference_path(self, qkv, mask):
             context = core._C.attention_qkv(qkv, self.num_heads, mask)
         else:
             # (B, T, 3H) -> (3, B, heads, T, D) in one copy, so q, k and v reach the attention op contiguous

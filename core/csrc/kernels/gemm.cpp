@@ -10,8 +10,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/half.h"
 #include "kernels/threadpool.h"
+#include "tensor/dtype.h"
 
 namespace zh::cpu {
 
@@ -244,6 +244,15 @@ void check_linear_args(const char* who, int64_t rows, int64_t ldx, int64_t ldy, 
                                 std::to_string(ldx) + " ldy=" + std::to_string(ldy) + " for a weight of " +
                                 std::to_string(out) + " x " + std::to_string(in));
   if (!has_data && out * in > 0) throw std::invalid_argument(std::string(who) + ": empty packed weight");
+}
+
+// The float16 equal to f, if there is one (a NaN has none here: a NaN weight keeps float32).
+bool float_to_half_exact(float f, uint16_t* out) {
+  const uint16_t h = float_to_half(f);
+  const float back = half_to_float(h);
+  if (f != f || std::memcmp(&back, &f, 4) != 0) return false;
+  *out = h;
+  return true;
 }
 
 }  // namespace

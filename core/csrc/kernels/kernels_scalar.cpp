@@ -2,8 +2,8 @@
 // The reference every other ISA is tested against, and the fallback on CPUs without AVX2.
 #include <cstring>
 
-#include "kernels/half.h"
 #include "kernels/kernel_table.h"
+#include "tensor/dtype.h"  // half_to_float, the tensor library's own conversion
 
 namespace zh::cpu {
 namespace scalar_impl {
