@@ -3,8 +3,9 @@
     PYTHONPATH=. python bench/gemm.py            # the full table
     PYTHONPATH=. python bench/gemm.py --quick    # square sizes only
 
-GFLOP/s = 2 M N K / best time. Ratios above 1 mean ours is faster. Numpy's BLAS threads are set with
-threadpoolctl, PyTorch's with torch.set_num_threads, ours with core.set_num_threads.
+GFLOP/s = 2 M N K / best time, the libraries taking turns over 7 rounds (kernel_timing.best_times_interleaved).
+Ratios above 1 mean ours is faster. Numpy's BLAS threads are set with threadpoolctl, PyTorch's with
+torch.set_num_threads, ours with core.set_num_threads.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kernel_timing import best_time, print_table, threads, torch  # noqa: E402
+from kernel_timing import best_times_interleaved, print_table, threads, torch  # noqa: E402
 
 from core._C import _kernels  # noqa: E402
 
@@ -38,14 +39,14 @@ def measure(m: int, k: int, n: int, nthreads: int) -> list[float | None]:
     b = rng.standard_normal((k, n), dtype=np.float32)
     flops = 2.0 * m * n * k
     min_time = 0.05 if flops < 1e9 else 0.2
+    fns = [lambda: _kernels.sgemm(a, b), lambda: a @ b]
+    if torch is not None:
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        fns.append(lambda: ta @ tb)
     with threads(nthreads):
-        ours = flops / best_time(lambda: _kernels.sgemm(a, b), min_time=min_time) / 1e9
-        npy = flops / best_time(lambda: a @ b, min_time=min_time) / 1e9
-        tch = None
-        if torch is not None:
-            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-            tch = flops / best_time(lambda: ta @ tb, min_time=min_time) / 1e9
-    return [ours, npy, tch]
+        times = best_times_interleaved(fns, min_time=min_time, settle=0.1 if nthreads > 1 else 0.0)
+    rates = [flops / t / 1e9 for t in times]
+    return rates + [None] * (3 - len(rates))
 
 
 def main() -> None:

@@ -38,6 +38,33 @@ def best_time(fn: Callable[[], object], repeats: int = 5, min_time: float = 0.05
     return best
 
 
+def best_times_interleaved(fns: list[Callable[[], object]], repeats: int = 7, min_time: float = 0.05,
+                           settle: float = 0.0) -> list[float]:
+    """Seconds per call of each fn, the best over `repeats` rounds in which every fn takes its turn.
+
+    Taking turns spreads each library's repeats over the same stretch of time, so a slow minute on a shared
+    machine lowers them all instead of deciding the ratio; `settle` seconds of sleep before each turn let the
+    previous library's idle worker threads stop spinning (OpenBLAS's and OpenMP's do, for milliseconds) so they
+    do not take a core from the next one.
+    """
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            if settle:
+                time.sleep(settle)
+            calls, start = 0, time.perf_counter()
+            while True:
+                fn()
+                calls += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= min_time:
+                    break
+            best[i] = min(best[i], elapsed / calls)
+    return best
+
+
 @contextlib.contextmanager
 def threads(n: int) -> Iterator[None]:
     """Run ours, numpy's BLAS (through threadpoolctl) and PyTorch on n threads."""

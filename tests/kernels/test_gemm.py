@@ -4,11 +4,12 @@ import pytest
 
 from core._C import _kernels as K
 
-# (M, N, K): tiny, primes, 1..70, tile edges (6x16, 12x32, 4x4), K blocks of 256, the 2048 panel edges.
+# (M, N, K): tiny, primes, 1..70, tile edges (6x16, 12x32, 4x4), K blocks of 256, row blocks of 360 and column
+# groups of 128 with partial slivers at their ends, the 2048 panel edges.
 SHAPES = [
     (1, 1, 1), (1, 70, 3), (70, 1, 5), (2, 3, 4), (5, 7, 11), (13, 17, 19), (31, 37, 41), (47, 53, 59),
     (61, 67, 70), (64, 64, 64), (6, 16, 256), (12, 32, 257), (65, 63, 513), (97, 193, 263), (7, 2053, 9),
-    (2051, 5, 3),
+    (367, 263, 300), (725, 131, 260), (2051, 5, 3),
 ]
 
 
@@ -85,7 +86,7 @@ def test_unknown_isa_name_is_a_value_error():
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_sgemm_is_bit_identical_across_runs_and_thread_counts(isa, threads):
     rng = np.random.default_rng(3)
-    a = rng.standard_normal((300, 257)).astype(np.float32)
+    a = rng.standard_normal((400, 257)).astype(np.float32)
     b = rng.standard_normal((257, 190)).astype(np.float32)
     K.set_num_threads(1)
     serial = K.sgemm(a, b, isa=isa)

@@ -22,7 +22,11 @@ constexpr int64_t kKc = kGemmKc;
 constexpr double kSerialFlops = 80.0 * 80.0 * 80.0;      // below this a pool hand-off costs more than it saves
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
-int64_t mc_for(const KernelTable& t) { return t.mr * std::max<int64_t>(1, 128 / t.mr); }
+// Rows per row block (a task's rows, rounded down to whole A slivers): each B group (see compute_block) loaded into
+// L2 serves this many rows before the next is loaded. 360 rather than 128 measured 4-10 % faster on Zen 3 (paired,
+// interleaved runs in one process) at n = 1024 and 2048 and on the MiniLM and Whisper shapes, no slower at n <= 512.
+constexpr int64_t kMc = 360;
+int64_t mc_for(const KernelTable& t) { return t.mr * std::max<int64_t>(1, kMc / t.mr); }
 
 // A grow-only 64-byte aligned scratch area, one per thread and role, reused across calls (no page faults).
 class Scratch {
@@ -127,10 +131,12 @@ struct Panel {
 };
 
 // Output rows [i0, i1) x columns [j0, j1) of the panel; i0 and j0 are multiples of mr and nr. Per K block the
-// columns go in groups of kNc: the group's B slivers (kc x kNc, 256 KiB at kc = 256) stay in L2 while each A
-// sliver (mr x kc) is held in L1 across the group's tiles. Measured on Zen 3 this beats holding one B sliver in
-// L1 across the A block (BLIS's order) by 10-15% at n = 1024, where that order keeps missing on B.
-constexpr int64_t kNc = 256;
+// columns go in groups of kNc: the group's B slivers (kc x kNc, 128 KiB at kc = 256) stay in L2 while each A
+// sliver (mr x kc) is held in L1 across the group's tiles; with the row block's A slivers of that K block (360 x
+// 256 floats, 360 KiB) the two about fill Zen 3's 512 KiB L2. Measured on Zen 3 this beats holding one B sliver
+// in L1 across the A block (BLIS's order) by 10-15% at n = 1024, where that order keeps missing on B; 128 columns
+// with 360-row blocks beat 256 columns with 126-row blocks by 3-15 % (docs/performance.md).
+constexpr int64_t kNc = 128;
 void compute_block(const Panel& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   const KernelTable& t = *p.t;
   const int64_t mr = t.mr, nr = t.nr, nc = std::max<int64_t>(nr, kNc / nr * nr);
