@@ -61,7 +61,7 @@ UNARY_TOL = {"exp": (2e-6, 0.0), "relu": (0.0, 0.0), "gelu": (1e-5, 2e-7), "gelu
 
 
 @pytest.mark.parametrize("op", list(ref.UNARY))
-@pytest.mark.parametrize("n", [1, 7, 8, 15, 16, 17, 33, 70, 1031, 40000])
+@pytest.mark.parametrize("n", [1, 7, 8, 15, 16, 17, 31, 33, 57, 70, 1031, 40000])
 def test_unary_kernels_match_numpy(isa, op, n):
     x = np.random.default_rng(n).uniform(-12, 12, n).astype(np.float32)
     rtol, atol = UNARY_TOL[op]

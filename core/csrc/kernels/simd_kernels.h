@@ -300,6 +300,13 @@ static inline V vunary(UnaryOp op, V x) {
 template <UnaryOp Op>
 static void unary_loop(const float* x, float* y, int64_t n) {
   int64_t i = 0;
+  // Two vectors per step: the long dependency chains of exp and erfc of one vector leave the FMA units idle
+  // unless a second, independent chain is interleaved with it.
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const V a = vunary(Op, vload(x + i)), b = vunary(Op, vload(x + i + W));
+    vstore(y + i, a);
+    vstore(y + i + W, b);
+  }
   for (; i + W <= n; i += W) vstore(y + i, vunary(Op, vload(x + i)));
   if (i < n) vstore_part(y + i, vunary(Op, vload_part(x + i, n - i, 0.0f)), n - i);
 }
@@ -350,6 +357,17 @@ static void binary(BinaryOp op, const float* a, const float* b, float* y, int64_
 template <Act A>
 static void bias_act_loop(float* y, int64_t n, const float* bias) {
   int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {  // two independent chains per step, as in unary_loop
+    V a = vload(y + i), b = vload(y + i + W);
+    if (bias != nullptr) {
+      a = vadd(a, vload(bias + i));
+      b = vadd(b, vload(bias + i + W));
+    }
+    a = vact(A, a);
+    b = vact(A, b);
+    vstore(y + i, a);
+    vstore(y + i + W, b);
+  }
   for (; i + W <= n; i += W) {
     V v = vload(y + i);
     if (bias != nullptr) v = vadd(v, vload(bias + i));
