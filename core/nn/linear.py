@@ -57,8 +57,9 @@ class Linear(Module):
 
     def forward_act(self, input: Tensor, activation: str = "none") -> Tensor:
         """act(input @ weight.T + bias) with act in none, relu, gelu, gelu_tanh. In eval mode under no_grad on
-        float32, the weight is packed for the GEMM once (kept until train(), load_state_dict or a new weight
-        tensor) and the bias and activation run in the GEMM's epilogue; otherwise the ops run one by one.
+        float32, the weight is packed for the GEMM once (kept until train(), load_state_dict, a new weight
+        tensor or an in-place write to it) and the bias and activation run in the GEMM's epilogue; otherwise
+        the ops run one by one.
 
         >>> fc = core.nn.Linear(384, 1536).eval()
         >>> with core.no_grad():
@@ -104,7 +105,8 @@ def packed_linear(module: Module, input: Tensor, weight: Tensor | tuple[Tensor, 
 def packed_weight(module: Module, weight: Tensor | tuple[Tensor, ...],
                   first_input: Tensor | None = None) -> tuple[tuple[slice, object], ...]:
     """The weight packed for `_C.linear_packed` as (output rows, packed block) blocks, made once and cached on
-    `module` (train(), eval() and load_state_dict drop it; a new weight tensor re-packs). A tuple of weights
+    `module` (train(), eval() and load_state_dict drop it; a new weight tensor or an in-place write to the
+    weight through core, e.g. `weight.mul_(2)` under no_grad, re-packs). A tuple of weights
     with the same in_features is packed as their concatenation along the outputs (a fused q/k/v projection
     whose outputs are, bit for bit, those of the separate products).
 
@@ -120,7 +122,8 @@ def packed_weight(module: Module, weight: Tensor | tuple[Tensor, ...],
     maps them again), and a weight larger than PACK_BLOCK_BYTES is never resident twice in full.
     """
     parts = weight if isinstance(weight, tuple) else (weight,)
-    key = tuple((id(w), w.data_ptr()) for w in parts)  # a new weight tensor or new memory re-packs
+    # a new weight tensor, new memory or an in-place write through core (its storage's version) re-packs
+    key = tuple((id(w), w.data_ptr(), w._version) for w in parts)
     cached = module.__dict__.get("_packed")
     if cached is None or cached[0] != key:
         if len(parts) > 1:

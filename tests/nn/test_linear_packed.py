@@ -84,6 +84,49 @@ def test_train_then_eval_refreshes_the_packed_weight_after_an_optimizer_step():
     np.testing.assert_allclose(y, reference(fc, x.numpy()), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("write", ["mul_", "fill_", "zero_", "copy_", "setitem_row", "view_add_", "optimizer"])
+def test_an_in_place_write_to_the_weight_in_eval_mode_re_packs_it(write):
+    fc = nn.Linear(6, 5).eval()
+    x = core.randn(4, 6)
+    with core.no_grad():
+        fc(x)
+        first = fc.__dict__["_packed"][1]
+        w = fc.weight
+        if write == "mul_":
+            w.mul_(-3.0)
+        elif write == "fill_":
+            w.fill_(0.25)
+        elif write == "zero_":
+            w.zero_()
+        elif write == "copy_":
+            w.copy_(core.randn(5, 6))
+        elif write == "setitem_row":
+            w[2] = core.randn(6)
+        elif write == "view_add_":
+            w[:, 1:3].add_(1.0)  # through a view: views share the storage's version
+    if write == "optimizer":  # in eval mode, as a fine-tuning loop that never calls train() would
+        fc.weight.grad = core.ones(5, 6)
+        core.optim.SGD([fc.weight], lr=0.5).step()
+    with core.no_grad():
+        y = fc(x).numpy()
+        assert fc.__dict__["_packed"][1] is not first
+        again = fc.__dict__["_packed"][1]
+        fc(x)
+        assert fc.__dict__["_packed"][1] is again  # no further write: the new packing is kept
+    np.testing.assert_allclose(y, reference(fc, x.numpy()), rtol=1e-5, atol=1e-5)
+
+
+def test_version_counts_in_place_writes_and_is_shared_by_views():
+    t = core.zeros(3, 4)
+    row = t[1]
+    assert t._version == row._version == 0
+    t.add_(1.0)
+    row.fill_(2.0)
+    t[0] = core.ones(4)
+    assert t._version == row._version == 3
+    assert (t + 1)._version == 0  # an out-of-place result is a new storage
+
+
 def test_linear_packed_rejects_a_wrong_feature_count_with_the_shapes():
     packed = _C.pack_linear_weight(core.randn(4, 6))
     with pytest.raises(ValueError, match=r"last input dim must be 6"):

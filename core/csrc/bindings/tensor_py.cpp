@@ -195,6 +195,9 @@ void bind_tensor(py::module_& m) {
       .def("storage_offset", &Tensor::offset)
       .def("element_size", [](const Tensor& t) { return itemsize(t.dtype()); })
       .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()); })
+      .def_property_readonly(
+          "_version", [](const Tensor& t) { return t.storage() ? t.storage()->version.load() : uint64_t{0}; },
+          "How many in-place writes through core its storage has had (shared by views), as in PyTorch.")
       .def("is_contiguous", &Tensor::is_contiguous)
       .def("_shares_storage", [](const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); })
       .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)

@@ -25,6 +25,7 @@ void fill_(const Tensor& dst, double value) {
       for (int64_t i = 0; i < n; ++i) o[i * s[0]] = v;
     });
   });
+  dst.storage()->version.fetch_add(1, std::memory_order_relaxed);
 }
 
 Tensor full(const Shape& shape, double value, DType dtype) {
@@ -199,6 +200,7 @@ void copy_(const Tensor& dst, const Tensor& src) {
       map1<S, D>(s, dst, [](S v) { return convert<D>(v); });
     });
   });
+  dst.storage()->version.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace zh

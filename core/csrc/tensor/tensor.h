@@ -1,5 +1,6 @@
 // Tensor = shared storage + dtype + shape + strides + offset (in elements). Views share the storage.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,6 +17,10 @@ struct Storage {
   void* data = nullptr;
   int64_t nbytes = 0;
   std::shared_ptr<void> owner;  // keeps the memory alive (our allocation, a numpy array, a memory map)
+  // Bumped by every in-place write through core (copy_, fill_, index_copy_ and what is built on them), shared
+  // by all views of the storage, as PyTorch's tensor._version: caches derived from the values (a Linear's
+  // packed weight) compare it. Writes through a numpy view of the memory are not seen.
+  std::atomic<uint64_t> version{0};
 
   static std::shared_ptr<Storage> allocate(int64_t nbytes);
   static std::shared_ptr<Storage> wrap(void* data, int64_t nbytes, std::shared_ptr<void> owner);
