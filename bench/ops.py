@@ -2,8 +2,9 @@
 
     PYTHONPATH=. python bench/ops.py
 
-Times in milliseconds (best of 5); ratios are the other's time over ours (above 1: ours is faster). Attention is
-Whisper base's encoder self-attention: 8 heads, 1500 positions, head size 64 (numpy builds the full score matrix).
+Times in milliseconds (best of 5 rounds in which the libraries take turns); ratios are the other's time over ours
+(above 1: ours is faster). Attention is Whisper base's encoder self-attention: 8 heads, 1500 positions, head size
+64 (numpy builds the full score matrix).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kernel_timing import best_time, print_table, threads, torch  # noqa: E402
+from kernel_timing import best_times_interleaved, print_table, threads, torch  # noqa: E402
 
 from core._C import _kernels  # noqa: E402
 
@@ -101,10 +102,11 @@ def main() -> None:
         for name, shape, ours_fn, np_fn, kind, arrays in cases():
             tfn = torch_fn(kind, arrays)
             for t in args.threads:
+                fns = [ours_fn, np_fn] + ([tfn] if tfn is not None else [])
                 with threads(t):
-                    ours = best_time(ours_fn, min_time=0.2)
-                    npy = best_time(np_fn, repeats=3, min_time=0.2)
-                    tch = best_time(tfn, min_time=0.2) if tfn is not None else None
+                    times = best_times_interleaved(fns, repeats=5, min_time=0.1, settle=0.1 if t > 1 else 0.0)
+                ours, npy = times[0], times[1]
+                tch = times[2] if tfn is not None else None
                 row = [name, shape, str(t), f"{ours * 1e3:.2f}", f"{npy * 1e3:.2f}", f"{npy / ours:.2f}x"]
                 if tch is not None:
                     row += [f"{tch * 1e3:.2f}", f"{tch / ours:.2f}x"]
