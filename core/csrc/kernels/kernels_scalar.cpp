@@ -39,6 +39,12 @@ static inline V vldexp(V p, V n) {
   std::memcpy(&s2, &b2, 4);
   return p * s1 * s2;
 }
+static inline V vpow2(V n) {
+  const uint32_t b = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
+  float s;
+  std::memcpy(&s, &b, 4);
+  return s;
+}
 static inline V vabs(V x) { return __builtin_fabsf(x); }
 static inline V vlt(V a, V b, V x, V y) { return a < b ? x : y; }
 static inline V vnan_to(V x, V r) { return x != x ? x : r; }
