@@ -1,4 +1,4 @@
-"""zoohub's public API: load, list, info, publish, promote, history, verify, pull, reproduce.
+"""zoohub's public API: load, list, info, publish, promote, history, verify, gc, pull, reproduce.
 
 >>> import hub
 >>> model = hub.load("vision/digits-cnn")          # imported from the catalog on first use
@@ -11,6 +11,7 @@ Errors a person can act on are `hub.errors.HubError`s.
 """
 from hub import errors
 from hub.browsing import history, info
+from hub.garbage import gc
 from hub.browsing import list_models as list  # noqa: A001 (hub.list, as DESIGN.md names it)
 from hub.loading import load, pull
 from hub.promotion import promote
@@ -19,5 +20,5 @@ from hub.reproduce import ReproduceReport, reproduce
 from hub.references import Reference, parse_reference
 from hub.verification import verify
 
-__all__ = ["Reference", "errors", "history", "info", "list", "load", "parse_reference", "promote", "publish", "pull",
-           "ReproduceReport", "reproduce", "verify"]
+__all__ = ["Reference", "errors", "gc", "history", "info", "list", "load", "parse_reference", "promote", "publish",
+           "pull", "ReproduceReport", "reproduce", "verify"]

@@ -13,8 +13,8 @@ import sys
 from hub.errors import HubError
 from registry.errors import RegistryError
 
-COMMAND_MODULES = ("listing", "pull", "publish", "aliases", "verify", "reproduce", "transcribe", "embed", "app", "db",
-                   "serve", "token", "export", "hf")
+COMMAND_MODULES = ("listing", "pull", "publish", "aliases", "verify", "gc", "reproduce", "transcribe", "embed", "app",
+                   "db", "serve", "token", "export", "hf")
 
 
 def build_parser() -> argparse.ArgumentParser:

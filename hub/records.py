@@ -74,6 +74,21 @@ class AliasChange:
 
 
 @dataclass(frozen=True)
+class GcReport:
+    """What `gc` removed (or, with dry_run, would remove): blobs no version references and not written or
+    wanted for the grace period, as (sha256, size); unreferenced blobs kept as too recent; temp files removed."""
+
+    removed: tuple[tuple[str, int], ...]
+    kept_recent: int
+    removed_temp_files: int
+    dry_run: bool
+
+    @property
+    def freed_bytes(self) -> int:
+        return sum(size for _, size in self.removed)
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     """What `verify` found: files checked, problems (one line each, with the repair), temp files removed."""
 

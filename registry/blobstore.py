@@ -4,6 +4,7 @@ Layout under the root (`$ZOOHUB_HOME/blobs`):
     sha256/ab/abcdef…   the blob, read-only (0444)
     tmp/                writes in progress (unique names); a dead writer leaves only a file here
     checked/abcdef…     the stat of the blob when it last hashed correctly (see `check`)
+    wanted/abcdef…      touched when a publish found the blob already stored (see `mark_wanted`)
 
 Writes go to a unique temp file in tmp/, hashed while copied, fsynced, checked against the expected hash,
 then renamed over the final name, so a reader sees a whole blob or none, and correctness needs no lock.
@@ -107,6 +108,7 @@ class BlobStore:
             final = self.path(sha256)
             if final.exists() and self._intact(sha256, size):
                 tmp.unlink()
+                self.mark_wanted(sha256)
                 return StoredBlob(sha256, size)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(tmp, 0o444)
@@ -156,6 +158,35 @@ class BlobStore:
         tmp = stamp.with_name(f".{sha256}.{uuid.uuid4().hex}")
         tmp.write_text(json.dumps({"stat": _stat_key(st), "checked_at": checked_at}))
         os.replace(tmp, stamp)
+
+    def mark_wanted(self, sha256: str) -> None:
+        """Note that a publish is about to reference this already stored blob: `last_wanted` restarts, so a
+        garbage collection keeps it for its whole grace period even if no version references it yet. A marker
+        file, not the blob's own mtime: touching the blob would move its ctime and void the fast-load record."""
+        marker = self.root / "wanted" / sha256
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+    def last_wanted(self, sha256: str) -> float:
+        """When the blob was last written or marked wanted (seconds since the epoch)."""
+        times = [self.path(sha256).stat().st_mtime]
+        marker = self.root / "wanted" / sha256
+        if marker.exists():
+            times.append(marker.stat().st_mtime)
+        return max(times)
+
+    def remove(self, sha256: str) -> int:
+        """Delete a blob with its check record and marker; returns the bytes freed (0 if it was not stored).
+        Only for blobs no version references (`hub.gc`)."""
+        path = self.path(sha256)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            size = 0
+        for extra in (self._stamp(sha256), self.root / "wanted" / sha256):
+            extra.unlink(missing_ok=True)
+        return size
 
     def stale_temp_files(self, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
         """Temp files left by writers that died (not touched for older_than seconds)."""

@@ -326,6 +326,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             raise ApiError(500, f"the server's copy of blob sha256:{sha256} is damaged ({problem}); the operator "
                                 f"should run `zoohub verify`")
         size = path.stat().st_size
+        if request.method == "HEAD":  # a publishing client asking whether to upload: keep it through a `zoohub gc`
+            store.mark_wanted(sha256)
         etag = f'"{sha256}"'
         headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": "public, max-age=31536000, immutable"}
         if request.headers.get("if-none-match") in (etag, sha256, "*"):

@@ -242,3 +242,32 @@ def test_errors_are_json_with_a_message(server):
                              headers={"Content-Type": "application/json", "Authorization": "Bearer x"})
     assert response.status_code == 400  # FastAPI parses the body before the token check; nothing is written
     assert response.json()["error"].startswith("invalid request:")
+
+
+def test_uploads_never_committed_are_collected_by_zoohub_gc_and_a_head_keeps_a_blob_wanted(server, write_token,
+                                                                                           tmp_path):
+    import os
+
+    from registry.blobstore import BlobStore
+
+    folder = write_folder(tmp_path / "m", seed=11)
+    assert publish_files(server, folder, "test/kept", write_token).status_code == 201
+    abandoned, wanted = b"uploaded, then the client died", b"uploaded long ago, asked for again"
+    for data in (abandoned, wanted):
+        assert upload(server, data, write_token).status_code == 201
+    store = BlobStore(server.home / "blobs")
+    day_ago = time.time() - 86400
+    for data in (abandoned, wanted):
+        os.utime(store.path(sha256(data)), (day_ago, day_ago))
+    # a publishing client asks whether the server has the blob before uploading it: that marks it wanted
+    assert requests.head(f"{server.url}/api/blobs/{sha256(wanted)}", timeout=10).status_code == 200
+
+    out = zoohub("gc", "--older-than", "1", home=server.home).stdout
+    assert f"removed sha256:{sha256(abandoned)}" in out and "removed 1 unreferenced blobs" in out
+    assert "kept 1 newer than 1 h" in out
+    assert requests.get(f"{server.url}/api/blobs/{sha256(abandoned)}", timeout=10).status_code == 404
+    assert requests.get(f"{server.url}/api/blobs/{sha256(wanted)}", timeout=10).content == wanted
+    for path in sorted(folder.iterdir()):  # the committed version's files are all still served
+        got = requests.get(f"{server.url}/api/blobs/{sha256(path.read_bytes())}", timeout=10)
+        assert got.status_code == 200 and got.content == path.read_bytes()
+    assert "all intact" in zoohub("verify", home=server.home).stdout
