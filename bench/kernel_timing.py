@@ -24,18 +24,18 @@ except ImportError:
 
 def best_time(fn: Callable[[], object], repeats: int = 5, min_time: float = 0.05) -> float:
     """Seconds per call of fn: the best over `repeats` runs of a loop lasting at least `min_time`."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        calls, start = 0, time.perf_counter()
-        while True:
-            fn()
-            calls += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-        best = min(best, elapsed / calls)
-    return best
+    return best_times_interleaved([fn], repeats, min_time)[0]
+
+
+def _seconds_per_call(fn: Callable[[], object], min_time: float) -> float:
+    """One timed loop of fn lasting at least min_time seconds."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            return elapsed / calls
 
 
 def best_times_interleaved(fns: list[Callable[[], object]], repeats: int = 7, min_time: float = 0.05,
@@ -54,14 +54,7 @@ def best_times_interleaved(fns: list[Callable[[], object]], repeats: int = 7, mi
         for i, fn in enumerate(fns):
             if settle:
                 time.sleep(settle)
-            calls, start = 0, time.perf_counter()
-            while True:
-                fn()
-                calls += 1
-                elapsed = time.perf_counter() - start
-                if elapsed >= min_time:
-                    break
-            best[i] = min(best[i], elapsed / calls)
+            best[i] = min(best[i], _seconds_per_call(fn, min_time))
     return best
 
 
