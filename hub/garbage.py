@@ -40,12 +40,14 @@ def gc(*, older_than_hours: float = DEFAULT_GRACE_HOURS, dry_run: bool = False) 
             continue
         try:
             recent = store.last_wanted(sha) > cutoff
+            size = store.path(sha).stat().st_size
         except FileNotFoundError:  # removed meanwhile by another collector
             continue
         if recent:
             kept += 1
             continue
-        size = store.path(sha).stat().st_size if dry_run else store.remove(sha)
+        if not dry_run:
+            size = store.remove(sha)
         removed.append((sha, size))
     stale = store.stale_temp_files()
     if not dry_run:

@@ -5,8 +5,9 @@
 //
 // SIMD layer: vzero vset1 vload vstore vload_part(p, n, fill) vstore_part(p, v, n) vadd vsub vmul vdiv vmax
 // vmin vfmadd(a, b, c) = a*b + c, vrcp_approx (1/x to at least 12 bits), vhsum vhmax, vround (nearest),
-// vldexp(p, n) = p * 2^n (n integral, |n| <= 150), vpow2(n) = 2^n (n integral, -126 <= n <= 127), vabs, vlt(a, b, x, y) = a < b ? x : y,
-// vnan_to(x, r) = isnan(x) ? x : r, vload_half (W float16 values, exactly); optionally vtranspose (W x W in registers, with ZH_VTRANSPOSE defined).
+// vldexp(p, n) = p * 2^n (n integral, |n| <= 150), vpow2(n) = 2^n (n integral, -126 <= n <= 127), vabs,
+// vlt(a, b, x, y) = a < b ? x : y, vnan_to(x, r) = isnan(x) ? x : r, vload_half (W float16 values, exactly);
+// optionally vtranspose (W x W in registers, with ZH_VTRANSPOSE defined).
 
 // Lanes a partial load/store may touch when `left` elements remain (vload_part needs n <= W).
 static inline int64_t lanes(int64_t left) { return left < W ? left : W; }
