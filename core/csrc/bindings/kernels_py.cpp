@@ -151,15 +151,6 @@ py::dict backend_info() {
   return d;
 }
 
-void run_linear(const float* x, int64_t rows, int64_t ldx, const cpu::PackedWeight& w, const float* bias,
-                cpu::Epilogue ep, float* y, int64_t ldy) {
-  cpu::linear_packed(x, rows, ldx, w, bias, ep, y, ldy);
-}
-void run_linear(const float* x, int64_t rows, int64_t ldx, const cpu::HalfWeight& w, const float* bias,
-                cpu::Epilogue ep, float* y, int64_t ldy) {
-  cpu::linear_half(x, rows, ldx, w, bias, ep, y, ldy);
-}
-
 // y = epilogue(x w^T + bias) for either kind of packed weight.
 template <typename Packed>
 F32 linear_packed_entry(const F32& x_in, const Packed& w, std::optional<F32> bias, const std::string& epilogue) {
@@ -177,7 +168,7 @@ F32 linear_packed_entry(const F32& x_in, const Packed& w, std::optional<F32> bia
   float* yp = y.mutable_data();
   {
     py::gil_scoped_release release;
-    run_linear(X.p, X.rows, X.ld, w, bp, ep, yp, std::max<int64_t>(w.out_features, 1));
+    cpu::linear_packed(X.p, X.rows, X.ld, w, bp, ep, yp, std::max<int64_t>(w.out_features, 1));
   }
   return y;
 }

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <optional>
 #include <string>
-#include <type_traits>
 
 #include "bindings/registry.h"
 #include "kernels/gemm.h"
@@ -75,10 +74,7 @@ Tensor linear_packed_op(const Tensor& x_in, const Packed& w, std::optional<Tenso
   py::gil_scoped_release release;
   const float* b = bias.defined() ? bias.data<float>() : nullptr;
   const int64_t ldx = std::max<int64_t>(w.in_features, 1), ldy = std::max<int64_t>(w.out_features, 1);
-  if constexpr (std::is_same_v<Packed, cpu::HalfWeight>)
-    cpu::linear_half(x.data<float>(), rows, ldx, w, b, ep, y.data<float>(), ldy);
-  else
-    cpu::linear_packed(x.data<float>(), rows, ldx, w, b, ep, y.data<float>(), ldy);
+  cpu::linear_packed(x.data<float>(), rows, ldx, w, b, ep, y.data<float>(), ldy);
   return y;
 }
 

@@ -242,6 +242,13 @@ void check_gemm_args(const char* who, bool ta, bool tb, int64_t M, int64_t N, in
                                 std::to_string(ldb) + " ldc=" + std::to_string(ldc));
 }
 
+// A weight [out, in] with rows ldw floats apart, about to be packed.
+void check_pack_args(const char* who, int64_t out_features, int64_t in_features, int64_t ldw) {
+  if (out_features < 0 || in_features < 0 || ldw < std::max<int64_t>(1, in_features))
+    throw std::invalid_argument(std::string(who) + ": bad sizes out=" + std::to_string(out_features) + " in=" +
+                                std::to_string(in_features) + " ldw=" + std::to_string(ldw));
+}
+
 // y[rows x out] (ldy) from x[rows x in] (ldx) and a packed weight that holds data unless it is empty.
 void check_linear_args(const char* who, int64_t rows, int64_t ldx, int64_t ldy, int64_t out, int64_t in,
                        bool has_data) {
@@ -333,9 +340,7 @@ void gemm_packed(const KernelTable& t, int64_t m, int64_t n, int64_t K, float al
 }
 
 PackedWeight pack_weight(const float* w, int64_t out_features, int64_t in_features, int64_t ldw, Isa isa) {
-  if (out_features < 0 || in_features < 0 || ldw < std::max<int64_t>(1, in_features))
-    throw std::invalid_argument("pack_weight: bad sizes out=" + std::to_string(out_features) + " in=" +
-                                std::to_string(in_features) + " ldw=" + std::to_string(ldw));
+  check_pack_args("pack_weight", out_features, in_features, ldw);
   const KernelTable& t = kernel_table(isa);
   PackedWeight p;
   p.isa = isa;
@@ -367,9 +372,7 @@ void linear_packed(const float* x, int64_t rows, int64_t ldx, const PackedWeight
 
 std::optional<HalfWeight> pack_weight_half(const float* w, int64_t out_features, int64_t in_features, int64_t ldw,
                                            Isa isa) {
-  if (out_features < 0 || in_features < 0 || ldw < std::max<int64_t>(1, in_features))
-    throw std::invalid_argument("pack_weight_half: bad sizes out=" + std::to_string(out_features) + " in=" +
-                                std::to_string(in_features) + " ldw=" + std::to_string(ldw));
+  check_pack_args("pack_weight_half", out_features, in_features, ldw);
   uint16_t h = 0;
   for (int64_t i = 0; i < out_features; ++i)  // reject before packing anything: typically at the first value
     for (int64_t k = 0; k < in_features; ++k)
@@ -392,9 +395,9 @@ std::optional<HalfWeight> pack_weight_half(const float* w, int64_t out_features,
   return hw;
 }
 
-void linear_half(const float* x, int64_t rows, int64_t ldx, const HalfWeight& w, const float* bias,
-                 Epilogue epilogue, float* y, int64_t ldy) {
-  check_linear_args("linear_half", rows, ldx, ldy, w.out_features, w.in_features, w.data != nullptr);
+void linear_packed(const float* x, int64_t rows, int64_t ldx, const HalfWeight& w, const float* bias,
+                   Epilogue epilogue, float* y, int64_t ldy) {
+  check_linear_args("linear_packed (float16 weight)", rows, ldx, ldy, w.out_features, w.in_features, w.data != nullptr);
   const KernelTable& t = kernel_table(w.isa);
   const int64_t N = w.out_features, K = w.in_features, nr = w.nr;
   if (rows == 0 || N == 0) return;

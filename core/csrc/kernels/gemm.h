@@ -41,7 +41,7 @@ void linear_packed(const float* x, int64_t rows, int64_t ldx, const PackedWeight
                    Epilogue epilogue, float* y, int64_t ldy);
 
 // A Linear weight whose every value is exactly a float16 (a checkpoint shipped in float16 and widened on import),
-// stored as float16 in PackedWeight's layout. linear_half computes with float32 arithmetic in the order of the
+// stored as float16 in PackedWeight's layout. Its linear_packed computes with float32 arithmetic in the order of the
 // packed GEMM, so its results are bit for bit those of linear_packed on the float32 weight while it streams half
 // the bytes: the products of a few rows (a decoding step) are bound by reading the weight.
 struct HalfWeight {
@@ -55,8 +55,8 @@ std::optional<HalfWeight> pack_weight_half(const float* w, int64_t out_features,
                                            Isa isa);
 // y[rows x out] (ldy) = epilogue(x[rows x in] (ldx) W^T + bias) on the float16 copy; runs with w.isa. Any row
 // count works; it pays off for a few rows (a large product is faster through linear_packed's packed A).
-void linear_half(const float* x, int64_t rows, int64_t ldx, const HalfWeight& w, const float* bias,
-                 Epilogue epilogue, float* y, int64_t ldy);
+void linear_packed(const float* x, int64_t rows, int64_t ldx, const HalfWeight& w, const float* bias,
+                   Epilogue epilogue, float* y, int64_t ldy);
 
 // Pieces for fused kernels that keep operands packed across several products (all on the calling thread).
 // A panel is packed in K blocks of kGemmKc; block k0 starts at k0 * pad, sliver s of it at s * width * kcb.
