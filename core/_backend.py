@@ -7,7 +7,9 @@ True
 1
 
 The ISA is chosen from CPUID at import; ``ZOOHUB_CPU_ISA=scalar|avx2|avx512`` overrides it (importing fails with a
-clear error if the CPU cannot run the one asked for). ``ZOOHUB_NUM_THREADS`` sets the starting thread count.
+clear error if the CPU cannot run the one asked for). ``avx512-emulated`` runs the AVX-512 kernels' code on an AVX2
+CPU through emulated intrinsics, for testing that code where the hardware is missing; it is slow and never the
+default. ``ZOOHUB_NUM_THREADS`` sets the starting thread count.
 """
 from __future__ import annotations
 

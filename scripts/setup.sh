@@ -5,8 +5,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 
-# Debian packages: a PostgreSQL server for the registry tests, Chromium for the app's browser test.
+# Debian packages: a PostgreSQL server for the registry tests, Chromium for the app's browser test, SIMDe's
+# headers so the build can run the AVX-512 kernels' code emulated on CPUs without AVX-512 (ISA avx512-emulated).
 need=()
+[ -f /usr/include/simde/x86/avx512.h ] || need+=(libsimde-dev)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

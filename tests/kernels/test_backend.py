@@ -26,7 +26,7 @@ def test_backend_info_reports_isa_threads_and_flags():
     assert info["compiler"]
 
 
-@pytest.mark.parametrize("name", ["scalar", "avx2", "avx512"])
+@pytest.mark.parametrize("name", ["scalar", "avx2", "avx512", "avx512-emulated"])
 def test_env_override_selects_each_isa_the_cpu_has(name):
     if name not in _kernels.backend_info()["available_isas"]:
         pytest.skip(f"this CPU cannot run {name} kernels")
@@ -35,10 +35,21 @@ def test_env_override_selects_each_isa_the_cpu_has(name):
     assert r.stdout.strip() == name
 
 
+def test_emulated_avx512_is_the_avx512_layer_and_never_the_default():
+    info = _kernels.backend_info()
+    if "avx512-emulated" not in info["available_isas"]:
+        pytest.skip("this build has no SIMDe headers (Debian: libsimde-dev)")
+    assert info["isa"] != "avx512-emulated"
+    r = run_python("import core; i = core.backend_info(); print(i['isa'], i['gemm_tile'])",
+                   ZOOHUB_CPU_ISA="avx512-emulated")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split(maxsplit=1) == ["avx512-emulated", "(12, 32)\n"]  # AVX-512's 12 x 32 tile, 16 lanes
+
+
 def test_env_override_with_an_unknown_isa_fails_the_import_clearly():
     r = run_python("import core", ZOOHUB_CPU_ISA="avx9000")
     assert r.returncode == 1
-    assert "ZOOHUB_CPU_ISA: unknown ISA 'avx9000'; choose one of scalar, avx2, avx512" in r.stderr
+    assert "ZOOHUB_CPU_ISA: unknown ISA 'avx9000'; choose one of scalar, avx2, avx512, avx512-emulated" in r.stderr
     assert "Traceback" in r.stderr  # a Python exception, not an abort
 
 

@@ -66,6 +66,7 @@ const char* isa_name(Isa isa) {
     case Isa::Scalar: return "scalar";
     case Isa::Avx2: return "avx2";
     case Isa::Avx512: return "avx512";
+    case Isa::Avx512Emulated: return "avx512-emulated";
   }
   return "unknown";
 }
@@ -74,7 +75,8 @@ Isa parse_isa(const std::string& name) {
   if (name == "scalar") return Isa::Scalar;
   if (name == "avx2") return Isa::Avx2;
   if (name == "avx512") return Isa::Avx512;
-  throw std::invalid_argument("unknown ISA '" + name + "'; choose one of scalar, avx2, avx512");
+  if (name == "avx512-emulated") return Isa::Avx512Emulated;
+  throw std::invalid_argument("unknown ISA '" + name + "'; choose one of scalar, avx2, avx512, avx512-emulated");
 }
 
 bool isa_supported(Isa isa) {
@@ -82,31 +84,44 @@ bool isa_supported(Isa isa) {
     case Isa::Scalar: return true;
     case Isa::Avx2: return features().avx2_fma;
     case Isa::Avx512: return features().avx512f;
+    case Isa::Avx512Emulated: return ZOOHUB_HAVE_SIMDE && features().avx2_fma;  // built for AVX2
   }
   return false;
 }
 
 std::vector<Isa> available_isas() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Emulated})
     if (isa_supported(isa)) out.push_back(isa);
   return out;
 }
 
-Isa best_isa() { return available_isas().back(); }
+Isa best_isa() {
+  for (Isa isa : {Isa::Avx512, Isa::Avx2})
+    if (isa_supported(isa)) return isa;
+  return Isa::Scalar;
+}
 
 Isa active_isa() {
   static const Isa isa = choose_active();
   return isa;
 }
 
+namespace {
+const char* requirement(Isa isa) {
+  if (isa == Isa::Avx512) return "needs AVX-512 F/DQ/BW/VL with OS support";
+  if (isa == Isa::Avx512Emulated && !ZOOHUB_HAVE_SIMDE) return "this build has no SIMDe headers";
+  return "needs AVX2 and FMA";
+}
+}  // namespace
+
 void check_isa(Isa isa, const char* what) {
   if (isa_supported(isa)) return;
   std::string have;
   for (Isa a : available_isas()) have += std::string(have.empty() ? "" : ", ") + isa_name(a);
   throw std::runtime_error(std::string(what) + ": this CPU cannot run " + isa_name(isa) + " kernels (" +
-                           (isa == Isa::Avx512 ? "needs AVX-512 F/DQ/BW/VL with OS support" : "needs AVX2 and FMA") +
-                           "); available here: " + have + ". Unset ZOOHUB_CPU_ISA or pick one of those.");
+                           requirement(isa) + "); available here: " + have +
+                           ". Unset ZOOHUB_CPU_ISA or pick one of those.");
 }
 
 }  // namespace zh::cpu

@@ -1,5 +1,6 @@
-// The per-ISA kernel table: kernels_scalar.cpp, kernels_avx2.cpp and kernels_avx512.cpp each compile the same
-// kernel source (simd_kernels.h) over their own SIMD layer with their own compiler flags and export one table.
+// The per-ISA kernel table: kernels_scalar.cpp, kernels_avx2.cpp and kernels_avx512.cpp (and, for testing,
+// kernels_avx512_on_avx2.cpp) each compile the same kernel source (simd_kernels.h) over their own SIMD layer with
+// their own compiler flags and export one table.
 // Portable drivers (gemm.cpp, rowops.cpp, attention.cpp) pick a table by ISA and never touch intrinsics.
 #pragma once
 #include <cstdint>
@@ -64,6 +65,7 @@ constexpr int kHalfRows = 6, kHalfSlivers = 4;
 const KernelTable& kernels_scalar();
 const KernelTable& kernels_avx2();
 const KernelTable& kernels_avx512();
+const KernelTable& kernels_avx512_emulated();  // only in builds with SIMDe (ZOOHUB_HAVE_SIMDE)
 const KernelTable& kernel_table(Isa isa);  // checks the CPU can run it (std::runtime_error otherwise)
 
 }  // namespace zh::cpu

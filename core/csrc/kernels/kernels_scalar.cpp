@@ -61,6 +61,11 @@ const KernelTable& kernel_table(Isa isa) {
   switch (isa) {
     case Isa::Avx2: return kernels_avx2();
     case Isa::Avx512: return kernels_avx512();
+#if ZOOHUB_HAVE_SIMDE
+    case Isa::Avx512Emulated: return kernels_avx512_emulated();
+#else
+    case Isa::Avx512Emulated: break;  // check_isa refused it
+#endif
     case Isa::Scalar: break;
   }
   return kernels_scalar();

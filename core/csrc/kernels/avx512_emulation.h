@@ -1,0 +1,143 @@
+// The AVX-512F intrinsics our layer uses, on CPUs without AVX-512: SIMDe (libsimde-dev, "SIMD Everywhere")
+// implements most of them portably, with AVX2 underneath when compiled for it, under their Intel names. The few
+// its 0.7.4 release lacks are written here lane by lane from their definitions in Intel's Intrinsics Guide, so the
+// layer compiles unchanged. Only kernels_avx512_on_avx2.cpp includes this; it exists to run and test the AVX-512
+// kernels' code (tails, masks, the 12 x 32 tile, 16-lane packing) where the hardware is missing.
+#pragma once
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#include <simde/x86/f16c.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace zh::cpu::avx512_emulation {
+
+struct F16 {
+  float v[16];
+};
+struct I16 {
+  int32_t v[16];
+};
+inline F16 lanes(simde__m512 a) {
+  F16 r;
+  std::memcpy(r.v, &a, sizeof r.v);
+  return r;
+}
+inline simde__m512 vec(const F16& r) {
+  simde__m512 a;
+  std::memcpy(&a, r.v, sizeof r.v);
+  return a;
+}
+inline I16 ilanes(simde__m512i a) {
+  I16 r;
+  std::memcpy(r.v, &a, sizeof r.v);
+  return r;
+}
+inline simde__m512i ivec(const I16& r) {
+  simde__m512i a;
+  std::memcpy(&a, r.v, sizeof r.v);
+  return a;
+}
+inline bool on(simde__mmask16 k, int i) { return (k >> i) & 1; }
+
+// Lanes whose mask bit is clear are neither read nor written (the hardware suppresses their faults too).
+inline simde__m512 mask_loadu_ps(simde__m512 src, simde__mmask16 k, const void* p) {
+  F16 r = lanes(src);
+  for (int i = 0; i < 16; ++i)
+    if (on(k, i)) std::memcpy(&r.v[i], static_cast<const float*>(p) + i, 4);
+  return vec(r);
+}
+inline void mask_storeu_ps(void* p, simde__mmask16 k, simde__m512 a) {
+  const F16 r = lanes(a);
+  for (int i = 0; i < 16; ++i)
+    if (on(k, i)) std::memcpy(static_cast<float*>(p) + i, &r.v[i], 4);
+}
+
+// rcp14 promises a relative error below 2^-14. Exact 1/x rounded to 14 significant bits (an error up to 2^-14)
+// stands in for the hardware's table, so the layer's Newton step is tested against an approximation as coarse as
+// the one it is allowed to get.
+inline uint32_t to_bits(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  return b;
+}
+inline float from_bits(uint32_t b) {
+  float x;
+  std::memcpy(&x, &b, 4);
+  return x;
+}
+inline simde__m512 rcp14_ps(simde__m512 a) {
+  F16 r = lanes(a);
+  for (float& x : r.v) {
+    const float y = 1.0f / x;
+    const uint32_t bits = to_bits(y), exponent = bits & 0x7f800000u;
+    // keep 13 of the 23 stored mantissa bits, rounded; zeros, infinities and NaN as they are
+    x = exponent == 0 || exponent == 0x7f800000u ? y : from_bits((bits + (1u << 9)) & ~((1u << 10) - 1u));
+  }
+  return vec(r);
+}
+
+inline float reduce_add_ps(simde__m512 a) {  // pairwise, as a tree of halves
+  F16 r = lanes(a);
+  for (int w = 8; w >= 1; w /= 2)
+    for (int i = 0; i < w; ++i) r.v[i] += r.v[i + w];
+  return r.v[0];
+}
+inline float reduce_max_ps(simde__m512 a) {
+  const F16 r = lanes(a);
+  float m = r.v[0];
+  for (int i = 1; i < 16; ++i) m = r.v[i] > m ? r.v[i] : m;
+  return m;
+}
+
+inline simde__m512i srai_epi32(simde__m512i a, unsigned imm) {
+  I16 r = ilanes(a);
+  for (int32_t& x : r.v) x = imm > 31 ? (x < 0 ? -1 : 0) : (x >> imm);
+  return ivec(r);
+}
+
+// Rounds to nearest even (the default MXCSR mode); NaN and out-of-range values give INT32_MIN, as the hardware.
+inline simde__m512i cvtps_epi32(simde__m512 a) {
+  const F16 f = lanes(a);
+  I16 r;
+  for (int i = 0; i < 16; ++i) {
+    const float x = f.v[i];
+    if (!(x >= -2147483648.0f && x < 2147483648.0f)) {
+      r.v[i] = INT32_MIN;
+      continue;
+    }
+    const float t = x < 0 ? -x : x;
+    float n = static_cast<float>(static_cast<int64_t>(t));  // truncated
+    const float frac = t - n;
+    if (frac > 0.5f || (frac == 0.5f && static_cast<int64_t>(n) % 2 != 0)) n += 1.0f;
+    r.v[i] = static_cast<int32_t>(x < 0 ? -static_cast<int64_t>(n) : static_cast<int64_t>(n));
+  }
+  return ivec(r);
+}
+
+inline simde__m512 maskz_cvtph_ps(simde__mmask16 k, simde__m256i h) {
+  uint16_t half[16];
+  std::memcpy(half, &h, sizeof half);
+  F16 r;
+  for (int i = 0; i < 16; i += 8) {
+    simde__m128i part;
+    std::memcpy(&part, half + i, 16);
+    const simde__m256 f = simde_mm256_cvtph_ps(part);
+    std::memcpy(r.v + i, &f, 32);
+  }
+  for (int i = 0; i < 16; ++i)
+    if (!on(k, i)) r.v[i] = 0.0f;
+  return vec(r);
+}
+
+}  // namespace zh::cpu::avx512_emulation
+
+#define _mm512_mask_loadu_ps zh::cpu::avx512_emulation::mask_loadu_ps
+#define _mm512_mask_storeu_ps zh::cpu::avx512_emulation::mask_storeu_ps
+#define _mm512_rcp14_ps zh::cpu::avx512_emulation::rcp14_ps
+#define _mm512_reduce_add_ps zh::cpu::avx512_emulation::reduce_add_ps
+#define _mm512_reduce_max_ps zh::cpu::avx512_emulation::reduce_max_ps
+#define _mm512_srai_epi32 zh::cpu::avx512_emulation::srai_epi32
+#define _mm512_cvtps_epi32 zh::cpu::avx512_emulation::cvtps_epi32
+#define _mm512_maskz_cvtph_ps zh::cpu::avx512_emulation::maskz_cvtph_ps

@@ -1,0 +1,48 @@
+// The AVX-512F SIMD layer of simd_kernels.h (read its header), written once for two translation units:
+// kernels_avx512.cpp compiles it to AVX-512 instructions; kernels_avx512_on_avx2.cpp compiles it over SIMDe's
+// portable implementations of the same intrinsics (plus avx512_emulation.h), so CPUs without AVX-512 can run and
+// test this code. Not a normal header: the including file opens the namespace and defines V (a 16-float vector),
+// VI (16 int32) and Mask (16 bits) first. Only AVX-512F instructions are used (integer forms for the bit tricks).
+
+constexpr int W = 16, MR = 12, NV = 2;  // the sgemm tile is 12 x 32 (24 accumulators of the 32 zmm registers)
+
+static inline Mask tail_mask(int64_t n) { return static_cast<Mask>((1u << n) - 1u); }
+
+static inline V vzero() { return _mm512_setzero_ps(); }
+static inline V vset1(float x) { return _mm512_set1_ps(x); }
+static inline V vload(const float* p) { return _mm512_loadu_ps(p); }
+static inline void vstore(float* p, V v) { _mm512_storeu_ps(p, v); }
+static inline V vload_part(const float* p, int64_t n, float fill) {
+  return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), tail_mask(n), p);
+}
+static inline void vstore_part(float* p, V v, int64_t n) { _mm512_mask_storeu_ps(p, tail_mask(n), v); }
+static inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
+static inline V vsub(V a, V b) { return _mm512_sub_ps(a, b); }
+static inline V vmul(V a, V b) { return _mm512_mul_ps(a, b); }
+static inline V vdiv(V a, V b) { return _mm512_div_ps(a, b); }
+static inline V vrcp_approx(V a) { return _mm512_rcp14_ps(a); }  // ~14 bits
+static inline V vmax(V a, V b) { return _mm512_max_ps(a, b); }
+static inline V vmin(V a, V b) { return _mm512_min_ps(a, b); }
+static inline V vfmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+static inline float vhsum(V v) { return _mm512_reduce_add_ps(v); }
+static inline float vhmax(V v) { return _mm512_reduce_max_ps(v); }
+static inline V vround(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static inline V vldexp(V p, V n) {
+  const VI ni = _mm512_cvtps_epi32(n);
+  const VI n1 = _mm512_srai_epi32(ni, 1), n2 = _mm512_sub_epi32(ni, n1);
+  const VI bias = _mm512_set1_epi32(127);
+  const V s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, bias), 23));
+  const V s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, bias), 23));
+  return _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+}
+static inline V vpow2(V n) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+}
+static inline V vabs(V x) {
+  return _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
+}
+static inline V vlt(V a, V b, V x, V y) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x); }
+static inline V vnan_to(V x, V r) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), r, x); }
+static inline V vload_half(const uint16_t* p) {
+  return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));  // maskz: GCC 12 warns on the plain form
+}
