@@ -1,7 +1,9 @@
 // Reverse-mode autograd: each op that produced a tensor from inputs needing gradients leaves a Node whose
 // backward closure (written beside the op's forward) maps the output gradient to its inputs' gradients.
 #pragma once
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,12 +20,34 @@ struct Edge {
   std::shared_ptr<TensorImpl> leaf;  // the leaf whose .grad accumulates
 };
 
+// A tensor whose values a node's backward reads, as an op names it to attach. An in-place write to it between
+// the forward and the backward would change the gradient, so the node records its storage's version.
+// `for_grads` (bit i: the gradient of input i reads it; 0: none does) leaves it out when none of those inputs
+// requires grad, as PyTorch saves mul's other operand only for the operand that requires grad.
+struct Saved {
+  const Tensor& t;  // only read inside attach: the closure keeps what it needs
+  uint32_t for_grads;
+  Saved(const Tensor& tensor, uint32_t grads = ~0u) : t(tensor), for_grads(grads) {}
+};
+constexpr uint32_t grad_of(int input) { return 1u << input; }
+
+// The record of one Saved: run_backward compares the storage's version before the backward reads it.
+struct SavedVersion {
+  static constexpr int kOutput = -1, kOther = -2;
+  std::weak_ptr<Storage> storage;  // weak: a storage nobody holds any more cannot feed the backward
+  uint64_t version;
+  int slot;  // the input's index, kOutput, or kOther (an index tensor, a mask)
+  DType dtype;
+  Shape shape;
+};
+
 struct Node {
   std::string name;
   std::vector<Edge> edges;
   std::vector<bool> needs;
   std::vector<Shape> input_shapes;
   std::vector<DType> input_dtypes;
+  std::vector<SavedVersion> saved;
   BackwardFn backward;
   bool released = false;
 };
@@ -39,8 +63,10 @@ struct NoGradGuard {
   ~NoGradGuard() { GradMode::set_enabled(prev); }
 };
 
-// Records `name` as the producer of `out` when grad mode is on and some input requires grad.
-Tensor attach(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward);
+// Records `name` as the producer of `out` when grad mode is on and some input requires grad. `saved` names
+// exactly the tensors (inputs, `out`, others) whose values `backward` reads; {} when it reads none (add, views).
+Tensor attach(const char* name, Tensor out, const std::vector<Tensor>& inputs, std::initializer_list<Saved> saved,
+              BackwardFn backward);
 // The backward of a differentiable op we have not written yet: raises NotImplementedError naming it.
 BackwardFn no_backward(const char* name);
 

@@ -12,7 +12,8 @@ thread_local bool grad_enabled = true;
 bool GradMode::enabled() { return grad_enabled; }
 void GradMode::set_enabled(bool on) { grad_enabled = on; }
 
-Tensor attach(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward) {
+Tensor attach(const char* name, Tensor out, const std::vector<Tensor>& inputs, std::initializer_list<Saved> saved,
+              BackwardFn backward) {
   if (!grad_enabled) return out;
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
@@ -31,6 +32,18 @@ Tensor attach(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
     }
     node->edges.push_back(e);
   }
+  node->saved.reserve(saved.size());
+  for (const Saved& s : saved) {
+    if (!s.t.defined() || !s.t.storage()) continue;
+    bool used = s.for_grads == ~0u;
+    for (size_t i = 0; !used && i < inputs.size() && i < 32; ++i) used = (s.for_grads >> i & 1u) && node->needs[i];
+    if (!used) continue;
+    int slot = s.t.impl() == out.impl() ? SavedVersion::kOutput : SavedVersion::kOther;
+    for (size_t i = 0; slot == SavedVersion::kOther && i < inputs.size(); ++i)
+      if (inputs[i].impl() == s.t.impl()) slot = static_cast<int>(i);
+    node->saved.push_back({s.t.storage(), s.t.storage()->version.load(std::memory_order_relaxed), slot, s.t.dtype(),
+                           s.t.shape()});
+  }
   node->backward = std::move(backward);
   out.impl()->grad_fn = node;
   out.impl()->requires_grad = true;
@@ -43,6 +56,34 @@ BackwardFn no_backward(const char* name) {
     throw NotImplementedError("the derivative of '" + op + "' is not implemented");
   };
 }
+
+namespace {
+
+std::string bracket_shape(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// PyTorch's refusal: the backward would read values an in-place write changed after the forward saved them.
+void check_saved_versions(const Node& n) {
+  for (const SavedVersion& s : n.saved) {
+    std::shared_ptr<Storage> st = s.storage.lock();
+    if (!st) continue;
+    const uint64_t now = st->version.load(std::memory_order_relaxed);
+    if (now == s.version) continue;
+    std::string what = s.slot == SavedVersion::kOutput ? "the output of " + n.name
+                       : s.slot >= 0 ? "input " + std::to_string(s.slot) + " of " + n.name
+                                     : "a tensor that " + n.name + " reads";
+    throw std::runtime_error(
+        "one of the variables needed for gradient computation has been modified by an inplace operation: [" +
+        std::string(dtype_name(s.dtype)) + " " + bracket_shape(s.shape) + "] is at version " + std::to_string(now) +
+        "; expected version " + std::to_string(s.version) + " instead (" + what +
+        ", saved for its backward). Hint: write to a clone() of it, or make the write before the forward pass.");
+  }
+}
+
+}  // namespace
 
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, bool create_graph) {
   if (!root.requires_grad())
@@ -97,9 +138,11 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, boo
     if (n->released)
       throw std::runtime_error("Trying to backward through the graph a second time (op '" + n->name +
                                "'); pass retain_graph=True to the first backward if you need to");
+    check_saved_versions(*n);
     std::vector<Tensor> grads = n->backward(gout, n->needs);
     if (!retain_graph) {
       n->backward = nullptr;
+      n->saved.clear();
       n->released = true;
     }
     for (size_t i = 0; i < n->edges.size(); ++i) {

@@ -170,20 +170,21 @@ Tensor to_dtype(const Tensor& t, DType dtype) {
   Tensor out = copy_as(t, dtype);
   if (!is_floating(dtype)) return out;
   DType from = t.dtype();
-  return attach("to", out, {t}, [from](const Tensor& g, const std::vector<bool>&) {
+  return attach("to", out, {t}, {}, [from](const Tensor& g, const std::vector<bool>&) {
     return std::vector<Tensor>{to_dtype(g, from)};
   });
 }
 
 Tensor clone(const Tensor& t) {
   Tensor out = copy_as(t, t.dtype());
-  return attach("clone", out, {t}, [](const Tensor& g, const std::vector<bool>&) { return std::vector<Tensor>{g}; });
+  return attach("clone", out, {t}, {},
+                [](const Tensor& g, const std::vector<bool>&) { return std::vector<Tensor>{g}; });
 }
 
 Tensor contiguous(const Tensor& t) {
   if (t.is_contiguous()) return t;
   Tensor out = copy_as(t, t.dtype());
-  return attach("contiguous", out, {t},
+  return attach("contiguous", out, {t}, {},
                 [](const Tensor& g, const std::vector<bool>&) { return std::vector<Tensor>{g}; });
 }
 

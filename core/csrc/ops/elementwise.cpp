@@ -101,11 +101,15 @@ Unary unary_same(const Tensor& x, const char* name, F f) {
 
 Tensor finish(const Unary& u) { return to_dtype(u.out, u.result); }
 
-Tensor record1(const char* name, const Unary& u, std::function<Tensor(const Tensor& g, const Tensor& x, const Tensor& y)> d) {
-  Tensor x = detach(u.in), y = detach(u.out);
-  Tensor out = attach(name, u.out, {u.in}, [d, x, y](const Tensor& g, const std::vector<bool>&) {
-    return Grads{d(g, x, y)};
-  });
+// What a unary op's derivative reads: d gets that one (the other is undefined) and the node records its version.
+enum class Reads { Nothing, Input, Output };
+
+Tensor record1(const char* name, const Unary& u, Reads reads,
+               std::function<Tensor(const Tensor& g, const Tensor& x, const Tensor& y)> d) {
+  Tensor x = reads == Reads::Input ? detach(u.in) : Tensor(), y = reads == Reads::Output ? detach(u.out) : Tensor();
+  Tensor out = attach(name, u.out, {u.in}, {{u.in, reads == Reads::Input ? ~0u : 0u},
+                                            {u.out, reads == Reads::Output ? ~0u : 0u}},
+                      [d, x, y](const Tensor& g, const std::vector<bool>&) { return Grads{d(g, x, y)}; });
   return to_dtype(out, u.result);
 }
 
@@ -115,11 +119,13 @@ constexpr double kSqrt2 = 1.4142135623730951, kInvSqrtPi2 = 1.1283791670955126; 
 
 Tensor neg(const Tensor& t) {
   auto u = unary_same(t, "neg", [](auto v) { return -v; });
-  return record1("neg", u, [](const Tensor& g, const Tensor&, const Tensor&) { return neg(g); });
+  return record1("neg", u, Reads::Nothing, [](const Tensor& g, const Tensor&, const Tensor&) { return neg(g); });
 }
 Tensor abs(const Tensor& t) {
   auto u = unary_same(t, "abs", [](auto v) { return v < 0 ? -v : v; });
-  return record1("abs", u, [](const Tensor& g, const Tensor& x, const Tensor&) { return mul(g, sign(x)); });
+  return record1("abs", u, Reads::Input, [](const Tensor& g, const Tensor& x, const Tensor&) {
+    return mul(g, sign(x));
+  });
 }
 Tensor sign(const Tensor& t) {
   auto u = unary_same(t, "sign", [](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
@@ -127,43 +133,52 @@ Tensor sign(const Tensor& t) {
 }
 Tensor relu(const Tensor& t) {
   auto u = unary_same(t, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
-  return record1("relu", u, [](const Tensor& g, const Tensor& x, const Tensor&) {
-    return mul(g, to_dtype(gt(x, wrapped_scalar(0, DType::Int64)), g.dtype()));
+  // y > 0 exactly where x > 0: reading the output, as PyTorch does, leaves the input free to be written
+  return record1("relu", u, Reads::Output, [](const Tensor& g, const Tensor&, const Tensor& y) {
+    return mul(g, to_dtype(gt(y, wrapped_scalar(0, DType::Int64)), g.dtype()));
   });
 }
 Tensor exp(const Tensor& t) {
   auto u = unary_float(t, "exp", [](auto v) { return std::exp(v); }, cpu::UnaryOp::Exp);
-  return record1("exp", u, [](const Tensor& g, const Tensor&, const Tensor& y) { return mul(g, y); });
+  return record1("exp", u, Reads::Output, [](const Tensor& g, const Tensor&, const Tensor& y) { return mul(g, y); });
 }
 Tensor log(const Tensor& t) {
   auto u = unary_float(t, "log", [](auto v) { return std::log(v); });
-  return record1("log", u, [](const Tensor& g, const Tensor& x, const Tensor&) { return div(g, x); });
+  return record1("log", u, Reads::Input, [](const Tensor& g, const Tensor& x, const Tensor&) { return div(g, x); });
 }
 Tensor log1p(const Tensor& t) {
   auto u = unary_float(t, "log1p", [](auto v) { return std::log1p(v); });
-  return record1("log1p", u, [](const Tensor& g, const Tensor& x, const Tensor&) { return div(g, add_scalar(x, 1)); });
+  return record1("log1p", u, Reads::Input, [](const Tensor& g, const Tensor& x, const Tensor&) {
+    return div(g, add_scalar(x, 1));
+  });
 }
 Tensor sqrt(const Tensor& t) {
   auto u = unary_float(t, "sqrt", [](auto v) { return std::sqrt(v); });
-  return record1("sqrt", u, [](const Tensor& g, const Tensor&, const Tensor& y) { return div(g, mul_scalar(y, 2)); });
+  return record1("sqrt", u, Reads::Output, [](const Tensor& g, const Tensor&, const Tensor& y) {
+    return div(g, mul_scalar(y, 2));
+  });
 }
 Tensor rsqrt(const Tensor& t) {
   auto u = unary_float(t, "rsqrt", [](auto v) { return decltype(v)(1) / std::sqrt(v); });
-  return record1("rsqrt", u, [](const Tensor& g, const Tensor&, const Tensor& y) {
+  return record1("rsqrt", u, Reads::Output, [](const Tensor& g, const Tensor&, const Tensor& y) {
     return mul(g, mul_scalar(pow_scalar(y, 3), -0.5));
   });
 }
 Tensor sin(const Tensor& t) {
   auto u = unary_float(t, "sin", [](auto v) { return std::sin(v); });
-  return record1("sin", u, [](const Tensor& g, const Tensor& x, const Tensor&) { return mul(g, cos(x)); });
+  return record1("sin", u, Reads::Input, [](const Tensor& g, const Tensor& x, const Tensor&) {
+    return mul(g, cos(x));
+  });
 }
 Tensor cos(const Tensor& t) {
   auto u = unary_float(t, "cos", [](auto v) { return std::cos(v); });
-  return record1("cos", u, [](const Tensor& g, const Tensor& x, const Tensor&) { return neg(mul(g, sin(x))); });
+  return record1("cos", u, Reads::Input, [](const Tensor& g, const Tensor& x, const Tensor&) {
+    return neg(mul(g, sin(x)));
+  });
 }
 Tensor tanh(const Tensor& t) {
   auto u = unary_float(t, "tanh", [](auto v) { return std::tanh(v); });
-  return record1("tanh", u, [](const Tensor& g, const Tensor&, const Tensor& y) {
+  return record1("tanh", u, Reads::Output, [](const Tensor& g, const Tensor&, const Tensor& y) {
     return mul(g, add_scalar(neg(mul(y, y)), 1));
   });
 }
@@ -172,7 +187,7 @@ Tensor sigmoid(const Tensor& t) {
     using T = decltype(v);
     return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
   }, cpu::UnaryOp::Sigmoid);
-  return record1("sigmoid", u, [](const Tensor& g, const Tensor&, const Tensor& y) {
+  return record1("sigmoid", u, Reads::Output, [](const Tensor& g, const Tensor&, const Tensor& y) {
     return mul(g, mul(y, add_scalar(neg(y), 1)));
   });
 }
@@ -181,14 +196,14 @@ Tensor silu(const Tensor& t) {
     using T = decltype(v);
     return v >= 0 ? v / (T(1) + std::exp(-v)) : v * std::exp(v) / (T(1) + std::exp(v));
   }, cpu::UnaryOp::Silu);
-  return record1("silu", u, [](const Tensor& g, const Tensor& x, const Tensor&) {
+  return record1("silu", u, Reads::Input, [](const Tensor& g, const Tensor& x, const Tensor&) {
     Tensor s = sigmoid(x);
     return mul(g, mul(s, add_scalar(mul(x, add_scalar(neg(s), 1)), 1)));
   });
 }
 Tensor erf(const Tensor& t) {
   auto u = unary_float(t, "erf", [](auto v) { return std::erf(v); });
-  return record1("erf", u, [](const Tensor& g, const Tensor& x, const Tensor&) {
+  return record1("erf", u, Reads::Input, [](const Tensor& g, const Tensor& x, const Tensor&) {
     return mul(g, mul_scalar(exp(neg(mul(x, x))), kInvSqrtPi2));
   });
 }
@@ -203,7 +218,7 @@ Tensor gelu(const Tensor& t, bool tanh_approx) {
                            using T = decltype(v);
                            return T(0.5) * v * (T(1) + std::erf(v / T(kSqrt2)));
                          }, cpu::UnaryOp::Gelu);
-  return record1("gelu", u, [tanh_approx](const Tensor& g, const Tensor& x, const Tensor&) {
+  return record1("gelu", u, Reads::Input, [tanh_approx](const Tensor& g, const Tensor& x, const Tensor&) {
     Tensor d = empty(x.shape(), x.dtype());
     dispatch_float(x.dtype(), "gelu", [&](auto tag) {
       using T = decltype(tag);
@@ -230,7 +245,7 @@ Tensor clamp(const Tensor& t, std::optional<double> lo, std::optional<double> hi
     double d = static_cast<double>(v);
     return static_cast<T>(d < l ? l : (d > h ? h : d));
   });
-  return record1("clamp", u, [l, h](const Tensor& g, const Tensor& x, const Tensor&) {
+  return record1("clamp", u, Reads::Input, [l, h](const Tensor& g, const Tensor& x, const Tensor&) {
     Tensor inside = logical_and(ge(x, wrapped_scalar(l, DType::Float64)), le(x, wrapped_scalar(h, DType::Float64)));
     return mul(g, to_dtype(inside, g.dtype()));
   });
@@ -241,7 +256,7 @@ Tensor pow_scalar(const Tensor& t, double p) {
     using T = decltype(v);
     return p == 2.0 ? v * v : std::pow(v, T(p));
   });
-  return record1("pow_scalar", u, [p](const Tensor& g, const Tensor& x, const Tensor&) {
+  return record1("pow_scalar", u, Reads::Input, [p](const Tensor& g, const Tensor& x, const Tensor&) {
     if (p == 0) return zeros_like(g);
     return mul(g, mul_scalar(pow_scalar(x, p - 1), p));
   });
@@ -314,10 +329,11 @@ Tensor compare(const Tensor& a, const Tensor& b, const char* op, F f) {
   return out;
 }
 
-Tensor record2(const char* name, const Binary& p, Tensor out,
+// `saved`: what d reads of p.a, p.b and out (attach's Saved), so a write to it before the backward is refused.
+Tensor record2(const char* name, const Binary& p, Tensor out, std::initializer_list<Saved> saved,
                std::function<Grads(const Tensor& g, const Tensor& a, const Tensor& b, const std::vector<bool>&)> d) {
   Tensor a = detach(p.a), b = detach(p.b);
-  out = attach(name, out, {p.a, p.b}, [d, a, b](const Tensor& g, const std::vector<bool>& needs) {
+  out = attach(name, out, {p.a, p.b}, saved, [d, a, b](const Tensor& g, const std::vector<bool>& needs) {
     return d(g, a, b, needs);
   });
   return to_dtype(out, p.result);
@@ -327,12 +343,12 @@ Tensor record2(const char* name, const Binary& p, Tensor out,
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Binary p = prepare(a, b, "add", true);
-  return record2("add", p, arith_kernel(p, "add", [](auto x, auto y) { return x + y; }, cpu::BinaryOp::Add),
+  return record2("add", p, arith_kernel(p, "add", [](auto x, auto y) { return x + y; }, cpu::BinaryOp::Add), {},
                  [](const Tensor& g, const Tensor&, const Tensor&, const std::vector<bool>&) { return Grads{g, g}; });
 }
 Tensor sub(const Tensor& a, const Tensor& b) {
   Binary p = prepare(a, b, "sub", true);
-  return record2("sub", p, arith_kernel(p, "sub", [](auto x, auto y) { return x - y; }, cpu::BinaryOp::Sub),
+  return record2("sub", p, arith_kernel(p, "sub", [](auto x, auto y) { return x - y; }, cpu::BinaryOp::Sub), {},
                  [](const Tensor& g, const Tensor&, const Tensor&, const std::vector<bool>& n) {
                    return Grads{g, n[1] ? neg(g) : Tensor()};
                  });
@@ -340,6 +356,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Tensor& b) {
   Binary p = prepare(a, b, "mul", true);
   return record2("mul", p, arith_kernel(p, "mul", [](auto x, auto y) { return x * y; }, cpu::BinaryOp::Mul),
+                 {{p.b, grad_of(0)}, {p.a, grad_of(1)}},
                  [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
                    return Grads{n[0] ? mul(g, y) : Tensor(), n[1] ? mul(g, x) : Tensor()};
                  });
@@ -353,6 +370,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   }
   Binary p = prepare(af, bf, "div", true);
   return record2("div", p, arith_kernel(p, "div", [](auto x, auto y) { return x / y; }, cpu::BinaryOp::Div),
+                 {p.b, {p.a, grad_of(1)}},
                  [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
                    return Grads{n[0] ? div(g, y) : Tensor(), n[1] ? neg(div(mul(g, x), mul(y, y))) : Tensor()};
                  });
@@ -372,12 +390,13 @@ Tensor pow(const Tensor& a, const Tensor& b) {
     }
   });
   Tensor res = detach(out);
-  return record2("pow", p, out, [res](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
-    Grads r(2);
-    if (n[0]) r[0] = mul(g, mul(y, pow(x, sub(y, wrapped_scalar(1, DType::Int64)))));
-    if (n[1]) r[1] = mul(g, mul(res, log(x)));
-    return r;
-  });
+  return record2("pow", p, out, {p.a, {p.b, grad_of(0)}, {out, grad_of(1)}},
+                 [res](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
+                   Grads r(2);
+                   if (n[0]) r[0] = mul(g, mul(y, pow(x, sub(y, wrapped_scalar(1, DType::Int64)))));
+                   if (n[1]) r[1] = mul(g, mul(res, log(x)));
+                   return r;
+                 });
 }
 
 static Grads minmax_backward(const Tensor& g, const Tensor& x, const Tensor& y, bool is_max) {
@@ -391,6 +410,7 @@ static Grads minmax_backward(const Tensor& g, const Tensor& x, const Tensor& y, 
 Tensor maximum(const Tensor& a, const Tensor& b) {
   Binary p = prepare(a, b, "maximum", false);
   return record2("maximum", p, arith_kernel(p, "maximum", [](auto x, auto y) { return x != x ? x : (x > y ? x : y); }),
+                 {p.a, p.b},
                  [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>&) {
                    return minmax_backward(g, x, y, true);
                  });
@@ -398,6 +418,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 Tensor minimum(const Tensor& a, const Tensor& b) {
   Binary p = prepare(a, b, "minimum", false);
   return record2("minimum", p, arith_kernel(p, "minimum", [](auto x, auto y) { return x != x ? x : (x < y ? x : y); }),
+                 {p.a, p.b},
                  [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>&) {
                    return minmax_backward(g, x, y, false);
                  });
@@ -431,7 +452,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     map3<uint8_t, T, T, T>(c, x, y, out, [](uint8_t k, T u, T v) { return k ? u : v; });
   });
   Tensor cd = detach(c);
-  out = attach("where", out, {Tensor(), x, y}, [cd](const Tensor& g, const std::vector<bool>& n) {
+  out = attach("where", out, {Tensor(), x, y}, {c}, [cd](const Tensor& g, const std::vector<bool>& n) {
     Tensor z = zeros({}, g.dtype());
     return Grads{Tensor(), n[1] ? where(cd, g, z) : Tensor(), n[2] ? where(cd, z, g) : Tensor()};
   });

@@ -61,7 +61,7 @@ Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index) {
   });
   Shape in_shape = t.shape();
   Tensor index_c = detach(index);
-  return attach("index_select", out, {t}, [in_shape, dim, index_c](const Tensor& g, const std::vector<bool>&) {
+  return attach("index_select", out, {t}, {index}, [in_shape, dim, index_c](const Tensor& g, const std::vector<bool>&) {
     return std::vector<Tensor>{index_add(zeros(in_shape, g.dtype()), dim, index_c, g)};
   });
 }

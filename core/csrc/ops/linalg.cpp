@@ -88,12 +88,14 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
     }
   });
   Tensor ad = detach(ac), bd = detach(bc);
-  out = attach("matmul", out, {ac, bc}, [ad, bd](const Tensor& g, const std::vector<bool>& n) {
-    Grads r(2);
-    if (n[0]) r[0] = matmul(g, transpose(bd, -1, -2));
-    if (n[1]) r[1] = matmul(transpose(ad, -1, -2), g);
-    return r;
-  });
+  // a's gradient reads b and b's reads a, as PyTorch's mm saves them
+  out = attach("matmul", out, {ac, bc}, {{bc, grad_of(0)}, {ac, grad_of(1)}},
+               [ad, bd](const Tensor& g, const std::vector<bool>& n) {
+                 Grads r(2);
+                 if (n[0]) r[0] = matmul(g, transpose(bd, -1, -2));
+                 if (n[1]) r[1] = matmul(transpose(ad, -1, -2), g);
+                 return r;
+               });
   return to_dtype(out, a.dtype());
 }
 

@@ -90,7 +90,8 @@ Tensor softmax_impl(const Tensor& input, int64_t dim, const char* op) {
   Tensor saved = y;
   Tensor out = from_last_dim_rows(y, r);
   r.data = Tensor();  // the backward needs the layout and y, not the input
-  out = attach(op, out, {x}, [saved, r, op, x](const Tensor& g, const std::vector<bool>&) {
+  // the backward reads y (the output, or its copy in the moved layout), never x: as PyTorch saves the result
+  out = attach(op, out, {x}, {out}, [saved, r, op, x](const Tensor& g, const std::vector<bool>&) {
     Tensor gr = to_last_dim_rows(g, r);
     Tensor dx = empty(saved.shape(), saved.dtype());
     dispatch_float(saved.dtype(), op, [&](auto tag) {

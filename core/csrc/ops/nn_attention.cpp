@@ -296,7 +296,7 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   });
   if (!grad) return to_dtype(out, query.dtype());
   Shape qs = q.shape(), ks = k.shape(), vs = v.shape(), ms = mask.defined() ? mask.shape() : Shape{};
-  out = attach(op, out, {q, k, v, mask},
+  out = attach(op, out, {q, k, v, mask}, {q, k, v, mask_kind == 1 ? attn_mask : mask},
                [q, k, v, mask, qe, ke, ve, me, off, a, lse, mask_kind, batch, qs, ks, vs, ms](const Tensor& g,
                                                                               const std::vector<bool>& needs) {
                  Tensor gc = contiguous(detach(g));

@@ -258,7 +258,8 @@ Tensor conv_nd(const Tensor& input, const Tensor& weight, const Tensor& bias, co
     using T = decltype(tag);
     conv2d_forward<T>(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, y.data<T>(), g);
   });
-  y = attach(op, y, {x, w, b}, [x, w, xc, wc, bc, g](const Tensor& gy, const std::vector<bool>& needs) {
+  // the backward reads x and w (or their contiguous copies), of the bias only its shape
+  y = attach(op, y, {x, w, b}, {x, w}, [x, w, xc, wc, bc, g](const Tensor& gy, const std::vector<bool>& needs) {
     Tensor dyc = contiguous(detach(gy));
     Grads out(3);
     if (needs[0]) out[0] = zeros(xc.shape(), xc.dtype());

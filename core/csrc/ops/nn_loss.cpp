@@ -160,7 +160,7 @@ Tensor soft_cross_entropy(const Tensor& input, const Tensor& target, const Tenso
     }
   });
   Tensor xr = r.data, tr = rt.data;
-  out = attach(op, out, {x, t, w},
+  out = attach(op, out, {x, t, w}, {x, t, w},
                [x, t, xr, tr, r, wc, lse, rows, C, smoothing, reduction](const Tensor& g,
                                                                        const std::vector<bool>& needs) {
                  if (needs[2])
@@ -259,7 +259,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
     }
   });
   Tensor xr = r.data;
-  out = attach(op, out, {x, w},
+  // the backward reads x (not log-probabilities, unlike PyTorch's log_softmax + nll_loss), targets and weight
+  out = attach(op, out, {x, w}, {x, tgt, w},
                [x, xr, r, tgt, wc, lse, rows, C, ignore_index, label_smoothing, reduction, denom](
                    const Tensor& g, const std::vector<bool>& needs) {
                  if (needs.size() > 1 && needs[1])

@@ -71,7 +71,7 @@ Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_
   gather_rows(static_cast<const char*>(wc.data_ptr()), ip, count, D * itemsize(wc.dtype()),
               static_cast<char*>(out.data_ptr()));
   Shape wshape = wc.shape();
-  out = attach("embedding", out, {w}, [ids, count, D, pad, wshape](const Tensor& g, const std::vector<bool>&) {
+  out = attach("embedding", out, {w}, {ids}, [ids, count, D, pad, wshape](const Tensor& g, const std::vector<bool>&) {
     Tensor gc = contiguous(detach(g));
     Tensor dw = zeros(wshape, gc.dtype());
     dispatch_float(gc.dtype(), "embedding", [&](auto tag) {
@@ -184,7 +184,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string&
   if (!is_floating(x.dtype())) return out;
   std::vector<int64_t> back(pads);
   for (int64_t& v : back) v = -v;
-  return attach("pad", out, {x}, [back](const Tensor& g, const std::vector<bool>&) {
+  return attach("pad", out, {x}, {}, [back](const Tensor& g, const std::vector<bool>&) {
     return nn::Grads{pad(g, back, "constant", 0.0)};
   });
 }

@@ -135,8 +135,9 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
                        bc.defined() ? bc.data<T>() : nullptr, eps, mean.data<T>(), rstd.data<T>());
   });
   const Shape ns = normalized_shape;
-  y = attach(op, y, {x, w, b}, [x, w, b, xc, wc, mean, rstd, rows, n, ns](const Tensor& g,
-                                                                          const std::vector<bool>& needs) {
+  // x's gradient reads the weight; every gradient reads x (mean and rstd are the op's own)
+  y = attach(op, y, {x, w, b}, {x, {w, grad_of(0)}},
+             [x, w, b, xc, wc, mean, rstd, rows, n, ns](const Tensor& g, const std::vector<bool>& needs) {
     Tensor gc = contiguous(detach(g));
     Grads out(3);
     if (needs[0]) out[0] = empty(xc.shape(), xc.dtype());

@@ -193,7 +193,8 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& input, const PoolArgs& args) 
     max_pool_planes<T>(xc.data<T>(), y.data<T>(), idx.data<int64_t>(), g);
   });
   Shape in_shape = x.shape();
-  y = attach(op, y, {x}, [idx, in_shape, g](const Tensor& gy, const std::vector<bool>&) {
+  // the backward reads only the indices, which the caller gets and may write
+  y = attach(op, y, {x}, {idx}, [idx, in_shape, g](const Tensor& gy, const std::vector<bool>&) {
     Tensor dyc = contiguous(detach(gy));
     Tensor dx = zeros(in_shape, dyc.dtype());
     dispatch_float(dyc.dtype(), "max_pool2d", [&](auto tag) {
@@ -223,7 +224,7 @@ Tensor avg_pool2d(const Tensor& input, const PoolArgs& args, bool count_include_
     avg_pool_planes<T>(xc.data<T>(), y.data<T>(), g, count_include_pad, divide);
   });
   Shape in_shape = x.shape();
-  y = attach(op, y, {x}, [in_shape, g, count_include_pad, divide](const Tensor& gy, const std::vector<bool>&) {
+  y = attach(op, y, {x}, {}, [in_shape, g, count_include_pad, divide](const Tensor& gy, const std::vector<bool>&) {
     Tensor dyc = contiguous(detach(gy));
     Tensor dx = zeros(in_shape, dyc.dtype());
     dispatch_float(dyc.dtype(), "avg_pool2d", [&](auto tag) {

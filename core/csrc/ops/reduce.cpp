@@ -102,7 +102,7 @@ Tensor sum(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim, std:
         [](Acc& a, char* o, int64_t i) { reinterpret_cast<T*>(o)[i] = static_cast<T>(a); });
   });
   Shape in_shape = x.shape(), keep = r.keep_shape;
-  out = attach("sum", out, {x}, [in_shape, keep](const Tensor& g, const std::vector<bool>&) {
+  out = attach("sum", out, {x}, {}, [in_shape, keep](const Tensor& g, const std::vector<bool>&) {
     return Grads{contiguous(expand(reshape(g, keep), in_shape))};
   });
   return to_dtype(out, result);
@@ -140,7 +140,7 @@ Tensor extreme(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim, 
   });
   Tensor res = detach(out), xd = detach(x);
   Shape keep = r.keep_shape, in_shape = x.shape();
-  out = attach(op, out, {x}, [res, xd, keep, in_shape](const Tensor& g, const std::vector<bool>&) {
+  out = attach(op, out, {x}, {x, out}, [res, xd, keep, in_shape](const Tensor& g, const std::vector<bool>&) {
     // Evenly split among the positions that hold the extreme value.
     Tensor hit = to_dtype(eq(xd, reshape(res, keep)), g.dtype());
     Tensor cnt = sum_to_shape(hit, keep);
@@ -174,7 +174,7 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& t, int64_t dim, bool keepdim
   });
   Tensor id = detach(indices);
   Shape keep = r.keep_shape, in_shape = x.shape();
-  values = attach(op, values, {x}, [id, keep, in_shape, d](const Tensor& g, const std::vector<bool>&) {
+  values = attach(op, values, {x}, {indices}, [id, keep, in_shape, d](const Tensor& g, const std::vector<bool>&) {
     // Scatter g into the arg positions: compare each position's index along d with the winning index.
     Shape ar(in_shape.size(), 1);
     const int64_t n = in_shape.empty() ? 1 : in_shape[d];  // a 0-d input has no dim d
@@ -240,7 +240,7 @@ Tensor prod(const Tensor& t, std::optional<int64_t> dim, bool keepdim) {
   std::vector<int64_t> red;
   for (int64_t i = 0; i < x.dim(); ++i)
     if (r.reduced[i]) red.push_back(i);
-  out = attach("prod", out, {x}, [xd, keep, red](const Tensor& g, const std::vector<bool>&) {
+  out = attach("prod", out, {x}, {x}, [xd, keep, red](const Tensor& g, const std::vector<bool>&) {
     // d prod / d x_i = product of the others: prefix and suffix products along the reduced row, exact with zeros.
     Rows rr = to_rows(xd, red, true, "prod");
     Tensor others = empty({rr.outer, rr.inner}, xd.dtype());

@@ -76,7 +76,7 @@ Tensor cat(const std::vector<Tensor>& ts, int64_t dim) {
     shapes.push_back(t.shape());
     dtypes.push_back(t.dtype());
   }
-  return attach("cat", out, ts, [d, starts, shapes, dtypes](const Tensor& g, const std::vector<bool>& needs) {
+  return attach("cat", out, ts, {}, [d, starts, shapes, dtypes](const Tensor& g, const std::vector<bool>& needs) {
     Grads grads(shapes.size());
     for (size_t i = 0; i < shapes.size(); ++i) {
       if (!needs[i]) continue;
@@ -169,7 +169,7 @@ Tensor flip(const Tensor& t, const std::vector<int64_t>& dims) {
   Tensor out = empty(t.shape(), t.dtype());
   copy_(out, make_view(detach(t), t.shape(), strides, offset));
   std::vector<int64_t> ds = dims;
-  return attach("flip", out, {t}, [ds](const Tensor& g, const std::vector<bool>&) { return Grads{flip(g, ds)}; });
+  return attach("flip", out, {t}, {}, [ds](const Tensor& g, const std::vector<bool>&) { return Grads{flip(g, ds)}; });
 }
 
 Tensor repeat(const Tensor& t, const std::vector<int64_t>& repeats) {
@@ -196,7 +196,7 @@ Tensor repeat(const Tensor& t, const std::vector<int64_t>& repeats) {
   copy_(big, make_view(detach(t), big_shape, big_strides, t.offset()));
   Tensor out = make_view(big, out_shape, contiguous_strides(out_shape), 0);
   Shape in_shape = t.shape();
-  return attach("repeat", out, {t}, [big_shape, repeat_dims, in_shape](const Tensor& g, const std::vector<bool>&) {
+  return attach("repeat", out, {t}, {}, [big_shape, repeat_dims, in_shape](const Tensor& g, const std::vector<bool>&) {
     Tensor gb = reshape(g, big_shape);
     Tensor s = repeat_dims.empty() ? gb : sum(gb, repeat_dims, false);
     return Grads{reshape(s, in_shape)};

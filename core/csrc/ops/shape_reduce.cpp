@@ -77,7 +77,7 @@ Tensor cumsum(const Tensor& t, int64_t dim, std::optional<DType> dtype) {
     });
   });
   const int64_t d = a.dim;
-  out = attach("cumsum", out, {x}, [d](const Tensor& g, const std::vector<bool>&) {
+  out = attach("cumsum", out, {x}, {}, [d](const Tensor& g, const std::vector<bool>&) {
     // Each input feeds every later output: the gradient is a cumsum from the end.
     if (g.dim() == 0) return Grads{g};
     return Grads{flip(cumsum(flip(g, {d}), d, std::nullopt), {d})};
@@ -114,8 +114,9 @@ Variance variance(const Tensor& t, const std::vector<int64_t>& dims, double corr
 
 Tensor var(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim) {
   const Variance v = variance(t, dims, correction, keepdim, "var");
-  Tensor out = attach("var", v.var, {v.x}, [dev = v.dev, keep = v.keep, dof = v.dof](const Tensor& g,
-                                                                                    const std::vector<bool>&) {
+  // the backward reads only the deviations, which no one else holds
+  Tensor out = attach("var", v.var, {v.x}, {}, [dev = v.dev, keep = v.keep, dof = v.dof](const Tensor& g,
+                                                                                          const std::vector<bool>&) {
     return Grads{mul(dev, reshape(div(mul_scalar(g, 2.0), wrapped_scalar(dof, DType::Float64)), keep))};
   });
   return to_dtype(out, t.dtype());
@@ -129,8 +130,9 @@ Tensor std_dev(const Tensor& t, const std::vector<int64_t>& dims, double correct
     out = sqrt(v.var);
   }
   Tensor res = detach(out);
-  out = attach("std", out, {v.x}, [dev = v.dev, keep = v.keep, dof = v.dof, res](const Tensor& g,
-                                                                                const std::vector<bool>&) {
+  // the deviations are the op's own; the output is the caller's
+  out = attach("std", out, {v.x}, {out}, [dev = v.dev, keep = v.keep, dof = v.dof, res](const Tensor& g,
+                                                                                         const std::vector<bool>&) {
     // d std = (x - mean) / (dof * std); zero where std is zero, as in PyTorch.
     Tensor scale = div(g, mul_scalar(res, dof));
     scale = masked_fill(scale, eq(res, wrapped_scalar(0, DType::Float64)), wrapped_scalar(0, DType::Float64));
@@ -158,7 +160,7 @@ Tensor logsumexp(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim
   }
   Shape keep = r.keep_shape;
   Tensor xd = detach(x), res = detach(out);
-  out = attach("logsumexp", out, {x}, [xd, res, keep](const Tensor& g, const std::vector<bool>&) {
+  out = attach("logsumexp", out, {x}, {x, out}, [xd, res, keep](const Tensor& g, const std::vector<bool>&) {
     return Grads{mul(exp(sub(xd, reshape(res, keep))), reshape(g, keep))};
   });
   return to_dtype(out, ft);

@@ -145,14 +145,14 @@ Tensor src_grad(const Tensor& g, int64_t dim, const Tensor& index, const Shape& 
 
 Tensor tril(const Tensor& t, int64_t diagonal) {
   Tensor out = triangle(t, diagonal, true, "tril");
-  return attach("tril", out, {t}, [diagonal](const Tensor& g, const std::vector<bool>&) {
+  return attach("tril", out, {t}, {}, [diagonal](const Tensor& g, const std::vector<bool>&) {
     return Grads{tril(g, diagonal)};
   });
 }
 
 Tensor triu(const Tensor& t, int64_t diagonal) {
   Tensor out = triangle(t, diagonal, false, "triu");
-  return attach("triu", out, {t}, [diagonal](const Tensor& g, const std::vector<bool>&) {
+  return attach("triu", out, {t}, {}, [diagonal](const Tensor& g, const std::vector<bool>&) {
     return Grads{triu(g, diagonal)};
   });
 }
@@ -169,7 +169,7 @@ Tensor gather(const Tensor& t, int64_t dim, const Tensor& index) {
   });
   Shape in_shape = t.shape();
   Tensor index_c = detach(index);
-  return attach("gather", out, {t}, [in_shape, dim, index_c](const Tensor& g, const std::vector<bool>&) {
+  return attach("gather", out, {t}, {index}, [in_shape, dim, index_c](const Tensor& g, const std::vector<bool>&) {
     return Grads{scatter_add(zeros(in_shape, g.dtype()), dim, index_c, g)};
   });
 }
@@ -178,16 +178,17 @@ Tensor scatter(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& 
   Tensor out = scatter_impl("scatter", t, dim, index, &src, 0.0, Scatter::Assign);
   Tensor index_c = detach(index);
   Shape src_shape = src.shape();
-  return attach("scatter", out, {t, src}, [dim, index_c, src_shape](const Tensor& g, const std::vector<bool>& n) {
-    return Grads{n[0] ? scatter_value(g, dim, index_c, 0.0) : Tensor(),
-                 n[1] ? src_grad(g, dim, index_c, src_shape) : Tensor()};
-  });
+  return attach("scatter", out, {t, src}, {index},
+                [dim, index_c, src_shape](const Tensor& g, const std::vector<bool>& n) {
+                  return Grads{n[0] ? scatter_value(g, dim, index_c, 0.0) : Tensor(),
+                               n[1] ? src_grad(g, dim, index_c, src_shape) : Tensor()};
+                });
 }
 
 Tensor scatter_value(const Tensor& t, int64_t dim, const Tensor& index, double value) {
   Tensor out = scatter_impl("scatter", t, dim, index, nullptr, value, Scatter::Assign);
   Tensor index_c = detach(index);
-  return attach("scatter", out, {t}, [dim, index_c](const Tensor& g, const std::vector<bool>&) {
+  return attach("scatter", out, {t}, {index}, [dim, index_c](const Tensor& g, const std::vector<bool>&) {
     return Grads{scatter_value(g, dim, index_c, 0.0)};
   });
 }
@@ -196,9 +197,10 @@ Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tens
   Tensor out = scatter_impl("scatter_add", t, dim, index, &src, 0.0, Scatter::Add);
   Tensor index_c = detach(index);
   Shape src_shape = src.shape();
-  return attach("scatter_add", out, {t, src}, [dim, index_c, src_shape](const Tensor& g, const std::vector<bool>& n) {
-    return Grads{n[0] ? g : Tensor(), n[1] ? src_grad(g, dim, index_c, src_shape) : Tensor()};
-  });
+  return attach("scatter_add", out, {t, src}, {{index, grad_of(1)}},  // only src's gradient gathers
+                [dim, index_c, src_shape](const Tensor& g, const std::vector<bool>& n) {
+                  return Grads{n[0] ? g : Tensor(), n[1] ? src_grad(g, dim, index_c, src_shape) : Tensor()};
+                });
 }
 
 }  // namespace zh

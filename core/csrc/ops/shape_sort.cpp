@@ -80,7 +80,7 @@ Tensor attach_values(const char* op, const Tensor& t, int64_t dim, Tensor values
   Shape in_shape = t.shape();
   Tensor idx = detach(indices);
   const int64_t d = t.dim() == 0 ? 0 : wrap_dim(dim, t.dim(), op);
-  return attach(op, values, {t}, [in_shape, idx, d](const Tensor& g, const std::vector<bool>&) {
+  return attach(op, values, {t}, {indices}, [in_shape, idx, d](const Tensor& g, const std::vector<bool>&) {
     return Grads{scatter_add(zeros(in_shape, g.dtype()), d, idx, g)};
   });
 }

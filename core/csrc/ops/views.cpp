@@ -70,7 +70,7 @@ std::optional<Shape> view_strides(const Shape& old_shape, const Shape& old_strid
 
 Tensor reshape_backward_node(const char* name, Tensor out, const Tensor& t) {
   Shape in_shape = t.shape();
-  return attach(name, out, {t}, [in_shape](const Tensor& g, const std::vector<bool>&) {
+  return attach(name, out, {t}, {}, [in_shape](const Tensor& g, const std::vector<bool>&) {
     return Grads{reshape(g, in_shape)};
   });
 }
@@ -128,7 +128,7 @@ Tensor permute(const Tensor& t, const std::vector<int64_t>& dims) {
     strides[i] = t.strides()[d[i]];
   }
   Tensor out = make_view(t, shape, strides, t.offset());
-  return attach("permute", out, {t}, [inv](const Tensor& g, const std::vector<bool>&) {
+  return attach("permute", out, {t}, {}, [inv](const Tensor& g, const std::vector<bool>&) {
     return Grads{permute(g, inv)};
   });
 }
@@ -174,7 +174,7 @@ Tensor expand(const Tensor& t, const Shape& shape) {
   if (out_shape == t.shape()) return t;
   Shape in_shape = t.shape();
   Tensor out = make_view(t, out_shape, strides, t.offset());
-  return attach("expand", out, {t}, [in_shape](const Tensor& g, const std::vector<bool>&) {
+  return attach("expand", out, {t}, {}, [in_shape](const Tensor& g, const std::vector<bool>&) {
     return Grads{sum_to_shape(g, in_shape)};
   });
 }
@@ -236,12 +236,13 @@ Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start_, std::o
   Tensor out = make_view(t, shape, strides, offset);
   Shape in_shape = t.shape();
   DType dt = t.dtype();
-  return attach("slice", out, {t}, [in_shape, dt, dim, start, step, len](const Tensor& g, const std::vector<bool>&) {
-    Tensor z = zeros(in_shape, g.dtype());
-    (void)dt;
-    copy_(slice(z, dim, start, start + (len - 1) * step + 1, step), g);
-    return Grads{z};
-  });
+  return attach("slice", out, {t}, {},
+                [in_shape, dt, dim, start, step, len](const Tensor& g, const std::vector<bool>&) {
+                  Tensor z = zeros(in_shape, g.dtype());
+                  (void)dt;
+                  copy_(slice(z, dim, start, start + (len - 1) * step + 1, step), g);
+                  return Grads{z};
+                });
 }
 
 Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
@@ -267,7 +268,7 @@ Tensor select(const Tensor& t, int64_t dim, int64_t index) {
   strides.erase(strides.begin() + dim);
   Tensor out = make_view(t, shape, strides, offset);
   Shape in_shape = t.shape();
-  return attach("select", out, {t}, [in_shape, dim, index](const Tensor& g, const std::vector<bool>&) {
+  return attach("select", out, {t}, {}, [in_shape, dim, index](const Tensor& g, const std::vector<bool>&) {
     Tensor z = zeros(in_shape, g.dtype());
     copy_(select(z, dim, index), g);
     return Grads{z};
