@@ -54,30 +54,6 @@ inline void mask_storeu_ps(void* p, simde__mmask16 k, simde__m512 a) {
     if (on(k, i)) std::memcpy(static_cast<float*>(p) + i, &r.v[i], 4);
 }
 
-// rcp14 promises a relative error below 2^-14. Exact 1/x rounded to 14 significant bits (an error up to 2^-14)
-// stands in for the hardware's table, so the layer's Newton step is tested against an approximation as coarse as
-// the one it is allowed to get.
-inline uint32_t to_bits(float x) {
-  uint32_t b;
-  std::memcpy(&b, &x, 4);
-  return b;
-}
-inline float from_bits(uint32_t b) {
-  float x;
-  std::memcpy(&x, &b, 4);
-  return x;
-}
-inline simde__m512 rcp14_ps(simde__m512 a) {
-  F16 r = lanes(a);
-  for (float& x : r.v) {
-    const float y = 1.0f / x;
-    const uint32_t bits = to_bits(y), exponent = bits & 0x7f800000u;
-    // keep 13 of the 23 stored mantissa bits, rounded; zeros, infinities and NaN as they are
-    x = exponent == 0 || exponent == 0x7f800000u ? y : from_bits((bits + (1u << 9)) & ~((1u << 10) - 1u));
-  }
-  return vec(r);
-}
-
 inline float reduce_add_ps(simde__m512 a) {  // pairwise, as a tree of halves
   F16 r = lanes(a);
   for (int w = 8; w >= 1; w /= 2)
@@ -135,7 +111,6 @@ inline simde__m512 maskz_cvtph_ps(simde__mmask16 k, simde__m256i h) {
 
 #define _mm512_mask_loadu_ps zh::cpu::avx512_emulation::mask_loadu_ps
 #define _mm512_mask_storeu_ps zh::cpu::avx512_emulation::mask_storeu_ps
-#define _mm512_rcp14_ps zh::cpu::avx512_emulation::rcp14_ps
 #define _mm512_reduce_add_ps zh::cpu::avx512_emulation::reduce_add_ps
 #define _mm512_reduce_max_ps zh::cpu::avx512_emulation::reduce_max_ps
 #define _mm512_srai_epi32 zh::cpu::avx512_emulation::srai_epi32

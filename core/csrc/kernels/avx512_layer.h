@@ -20,7 +20,6 @@ static inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
 static inline V vsub(V a, V b) { return _mm512_sub_ps(a, b); }
 static inline V vmul(V a, V b) { return _mm512_mul_ps(a, b); }
 static inline V vdiv(V a, V b) { return _mm512_div_ps(a, b); }
-static inline V vrcp_approx(V a) { return _mm512_rcp14_ps(a); }  // ~14 bits
 static inline V vmax(V a, V b) { return _mm512_max_ps(a, b); }
 static inline V vmin(V a, V b) { return _mm512_min_ps(a, b); }
 static inline V vfmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
@@ -35,9 +34,7 @@ static inline V vldexp(V p, V n) {
   const V s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, bias), 23));
   return _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
 }
-static inline V vpow2(V n) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
-}
+static inline V vshl23(V k) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(k), 23)); }
 static inline V vabs(V x) {
   return _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
 }

@@ -24,7 +24,6 @@ static inline V vadd(V a, V b) { return a + b; }
 static inline V vsub(V a, V b) { return a - b; }
 static inline V vmul(V a, V b) { return a * b; }
 static inline V vdiv(V a, V b) { return a / b; }
-static inline V vrcp_approx(V a) { return 1.0f / a; }
 static inline V vmax(V a, V b) { return a > b ? a : b; }  // like maxps: b when either is NaN
 static inline V vmin(V a, V b) { return a < b ? a : b; }
 static inline V vfmadd(V a, V b, V c) { return a * b + c; }
@@ -39,8 +38,10 @@ static inline V vldexp(V p, V n) {
   std::memcpy(&s2, &b2, 4);
   return p * s1 * s2;
 }
-static inline V vpow2(V n) {
-  const uint32_t b = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
+static inline V vshl23(V k) {
+  uint32_t b;
+  std::memcpy(&b, &k, 4);
+  b <<= 23;
   float s;
   std::memcpy(&s, &b, 4);
   return s;

@@ -3,10 +3,11 @@
 // below, then includes this file. Everything here must stay in that namespace and use no std:: templates, so no
 // symbol compiled for one ISA can be merged by the linker into code that runs on another.
 //
-// SIMD layer: vzero vset1 vload vstore vload_part(p, n, fill) vstore_part(p, v, n) vadd vsub vmul vdiv vmax
-// vmin vfmadd(a, b, c) = a*b + c, vrcp_approx (1/x to at least 12 bits), vhsum vhmax, vround (nearest),
-// vldexp(p, n) = p * 2^n (n integral, |n| <= 150), vpow2(n) = 2^n (n integral, -126 <= n <= 127), vabs,
-// vlt(a, b, x, y) = a < b ? x : y, vnan_to(x, r) = isnan(x) ? x : r, vload_half (W float16 values, exactly);
+// SIMD layer: vzero vset1 vload vstore vload_part(p, n, fill) vstore_part(p, v, n) vadd vsub vmul vdiv vmax,
+// vmin(a, b) = a < b ? a : b (so b if either is NaN, as x86's min), vfmadd(a, b, c) = a*b + c, vhsum vhmax,
+// vround (nearest), vldexp(p, n) = p * 2^n (n integral, |n| <= 150), vshl23(k) = the float whose bits are k's
+// shifted left by 23, vabs, vlt(a, b, x, y) = a < b ? x : y, vnan_to(x, r) = isnan(x) ? x : r, vload_half (W
+// float16 values, exactly);
 // optionally vtranspose (W x W in registers, with ZH_VTRANSPOSE defined).
 
 // Lanes a partial load/store may touch when `left` elements remain (vload_part needs n <= W).
@@ -34,49 +35,52 @@ static inline V vexp(V x) {
   return vnan_to(x, vldexp(p, n));
 }
 
-// exp for x in [-87, 88] only (normal results; no clamping or NaN handling): the same bits as vexp there with a
-// third fewer operations. For callers that bound their argument.
-static inline V vexp_normal(V x) {
-  V n;
-  const V p = vexp_reduced(x, n);
-  return vmul(p, vpow2(n));
-}
-
-// 1/x from the approximate reciprocal and one Newton step (r + r (1 - x r)): ~23 bits, without a division.
-static inline V vrcp(V x) {
-  const V r = vrcp_approx(x);
-  return vfmadd(r, vsub(vset1(1.0f), vmul(x, r)), r);
-}
-
-// erfc(z) by the Chebyshev fit of Numerical Recipes' erfcc (relative error < 1.2e-7 for every z), so
-// gelu(x) = 0.5 x erfc(-x / sqrt 2) stays accurate in its small negative tail, where 1 + erf would cancel.
-static inline V verfc(V z) {
-  // Past |z| = 9 erfc is below 4.2e-37 and soon subnormal: it is taken as 0 there, computed at 9 and selected
-  // away, so no subnormal is ever formed (on x86 each operation on one costs tens of cycles, and a GEMM epilogue
-  // meets many large negative inputs; measured, gelu over values of scale 20 ran at half speed before). PyTorch's
-  // gelu is 0 there too. At infinity this also avoids the reciprocal's Newton step giving inf * 0 = NaN: gelu(+inf)
-  // is inf and gelu(-inf) = -inf * 0 = NaN, as in PyTorch. A NaN z gives 0 here; gelu, the only caller,
-  // multiplies by x.
-  const V az = vabs(z);
-  const V a9 = vmin(az, vset1(9.0f));
-  const V t = vrcp(vfmadd(a9, vset1(0.5f), vset1(1.0f)));
-  // The degree-9 polynomial in t by Estrin's scheme (pairs, then powers t^2, t^4, t^8): a dependency chain of 5
-  // FMAs instead of Horner's 9 (gelu waits on FMA latency; 5-15 % faster on Zen 3 in a loop over L1-resident data).
-  const V t2 = vmul(t, t), t4 = vmul(t2, t2), t8 = vmul(t4, t4);
-  const V p01 = vfmadd(vset1(1.00002368f), t, vset1(-1.26551223f));
-  const V p23 = vfmadd(vset1(0.09678418f), t, vset1(0.37409196f));
-  const V p45 = vfmadd(vset1(0.27886807f), t, vset1(-0.18628806f));
-  const V p67 = vfmadd(vset1(1.48851587f), t, vset1(-1.13520398f));
-  const V p89 = vfmadd(vset1(0.17087277f), t, vset1(-0.82215223f));
-  const V p03 = vfmadd(p23, t2, p01), p47 = vfmadd(p67, t2, p45);
-  const V p = vfmadd(p89, t8, vfmadd(p47, t4, p03));
-  const V r = vlt(az, vset1(9.0f), vmul(t, vexp_normal(vsub(p, vmul(a9, a9)))), vzero());  // argument in [-83, 0]
-  return vlt(z, vzero(), vsub(vset1(2.0f), r), r);
+// H(a) = erfc(a / sqrt 2) / 2 for 0 <= a <= 12.79, the normal distribution's tail, as exp(-a^2 / 2) P(a) / Q(a).
+// P / Q (degrees 4 and 5) and the exp's q below were fitted for this kernel (minimax relative error, Lawson's
+// iteration in float64 against erfcx: 4.6e-9 on [0, 12.79] and 3e-9). The two polynomials do not wait on the exp,
+// so they run beside it: with the one division, the dependency chain is half as long as that of Numerical Recipes'
+// erfcc form (t = 1 / (1 + z / 2), a degree-9 polynomial in t, then the exp), in fewer operations. Both are in
+// w = -a^2 / 2 (their coefficients of a^2 scaled by -2), which the exp needs anyway.
+// The exp of -a^2 / 2 is inlined: n comes from one FMA against 1.5 * 2^23 + 118, which leaves n + 118 in the low
+// bits, so the scale is one shift (no round, no conversion); and r = -a^2 / 2 - n ln2 takes a * (-a / 2) exactly
+// inside the FMA (n * 0.693359375 is exact), so rounding the square does not cost up to 1e-5 relative at large a
+// (the scalar layer's a * b + c still rounds it). The scale is 2^(n - 9), P carrying the 2^9: past a = 12.763,
+// n = -118, the shifted word is 0 and so is H. H is below 1e-37 there and would soon be subnormal (on x86 each
+// operation on one costs tens of cycles, and a GEMM epilogue meets many large negative inputs); PyTorch's gelu
+// is 0 there too. a must not pass 12.79 (n = -119 would shift to -inf).
+static inline V vhalf_erfc(V a) {
+  const V m = vmul(a, vset1(-0.5f));
+  const V w = vmul(a, m);  // -a^2 / 2, rounded
+  const V k = vfmadd(a, vmul(a, vset1(-0.721347511f)), vset1(12583030.0f));  // 1.5 * 2^23 + 118 + n
+  const V n = vsub(k, vset1(12583030.0f));
+  V r = vfmadd(a, m, vmul(n, vset1(-0.693359375f)));
+  r = vfmadd(n, vset1(2.12194440e-4f), r);
+  // e^r, |r| <= ln2 / 2: 1 + r + r^2 q(r), q of degree 4 fitted minimax (relative error 3e-9), by Estrin's scheme.
+  const V r2 = vmul(r, r);
+  const V q01 = vfmadd(vset1(0.166665211f), r, vset1(0.49999994f));
+  const V q23 = vfmadd(vset1(0.00836871658f), r, vset1(0.041668389f));
+  const V q = vfmadd(vfmadd(vset1(0.00138145965f), r2, q23), r2, q01);
+  const V e = vfmadd(q, r2, vadd(r, vset1(1.0f)));
+  const V p01 = vfmadd(vset1(222.446609f), a, vset1(256.0f));
+  const V p23 = vfmadd(vset1(-40.6355324f), a, vset1(-184.738861f));
+  const V p = vfmadd(vfmadd(vset1(8.14260292f), w, p23), w, p01);
+  const V d01 = vfmadd(vset1(1.66681695f), a, vset1(1.0f));
+  const V d23 = vfmadd(vset1(-0.924022734f), a, vset1(-2.38148355f));
+  const V d45 = vfmadd(vset1(0.0398635976f), a, vset1(0.397914886f));
+  const V d = vfmadd(vfmadd(d45, w, d23), w, d01);
+  return vmul(e, vmul(vshl23(k), vdiv(p, d)));  // in this order no product falls below 2^-126 while H is not 0
 }
 
 static inline V vsigmoid(V x) { return vdiv(vset1(1.0f), vadd(vset1(1.0f), vexp(vsub(vzero(), x)))); }
 
-static inline V vgelu(V x) { return vmul(vmul(vset1(0.5f), x), verfc(vmul(x, vset1(-0.70710678118654752f)))); }
+// gelu(x) = x Phi(x), Phi(x) = H(|x|) for x < 0 and 1 - H(|x|) otherwise: from the tail H, so the small negative
+// tail keeps its relative accuracy where 1 + erf would cancel. An infinite or NaN x takes a = 12.79 (vmin's
+// second operand on NaN), where H is 0: gelu(+inf) = inf, gelu(-inf) = -inf * 0 = NaN and NaN stays NaN, as in
+// PyTorch.
+static inline V vgelu(V x) {
+  const V h = vhalf_erfc(vmin(vabs(x), vset1(12.79f)));
+  return vmul(x, vlt(x, vzero(), h, vsub(vset1(1.0f), h)));
+}
 
 // 0.5 x (1 + tanh(u)) == x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation, no overflow.
 static inline V vgelu_tanh(V x) {
