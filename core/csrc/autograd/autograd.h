@@ -41,7 +41,13 @@ struct SavedVersion {
   Shape shape;
 };
 
-struct Node {
+// enable_shared_from_this: under create_graph a backward rebuilds its op's output with this node as grad_fn
+// (saved_output), and the engine only holds raw pointers while it runs.
+struct Node : std::enable_shared_from_this<Node> {
+  Node();
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
   std::string name;
   std::vector<Edge> edges;
   std::vector<bool> needs;
@@ -69,6 +75,19 @@ Tensor attach(const char* name, Tensor out, const std::vector<Tensor>& inputs, s
               BackwardFn backward);
 // The backward of a differentiable op we have not written yet: raises NotImplementedError naming it.
 BackwardFn no_backward(const char* name);
+
+// Inside a backward: the op's own output, given as the detached copy its closure keeps. Under create_graph it
+// comes back as a view of those values whose grad_fn is the running node, so what the backward computes from it
+// is differentiable through this op again (as PyTorch unpacks a saved output). The closure never holds the
+// output itself: out -> grad_fn -> closure -> out would be a shared_ptr cycle, a leak of every graph.
+Tensor saved_output(const Tensor& detached_out);
+// Inside a backward: a gradient computed by a kernel or loop that autograd cannot see through. Under create_graph
+// it gets a node whose backward raises NotImplementedError naming `op`, so differentiating it again fails at
+// the second backward instead of treating it as a constant; its values are unchanged. Plain mode: grad itself.
+Tensor second_order_unsupported(const char* op, const Tensor& grad, const std::vector<Tensor>& inputs);
+
+// Nodes alive in this process: the leak tests check that a freed graph gives them all back.
+int64_t live_nodes();
 
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, bool create_graph);
 

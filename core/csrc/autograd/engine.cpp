@@ -1,3 +1,4 @@
+#include <atomic>
 #include <unordered_map>
 
 #include "autograd/autograd.h"
@@ -7,7 +8,13 @@ namespace zh {
 
 namespace {
 thread_local bool grad_enabled = true;
-}
+thread_local Node* running = nullptr;  // the node whose backward is being called, for saved_output
+std::atomic<int64_t> node_count{0};
+}  // namespace
+
+Node::Node() { node_count.fetch_add(1, std::memory_order_relaxed); }
+Node::~Node() { node_count.fetch_sub(1, std::memory_order_relaxed); }
+int64_t live_nodes() { return node_count.load(std::memory_order_relaxed); }
 
 bool GradMode::enabled() { return grad_enabled; }
 void GradMode::set_enabled(bool on) { grad_enabled = on; }
@@ -55,6 +62,25 @@ BackwardFn no_backward(const char* name) {
   return [op](const Tensor&, const std::vector<bool>&) -> std::vector<Tensor> {
     throw NotImplementedError("the derivative of '" + op + "' is not implemented");
   };
+}
+
+Tensor saved_output(const Tensor& detached_out) {
+  if (!grad_enabled || !running || !detached_out.defined()) return detached_out;
+  Tensor live = make_view(detached_out, detached_out.shape(), detached_out.strides(), detached_out.offset());
+  live.impl()->grad_fn = running->shared_from_this();
+  live.impl()->requires_grad = true;
+  return live;
+}
+
+Tensor second_order_unsupported(const char* op, const Tensor& grad, const std::vector<Tensor>& inputs) {
+  if (!grad_enabled || !grad.defined()) return grad;
+  std::string name = op;
+  // a view, so the caller's tensor is not marked: the node belongs to the returned gradient only
+  Tensor g = make_view(grad, grad.shape(), grad.strides(), grad.offset());
+  return attach(op, g, inputs, {}, [name](const Tensor&, const std::vector<bool>&) -> std::vector<Tensor> {
+    throw NotImplementedError("the second derivative of '" + name +
+                              "' is not implemented (backward with create_graph=True)");
+  });
 }
 
 namespace {
@@ -139,7 +165,16 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, boo
       throw std::runtime_error("Trying to backward through the graph a second time (op '" + n->name +
                                "'); pass retain_graph=True to the first backward if you need to");
     check_saved_versions(*n);
-    std::vector<Tensor> grads = n->backward(gout, n->needs);
+    std::vector<Tensor> grads;
+    {
+      // restored even when the backward throws; a backward never starts another run_backward, but be exact
+      struct Running {
+        Node* prev;
+        explicit Running(Node* n) : prev(running) { running = n; }
+        ~Running() { running = prev; }
+      } on(n);
+      grads = n->backward(gout, n->needs);
+    }
     if (!retain_graph) {
       n->backward = nullptr;
       n->saved.clear();

@@ -245,6 +245,7 @@ void bind_tensor(py::module_& m) {
     return out;
   });
   m.def("is_grad_enabled", &GradMode::enabled);
+  m.def("_live_autograd_nodes", &live_nodes, "Autograd nodes alive in the process (leak tests).");
   m.def("set_grad_enabled", &GradMode::set_enabled);
 
   const auto rel = py::call_guard<py::gil_scoped_release>();

@@ -104,12 +104,15 @@ Tensor finish(const Unary& u) { return to_dtype(u.out, u.result); }
 // What a unary op's derivative reads: d gets that one (the other is undefined) and the node records its version.
 enum class Reads { Nothing, Input, Output };
 
+// d is written with differentiable ops, so under create_graph (grad mode on inside the backward) its result
+// connects back to the graph: x is the input itself (it does not point at this node, so no cycle), y the
+// output rebuilt by saved_output (the closure keeps only a detached copy of it).
 Tensor record1(const char* name, const Unary& u, Reads reads,
                std::function<Tensor(const Tensor& g, const Tensor& x, const Tensor& y)> d) {
-  Tensor x = reads == Reads::Input ? detach(u.in) : Tensor(), y = reads == Reads::Output ? detach(u.out) : Tensor();
+  Tensor x = reads == Reads::Input ? u.in : Tensor(), y = reads == Reads::Output ? detach(u.out) : Tensor();
   Tensor out = attach(name, u.out, {u.in}, {{u.in, reads == Reads::Input ? ~0u : 0u},
                                             {u.out, reads == Reads::Output ? ~0u : 0u}},
-                      [d, x, y](const Tensor& g, const std::vector<bool>&) { return Grads{d(g, x, y)}; });
+                      [d, x, y](const Tensor& g, const std::vector<bool>&) { return Grads{d(g, x, saved_output(y))}; });
   return to_dtype(out, u.result);
 }
 
@@ -233,7 +236,8 @@ Tensor gelu(const Tensor& t, bool tanh_approx) {
         });
       }
     });
-    return mul(g, d);
+    // the derivative above is a loop autograd cannot see through: a second derivative would come out as zero
+    return mul(g, second_order_unsupported("gelu", d, {x}));
   });
 }
 
@@ -330,10 +334,10 @@ Tensor compare(const Tensor& a, const Tensor& b, const char* op, F f) {
 }
 
 // `saved`: what d reads of p.a, p.b and out (attach's Saved), so a write to it before the backward is refused.
+// d gets the operands themselves, not detached copies, so that under create_graph its result depends on them.
 Tensor record2(const char* name, const Binary& p, Tensor out, std::initializer_list<Saved> saved,
                std::function<Grads(const Tensor& g, const Tensor& a, const Tensor& b, const std::vector<bool>&)> d) {
-  Tensor a = detach(p.a), b = detach(p.b);
-  out = attach(name, out, {p.a, p.b}, saved, [d, a, b](const Tensor& g, const std::vector<bool>& needs) {
+  out = attach(name, out, {p.a, p.b}, saved, [d, a = p.a, b = p.b](const Tensor& g, const std::vector<bool>& needs) {
     return d(g, a, b, needs);
   });
   return to_dtype(out, p.result);
@@ -394,7 +398,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
                  [res](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
                    Grads r(2);
                    if (n[0]) r[0] = mul(g, mul(y, pow(x, sub(y, wrapped_scalar(1, DType::Int64)))));
-                   if (n[1]) r[1] = mul(g, mul(res, log(x)));
+                   if (n[1]) r[1] = mul(g, mul(saved_output(res), log(x)));
                    return r;
                  });
 }

@@ -87,13 +87,13 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
                   std::max<int64_t>(N, 1));
     }
   });
-  Tensor ad = detach(ac), bd = detach(bc);
-  // a's gradient reads b and b's reads a, as PyTorch's mm saves them
+  // a's gradient reads b and b's reads a, as PyTorch's mm saves them; the operands themselves, not detached
+  // copies, so that under create_graph the gradients are differentiable functions of them
   out = attach("matmul", out, {ac, bc}, {{bc, grad_of(0)}, {ac, grad_of(1)}},
-               [ad, bd](const Tensor& g, const std::vector<bool>& n) {
+               [ac, bc](const Tensor& g, const std::vector<bool>& n) {
                  Grads r(2);
-                 if (n[0]) r[0] = matmul(g, transpose(bd, -1, -2));
-                 if (n[1]) r[1] = matmul(transpose(ad, -1, -2), g);
+                 if (n[0]) r[0] = matmul(g, transpose(bc, -1, -2));
+                 if (n[1]) r[1] = matmul(transpose(ac, -1, -2), g);
                  return r;
                });
   return to_dtype(out, a.dtype());

@@ -87,11 +87,21 @@ Tensor softmax_impl(const Tensor& input, int64_t dim, const char* op) {
     if (Log) log_softmax_rows<T>(r.data.data<T>(), y.data<T>(), r.rows, r.n);
     else softmax_rows<T>(r.data.data<T>(), y.data<T>(), r.rows, r.n);
   });
-  Tensor saved = y;
+  // detached: when dim is already last, y is the output itself, and out -> node -> closure -> out is a cycle
+  Tensor saved = detach(y);
   Tensor out = from_last_dim_rows(y, r);
   r.data = Tensor();  // the backward needs the layout and y, not the input
+  const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op);
   // the backward reads y (the output, or its copy in the moved layout), never x: as PyTorch saves the result
-  out = attach(op, out, {x}, {out}, [saved, r, op, x](const Tensor& g, const std::vector<bool>&) {
+  out = attach(op, out, {x}, {out}, [saved, r, op, d](const Tensor& g, const std::vector<bool>&) {
+    if (GradMode::enabled()) {
+      // create_graph: the same formulas as the row loops below, in differentiable ops on the output
+      Tensor y = saved_output(r.moved ? permute(saved, r.inverse) : saved);
+      std::vector<int64_t> dims;
+      if (y.dim() > 0) dims.push_back(d);
+      if (Log) return Grads{sub(g, mul(exp(y), sum(g, dims, true)))};
+      return Grads{mul(y, sub(g, sum(mul(g, y), dims, true)))};
+    }
     Tensor gr = to_last_dim_rows(g, r);
     Tensor dx = empty(saved.shape(), saved.dtype());
     dispatch_float(saved.dtype(), op, [&](auto tag) {
@@ -99,8 +109,7 @@ Tensor softmax_impl(const Tensor& input, int64_t dim, const char* op) {
       if (Log) log_softmax_backward_rows<T>(saved.data<T>(), gr.data<T>(), dx.data<T>(), r.rows, r.n);
       else softmax_backward_rows<T>(saved.data<T>(), gr.data<T>(), dx.data<T>(), r.rows, r.n);
     });
-    return Grads{second_order_guard(Log ? "log_softmax_backward" : "softmax_backward", from_last_dim_rows(dx, r),
-                                    {g, x})};
+    return Grads{from_last_dim_rows(dx, r)};
   });
   return to_dtype(out, input.dtype());
 }

@@ -324,7 +324,7 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
                  if (needs[1]) r[1] = sum_to_shape(dk, ks);
                  if (needs[2]) r[2] = sum_to_shape(dv, vs);
                  if (needs[3]) r[3] = sum_to_shape(dm, ms);
-                 const char* name = "scaled_dot_product_attention_backward";
+                 const char* name = "scaled_dot_product_attention";
                  for (Tensor& t : r) t = second_order_guard(name, t, {g, q, k, v, mask});
                  return r;
                });

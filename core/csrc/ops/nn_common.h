@@ -32,8 +32,7 @@ inline Tensor index_operand(const Tensor& t, const char* op, const char* what) {
 
 // A fused backward's result, marked so that differentiating it again (create_graph) raises NotImplementedError.
 inline Tensor second_order_guard(const char* name, const Tensor& out, const std::vector<Tensor>& inputs) {
-  if (!out.defined() || !GradMode::enabled()) return out;
-  return attach(name, out, inputs, {}, no_backward(name));
+  return second_order_unsupported(name, out, inputs);
 }
 
 // x with `dim` moved last, contiguous: `rows` rows of `n` elements. `perm` moves it there, `inverse` back.

@@ -270,7 +270,7 @@ Tensor conv_nd(const Tensor& input, const Tensor& weight, const Tensor& bias, co
       conv2d_backward<T>(xc.data<T>(), wc.data<T>(), dyc.data<T>(), needs[0] ? out[0].data<T>() : nullptr,
                          needs[1] ? out[1].data<T>() : nullptr, needs[2] ? out[2].data<T>() : nullptr, g);
     });
-    for (Tensor& t : out) t = second_order_guard("conv_backward", t, {gy, x, w});
+    for (Tensor& t : out) t = second_order_guard("conv", t, {gy, x, w});
     return out;
   });
   return to_dtype(y, input.dtype());

@@ -183,7 +183,7 @@ Tensor soft_cross_entropy(const Tensor& input, const Tensor& target, const Tenso
                                                        dq.defined() ? dq.data<T>() : nullptr);
                  });
                  Grads out(3);
-                 const char* name = "cross_entropy_backward";
+                 const char* name = "cross_entropy";
                  if (needs[0]) out[0] = second_order_guard(name, from_last_dim_rows(dx, r), {g, x, t});
                  if (needs[1]) out[1] = second_order_guard(name, from_last_dim_rows(dq, r), {g, x});
                  return out;
@@ -280,7 +280,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
                                                   scale.data(), rows, C, ignore_index, label_smoothing,
                                                   dx.data<T>());
                  });
-                 return Grads{second_order_guard("cross_entropy_backward", from_last_dim_rows(dx, r), {g, x}),
+                 return Grads{second_order_guard("cross_entropy", from_last_dim_rows(dx, r), {g, x}),
                               Tensor()};
                });
   return to_dtype(out, input.dtype());

@@ -78,7 +78,7 @@ Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_
       using T = decltype(tag);
       scatter_add_rows<T>(gc.data<T>(), ids.data<int64_t>(), count, D, pad, dw.data<T>());
     });
-    return Grads{second_order_guard("embedding_backward", dw, {g})};
+    return Grads{second_order_guard("embedding", dw, {g})};
   });
   return to_dtype(out, weight.dtype());
 }

@@ -153,7 +153,7 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
                                   needs[1] ? out[1].data<T>() : nullptr, needs[2] ? out[2].data<T>() : nullptr, rows,
                                   n);
     });
-    for (Tensor& t : out) t = second_order_guard("layer_norm_backward", t, {g, x, w, b});
+    for (Tensor& t : out) t = second_order_guard("layer_norm", t, {g, x, w, b});
     return out;
   });
   return to_dtype(y, input.dtype());

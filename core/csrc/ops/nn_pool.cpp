@@ -201,7 +201,7 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& input, const PoolArgs& args) 
       using T = decltype(tag);
       max_pool_backward_planes<T>(dyc.data<T>(), idx.data<int64_t>(), dx.data<T>(), g);
     });
-    return Grads{second_order_guard("max_pool2d_backward", dx, {gy})};
+    return Grads{second_order_guard("max_pool2d", dx, {gy})};
   });
   return {to_dtype(y, input.dtype()), idx};
 }
@@ -231,7 +231,7 @@ Tensor avg_pool2d(const Tensor& input, const PoolArgs& args, bool count_include_
       using T = decltype(tag);
       avg_pool_backward_planes<T>(dyc.data<T>(), dx.data<T>(), g, count_include_pad, divide);
     });
-    return Grads{second_order_guard("avg_pool2d_backward", dx, {gy})};
+    return Grads{second_order_guard("avg_pool2d", dx, {gy})};
   });
   return to_dtype(y, input.dtype());
 }

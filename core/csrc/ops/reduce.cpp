@@ -240,7 +240,7 @@ Tensor prod(const Tensor& t, std::optional<int64_t> dim, bool keepdim) {
   std::vector<int64_t> red;
   for (int64_t i = 0; i < x.dim(); ++i)
     if (r.reduced[i]) red.push_back(i);
-  out = attach("prod", out, {x}, {x}, [xd, keep, red](const Tensor& g, const std::vector<bool>&) {
+  out = attach("prod", out, {x}, {x}, [x, xd, keep, red](const Tensor& g, const std::vector<bool>&) {
     // d prod / d x_i = product of the others: prefix and suffix products along the reduced row, exact with zeros.
     Rows rr = to_rows(xd, red, true, "prod");
     Tensor others = empty({rr.outer, rr.inner}, xd.dtype());
@@ -265,7 +265,8 @@ Tensor prod(const Tensor& t, std::optional<int64_t> dim, bool keepdim) {
     std::vector<int64_t> inv(order.size());
     for (size_t i = 0; i < order.size(); ++i) inv[order[i]] = static_cast<int64_t>(i);
     Tensor back = permute(reshape(others, permuted_shape), inv);
-    return Grads{mul(back, reshape(g, keep))};
+    // the products of the others come from the loop above, which autograd does not see
+    return Grads{mul(second_order_unsupported("prod", back, {x}), reshape(g, keep))};
   });
   return to_dtype(out, result);
 }

@@ -93,7 +93,14 @@ struct Variance {
   Tensor x, dev, var;
   Shape keep;
   double dof;
+  std::vector<int64_t> dims;
 };
+
+// The deviations as the backward uses them: the kept ones, or under create_graph (grad mode on inside the
+// backward) recomputed from x so that the gradient is differentiable in x.
+Tensor live_dev(const Tensor& x, const Tensor& dev, const std::vector<int64_t>& dims) {
+  return GradMode::enabled() && x.requires_grad() ? sub(x, mean(x, dims, true)) : dev;
+}
 
 Variance variance(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim,
                   const char* op) {
@@ -104,6 +111,7 @@ Variance variance(const Tensor& t, const std::vector<int64_t>& dims, double corr
   v.dof = std::max(0.0, static_cast<double>(r.count) - correction);
   v.keep = r.keep_shape;
   v.x = to_dtype(t, compute_dtype(t.dtype()));
+  v.dims = dims;
   NoGradGuard ng;
   v.dev = sub(v.x, mean(v.x, dims, true));
   v.var = div(sum(mul(v.dev, v.dev), dims, keepdim), wrapped_scalar(v.dof, DType::Float64));
@@ -115,9 +123,10 @@ Variance variance(const Tensor& t, const std::vector<int64_t>& dims, double corr
 Tensor var(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim) {
   const Variance v = variance(t, dims, correction, keepdim, "var");
   // the backward reads only the deviations, which no one else holds
-  Tensor out = attach("var", v.var, {v.x}, {}, [dev = v.dev, keep = v.keep, dof = v.dof](const Tensor& g,
-                                                                                          const std::vector<bool>&) {
-    return Grads{mul(dev, reshape(div(mul_scalar(g, 2.0), wrapped_scalar(dof, DType::Float64)), keep))};
+  Tensor out = attach("var", v.var, {v.x}, {}, [x = v.x, dims = v.dims, dev = v.dev, keep = v.keep,
+                                                 dof = v.dof](const Tensor& g, const std::vector<bool>&) {
+    return Grads{mul(live_dev(x, dev, dims),
+                     reshape(div(mul_scalar(g, 2.0), wrapped_scalar(dof, DType::Float64)), keep))};
   });
   return to_dtype(out, t.dtype());
 }
@@ -131,12 +140,12 @@ Tensor std_dev(const Tensor& t, const std::vector<int64_t>& dims, double correct
   }
   Tensor res = detach(out);
   // the deviations are the op's own; the output is the caller's
-  out = attach("std", out, {v.x}, {out}, [dev = v.dev, keep = v.keep, dof = v.dof, res](const Tensor& g,
-                                                                                         const std::vector<bool>&) {
+  out = attach("std", out, {v.x}, {out}, [x = v.x, dims = v.dims, dev = v.dev, keep = v.keep, dof = v.dof,
+                                           res](const Tensor& g, const std::vector<bool>&) {
     // d std = (x - mean) / (dof * std); zero where std is zero, as in PyTorch.
-    Tensor scale = div(g, mul_scalar(res, dof));
+    Tensor scale = div(g, mul_scalar(saved_output(res), dof));
     scale = masked_fill(scale, eq(res, wrapped_scalar(0, DType::Float64)), wrapped_scalar(0, DType::Float64));
-    return Grads{mul(dev, reshape(scale, keep))};
+    return Grads{mul(live_dev(x, dev, dims), reshape(scale, keep))};
   });
   return to_dtype(out, t.dtype());
 }
@@ -159,9 +168,10 @@ Tensor logsumexp(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim
     }
   }
   Shape keep = r.keep_shape;
-  Tensor xd = detach(x), res = detach(out);
-  out = attach("logsumexp", out, {x}, {x, out}, [xd, res, keep](const Tensor& g, const std::vector<bool>&) {
-    return Grads{mul(exp(sub(xd, reshape(res, keep))), reshape(g, keep))};
+  Tensor res = detach(out);
+  // x itself and the output rebuilt by saved_output: differentiable again under create_graph
+  out = attach("logsumexp", out, {x}, {x, out}, [x, res, keep](const Tensor& g, const std::vector<bool>&) {
+    return Grads{mul(exp(sub(x, reshape(saved_output(res), keep))), reshape(g, keep))};
   });
   return to_dtype(out, ft);
 }

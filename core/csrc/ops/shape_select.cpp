@@ -138,7 +138,7 @@ Tensor src_grad(const Tensor& g, int64_t dim, const Tensor& index, const Shape& 
   Tensor z = zeros(src_shape, g.dtype());
   Shape strides = index.dim() == z.dim() ? z.strides() : contiguous_strides(index.shape());
   copy_(as_strided_view(z, index.shape(), strides, 0), got);
-  return z;
+  return second_order_unsupported("scatter", z, {g});  // the copy_ above is not recorded
 }
 
 }  // namespace
