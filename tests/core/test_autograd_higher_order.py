@@ -135,6 +135,12 @@ CASES = [
     ("logsumexp", lambda a: core.logsumexp(a, 1), [X34]),
     ("where", lambda a, b: core.where(core.tensor(KINK > 0), a * a, b.exp()), [X34, Y34]),
     ("maximum", lambda a, b: core.maximum(a, b) ** 3, [X34, Y34]),
+    ("silu", lambda a: F.silu(a), [X34]),
+    ("erf", lambda a: core.erf(a), [X34]),
+    ("cumsum", lambda a: a.cumsum(1).sin(), [X34]),
+    ("amax", lambda a: a.amax(1) ** 3, [X34]),
+    ("gather", lambda a: core.gather(a, 1, core.tensor([[0, 2], [1, 1], [3, 0]])).sin(), [X34]),
+    ("sort", lambda a: a.sort(1)[0].exp() * a, [X34]),
 ]
 
 
