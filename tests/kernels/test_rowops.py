@@ -34,6 +34,17 @@ def test_softmax_handles_large_logits_and_minus_infinity(isa):
     np.testing.assert_allclose(K.log_softmax(x, isa=isa)[0, :2], ref.log_softmax(x)[0, :2], rtol=1e-6)
 
 
+def test_softmax_far_below_the_max_is_exact_then_zero(isa):
+    # exp(x - max) is computed for x - max <= 0 only; below e^-87.7 (where float32 turns subnormal) it is exactly
+    # 0, so no subnormal enters the sum (dividing by the sum may still make one, as in numpy)
+    x = np.concatenate([[0.0], -np.linspace(0.0, 120.0, 2401)[1:], [-np.inf]]).astype(np.float32)
+    y = K.softmax(x[None, :], isa=isa)[0]
+    exact = np.exp(x.astype(np.float64) - np.log(np.exp(x.astype(np.float64)).sum()))
+    normal = exact > 1e-36
+    np.testing.assert_allclose(y[normal], exact[normal], rtol=2e-6)
+    assert np.all(y[x < -87.7] == 0) and np.all(y[x > -86.9] > 0)
+
+
 def test_softmax_of_a_1d_array(isa):
     x = np.linspace(-4, 4, 23, dtype=np.float32)
     np.testing.assert_allclose(K.softmax(x, isa=isa), ref.softmax(x), rtol=2e-5, atol=1e-8)

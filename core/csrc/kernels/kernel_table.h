@@ -44,7 +44,8 @@ struct KernelTable {
                     int64_t sliver_stride);
   float (*row_max)(const float* x, int64_t n);                                   // -inf for n == 0
   float (*row_sum)(const float* x, int64_t n);                                   // fixed summation order
-  float (*exp_shift_sum)(const float* x, float* y, int64_t n, float shift);  // y = exp(x - shift) (y may be null); sum
+  // y = exp(x - shift) (y may be null); sum. shift >= max(x) (a softmax): x - shift above 0 counts as 0
+  float (*exp_shift_sum)(const float* x, float* y, int64_t n, float shift);
   void (*axpb)(const float* x, float* y, int64_t n, float a, float b);           // y = a * x + b
   // y = (x - mean) * rstd * w + b over one row (w, b may be null), writes mean and rstd.
   void (*layer_norm_row)(const float* x, float* y, int64_t n, const float* w, const float* b, float eps, float* mean,
