@@ -35,4 +35,4 @@ _methods.install()
 
 __all__ = ["Tensor", "dtype"]
 
-from core import io, nn, optim  # noqa: E402, F401  (they build on the Tensor methods installed above)
+from core import autograd, io, nn, optim  # noqa: E402, F401  (they build on the Tensor methods installed above)

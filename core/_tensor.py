@@ -244,8 +244,14 @@ def is_grad_enabled() -> bool:
 
 
 def _backward(self: Tensor, gradient: Tensor | None = None, retain_graph: bool = False,
-              create_graph: bool = False) -> None:
-    """Accumulates d(self)/d(leaf) into every leaf's .grad; frees the graph unless retain_graph."""
+              create_graph: bool = False, inputs: Any = None) -> None:
+    """Accumulates d(self)/d(leaf) into every leaf's .grad (only into inputs' .grad when given, intermediate
+    tensors included: see core.autograd.backward); frees the graph unless retain_graph."""
+    if inputs is not None:
+        from core import autograd  # it imports this module
+
+        autograd.backward(self, gradient, bool(retain_graph or create_graph), create_graph, inputs)
+        return
     self._backward(gradient, bool(retain_graph or create_graph), bool(create_graph))
 
 

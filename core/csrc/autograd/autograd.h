@@ -91,4 +91,14 @@ int64_t live_nodes();
 
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, bool create_graph);
 
+// The engine behind backward() and autograd.grad(): differentiates the sum over i of roots[i] weighted by
+// grads[i] (undefined: ones, for a one-element root). With `inputs` null it adds into every reached leaf's .grad
+// (backward). Otherwise it returns the gradient of each input (undefined where nothing reached it), leaf or not,
+// and runs only the nodes that lie between the roots and the inputs; `accumulate` then adds those gradients into
+// the inputs' .grad (backward(inputs=...)), and without it no .grad anywhere changes (autograd.grad). `api` names
+// the caller in the shape-mismatch message.
+std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
+                                 bool retain_graph, bool create_graph, const std::vector<Tensor>* inputs,
+                                 bool accumulate, const char* api);
+
 }  // namespace zh

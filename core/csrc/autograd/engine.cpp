@@ -112,28 +112,88 @@ void check_saved_versions(const Node& n) {
 }  // namespace
 
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, bool create_graph) {
-  if (!root.requires_grad())
-    throw std::runtime_error("element 0 of tensors does not require grad and does not have a grad_fn");
-  Tensor g = grad;
-  if (!g.defined()) {
-    if (root.numel() != 1)
-      throw std::runtime_error("grad can be implicitly created only for scalar outputs; pass a gradient of shape " +
-                               shape_str(root.shape()));
-    g = ones_like(root);
-  } else if (g.shape() != root.shape()) {
-    value_error("backward: gradient of shape ", shape_str(g.shape()), " does not match the output's shape ",
-                shape_str(root.shape()));
+  run_backward({root}, {grad}, retain_graph, create_graph, nullptr, false, "backward");
+}
+
+std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
+                                 bool retain_graph, bool create_graph, const std::vector<Tensor>* inputs,
+                                 bool accumulate, const char* api) {
+  if (grads.size() != roots.size())
+    value_error(api, ": got ", grads.size(), " gradients for ", roots.size(), " outputs");
+  std::vector<Tensor> seeds(roots.size());
+  for (size_t r = 0; r < roots.size(); ++r) {
+    const Tensor& root = roots[r];
+    if (!root.requires_grad())
+      throw std::runtime_error("element " + std::to_string(r) +
+                               " of tensors does not require grad and does not have a grad_fn");
+    Tensor g = grads[r];
+    if (!g.defined()) {
+      if (root.numel() != 1)
+        throw std::runtime_error("grad can be implicitly created only for scalar outputs; pass a gradient of shape " +
+                                 shape_str(root.shape()));
+      g = ones_like(root);
+    } else if (g.shape() != root.shape()) {
+      if (roots.size() == 1 && !inputs)  // backward()'s own wording
+        value_error("backward: gradient of shape ", shape_str(g.shape()), " does not match the output's shape ",
+                    shape_str(root.shape()));
+      value_error(api, ": the gradient of output ", r, " has shape ", shape_str(g.shape()),
+                  " but the output has shape ", shape_str(root.shape()));
+    }
+    seeds[r] = std::move(g);
   }
+
+  // What to capture: a leaf input at its leaf edges, a non-leaf input as the gradient arriving at its grad_fn
+  // (every node has one output, so that is the tensor's gradient, summed over its consumers).
+  const bool capture = inputs != nullptr;
+  std::vector<Tensor> targets;   // one per distinct leaf impl / node
+  std::vector<Tensor> captured;  // their gradients
+  std::vector<size_t> input_slot;
+  std::unordered_map<TensorImpl*, size_t> leaf_slot;
+  std::unordered_map<Node*, size_t> node_slot;
+  if (capture) {
+    for (const Tensor& t : *inputs) {
+      if (!t.requires_grad()) throw std::runtime_error("One of the differentiated Tensors does not require grad");
+      const size_t fresh = targets.size();
+      const size_t slot = t.grad_fn() ? node_slot.emplace(t.grad_fn().get(), fresh).first->second
+                                      : leaf_slot.emplace(t.impl(), fresh).first->second;
+      if (slot == fresh) targets.push_back(t);
+      input_slot.push_back(slot);
+    }
+    captured.resize(targets.size());
+  }
+  // no in-place adds anywhere: a captured gradient may be the very tensor a backward returned
+  auto add_into = [](Tensor& slot, const Tensor& g) { slot = slot.defined() ? add(slot, g) : g; };
+  auto add_to_grad = [](const Tensor& t, const Tensor& g) {
+    Tensor gl = to_dtype(g, t.dtype());
+    t.impl()->grad = t.grad().defined() ? add(t.grad(), gl) : clone(gl);
+  };
+
   NoGradGuard guard(create_graph);
-  if (!root.grad_fn()) {  // a leaf: the gradient is the seed itself
-    Tensor seed = clone(to_dtype(g, root.dtype()));
-    root.impl()->grad = root.grad().defined() ? add(root.grad(), seed) : seed;
-    return;
+  std::unordered_map<Node*, Tensor> pending;
+  std::vector<Node*> root_nodes;
+  for (size_t r = 0; r < roots.size(); ++r) {
+    const Tensor& root = roots[r];
+    if (root.grad_fn()) {
+      Node* n = root.grad_fn().get();
+      auto it = pending.find(n);
+      if (it == pending.end()) {
+        pending[n] = seeds[r];
+        root_nodes.push_back(n);
+      } else {
+        it->second = add(it->second, seeds[r]);
+      }
+    } else if (!capture) {  // a leaf: the gradient is the seed itself
+      add_to_grad(root, seeds[r]);
+    } else if (auto it = leaf_slot.find(root.impl()); it != leaf_slot.end()) {
+      add_into(captured[it->second], to_dtype(seeds[r], root.dtype()));
+    }
   }
-  // Dependency counts over the nodes reachable from the root, then Kahn's order.
+
+  // Dependency counts over the nodes reachable from the roots (a root may also feed another), then Kahn's order.
   std::unordered_map<Node*, int> deps;
-  std::vector<Node*> stack{root.grad_fn().get()};
-  deps[root.grad_fn().get()] = 0;
+  std::vector<Node*> stack;
+  for (Node* n : root_nodes)
+    if (deps.emplace(n, 0).second) stack.push_back(n);
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
@@ -148,15 +208,43 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, boo
       }
     }
   }
-  std::unordered_map<Node*, Tensor> pending;
-  pending[root.grad_fn().get()] = g;
-  std::vector<Node*> ready{root.grad_fn().get()};
+
+  // When capturing, a node runs only if an input lies below it: children come before parents in the reversed
+  // topological order, so one pass marks them. The rest (and the nodes under a non-leaf input) are not run,
+  // so neither freed nor version-checked, as in PyTorch.
+  std::unordered_map<Node*, bool> leads_to_input;
+  if (capture) {
+    std::unordered_map<Node*, int> left = deps;
+    std::vector<Node*> order, todo;
+    for (Node* n : root_nodes)
+      if (left[n] == 0) todo.push_back(n);
+    while (!todo.empty()) {
+      Node* n = todo.back();
+      todo.pop_back();
+      order.push_back(n);
+      for (const Edge& e : n->edges)
+        if (e.fn && --left[e.fn.get()] == 0) todo.push_back(e.fn.get());
+    }
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      bool below = false;
+      for (const Edge& e : (*it)->edges)
+        below = below || (e.leaf && leaf_slot.count(e.leaf.get())) ||
+                (e.fn && (node_slot.count(e.fn.get()) || leads_to_input[e.fn.get()]));
+      leads_to_input[*it] = below;
+    }
+  }
+
+  std::vector<Node*> ready;
+  for (Node* n : root_nodes)
+    if (deps[n] == 0) ready.push_back(n);
   while (!ready.empty()) {
     Node* n = ready.back();
     ready.pop_back();
     Tensor gout = std::move(pending[n]);
     pending.erase(n);
-    if (!gout.defined()) {  // nothing flows through this node: just unlock what it feeds
+    if (capture && gout.defined())
+      if (auto it = node_slot.find(n); it != node_slot.end()) add_into(captured[it->second], gout);
+    if (!gout.defined() || (capture && !leads_to_input[n])) {  // nothing to do here: just unlock what it feeds
       for (const Edge& e : n->edges)
         if (e.fn && --deps[e.fn.get()] == 0) ready.push_back(e.fn.get());
       continue;
@@ -165,7 +253,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, boo
       throw std::runtime_error("Trying to backward through the graph a second time (op '" + n->name +
                                "'); pass retain_graph=True to the first backward if you need to");
     check_saved_versions(*n);
-    std::vector<Tensor> grads;
+    std::vector<Tensor> grads_in;
     {
       // restored even when the backward throws; a backward never starts another run_backward, but be exact
       struct Running {
@@ -173,7 +261,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, boo
         explicit Running(Node* n) : prev(running) { running = n; }
         ~Running() { running = prev; }
       } on(n);
-      grads = n->backward(gout, n->needs);
+      grads_in = n->backward(gout, n->needs);
     }
     if (!retain_graph) {
       n->backward = nullptr;
@@ -183,7 +271,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, boo
     for (size_t i = 0; i < n->edges.size(); ++i) {
       const Edge& e = n->edges[i];
       if (!n->needs[i]) continue;
-      Tensor gi = i < grads.size() ? grads[i] : Tensor();
+      Tensor gi = i < grads_in.size() ? grads_in[i] : Tensor();
       if (gi.defined() && gi.shape() != n->input_shapes[i])
         throw std::logic_error("internal: backward of '" + n->name + "' gave a gradient of shape " +
                                shape_str(gi.shape()) + " for an input of shape " + shape_str(n->input_shapes[i]));
@@ -196,12 +284,23 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, boo
         }
         if (--deps[next] == 0) ready.push_back(next);
       } else if (e.leaf && gi.defined()) {
-        Tensor leaf(e.leaf);
-        Tensor gl = to_dtype(gi, leaf.dtype());
-        leaf.impl()->grad = leaf.grad().defined() ? add(leaf.grad(), gl) : clone(gl);
+        if (!capture) {
+          add_to_grad(Tensor(e.leaf), gi);
+        } else if (auto it = leaf_slot.find(e.leaf.get()); it != leaf_slot.end()) {
+          add_into(captured[it->second], to_dtype(gi, e.leaf->dtype));
+        }
       }
     }
   }
+
+  std::vector<Tensor> out;
+  if (!capture) return out;
+  if (accumulate)
+    for (size_t k = 0; k < targets.size(); ++k)
+      if (captured[k].defined()) add_to_grad(targets[k], captured[k]);
+  out.reserve(input_slot.size());
+  for (size_t k : input_slot) out.push_back(captured[k]);
+  return out;
 }
 
 }  // namespace zh

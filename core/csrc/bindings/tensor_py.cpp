@@ -1,5 +1,7 @@
 // Bindings of Tensor and the ops. Argument conversion happens with the GIL held; every op then runs with
 // the GIL released. PyTorch-style signatures (varargs, dim=None, ...) are parsed in core/_tensor.py.
+#include <optional>
+
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -246,6 +248,23 @@ void bind_tensor(py::module_& m) {
   });
   m.def("is_grad_enabled", &GradMode::enabled);
   m.def("_live_autograd_nodes", &live_nodes, "Autograd nodes alive in the process (leak tests).");
+  m.def(
+      "_run_backward",
+      [](const std::vector<Tensor>& outputs, const std::vector<std::optional<Tensor>>& grads, bool retain_graph,
+         bool create_graph, const std::optional<std::vector<Tensor>>& inputs, bool accumulate, const std::string& api) {
+        std::vector<Tensor> gs;
+        for (const auto& g : grads) gs.push_back(g ? *g : Tensor());
+        std::vector<Tensor> got;
+        {
+          py::gil_scoped_release r;
+          got = run_backward(outputs, gs, retain_graph, create_graph, inputs ? &*inputs : nullptr, accumulate,
+                             api.c_str());
+        }
+        std::vector<std::optional<Tensor>> out;  // None where no gradient reached the input
+        for (Tensor& g : got) out.push_back(g.defined() ? std::optional<Tensor>(std::move(g)) : std::nullopt);
+        return out;
+      },
+      "The autograd engine for core.autograd.grad / backward (validated there): the inputs' gradients, or [].");
   m.def("set_grad_enabled", &GradMode::set_enabled);
 
   const auto rel = py::call_guard<py::gil_scoped_release>();
