@@ -406,3 +406,31 @@ def test_no_graph_leaks():
     assert live() == base
     del x, w
     assert live() == base
+
+
+# ---- against PyTorch
+
+def test_matches_pytorch_on_a_small_network():
+    torch = pytest.importorskip("torch")
+    rs = rng(11)
+    x = rs.standard_normal((4, 3))
+    params = [rs.standard_normal((5, 3)), rs.standard_normal(5), rs.standard_normal((2, 5)), rs.standard_normal(2)]
+    v = rs.standard_normal((4, 2))
+
+    def run(lib, linear, tensor):
+        xs = tensor(x)
+        ps = [tensor(p) for p in params]
+        h = lib.tanh(linear(xs, ps[0], ps[1]))
+        out = lib.sigmoid(linear(h, ps[2], ps[3]))
+        loss = (out * out).sum()
+        # a non-leaf input, several outputs weighted differently, create_graph, then a penalty through both
+        g = lib.autograd.grad([loss, out], [h, xs, ps[0]], grad_outputs=[None, tensor(v, False)], create_graph=True)
+        penalty = (g[0] ** 2).sum() + (g[1] * g[1]).sum()
+        second = lib.autograd.grad(penalty, [xs, ps[0], ps[2]], allow_unused=True)
+        return [t.detach().numpy() for t in g] + [t.detach().numpy() for t in second]
+
+    ours = run(core, F.linear, lambda a, grad=True: t64(a, grad))
+    theirs = run(torch, torch.nn.functional.linear,
+                 lambda a, grad=True: torch.tensor(a, dtype=torch.float64, requires_grad=grad))
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-12)
