@@ -107,6 +107,10 @@ static void sgemm_tile(int64_t kc, const float* a, const float* b, float* c, int
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     V bv[NV];
+    // 2 KiB ahead in the packed sliver: with few rows of A (a batch-1 forward, a decoding step) each weight
+    // sliver comes from memory once, and the hardware prefetcher alone left the tile waiting (12 rows of MiniLM's
+    // 24 products: 7.4 -> 6.4 ms median, 6 rows 5.7 -> 4.8 ms; no change measured at 352 rows, 512^2, 1024^2)
+    __builtin_prefetch(b + 512, 0, 3);
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = vload(b + j * W);
 #pragma GCC unroll 32
