@@ -19,26 +19,18 @@ struct F16 {
 struct I16 {
   int32_t v[16];
 };
-inline F16 lanes(simde__m512 a) {
-  F16 r;
-  std::memcpy(r.v, &a, sizeof r.v);
+// Between a vector and its lanes (To and From of the same 64 bytes).
+template <typename To, typename From>
+inline To same_bytes(const From& a) {
+  static_assert(sizeof(To) == sizeof(From), "a vector is 64 bytes");
+  To r;
+  std::memcpy(&r, &a, sizeof r);
   return r;
 }
-inline simde__m512 vec(const F16& r) {
-  simde__m512 a;
-  std::memcpy(&a, r.v, sizeof r.v);
-  return a;
-}
-inline I16 ilanes(simde__m512i a) {
-  I16 r;
-  std::memcpy(r.v, &a, sizeof r.v);
-  return r;
-}
-inline simde__m512i ivec(const I16& r) {
-  simde__m512i a;
-  std::memcpy(&a, r.v, sizeof r.v);
-  return a;
-}
+inline F16 lanes(simde__m512 a) { return same_bytes<F16>(a); }
+inline simde__m512 vec(const F16& r) { return same_bytes<simde__m512>(r); }
+inline I16 ilanes(simde__m512i a) { return same_bytes<I16>(a); }
+inline simde__m512i ivec(const I16& r) { return same_bytes<simde__m512i>(r); }
 inline bool on(simde__mmask16 k, int i) { return (k >> i) & 1; }
 
 // Lanes whose mask bit is clear are neither read nor written (the hardware suppresses their faults too).

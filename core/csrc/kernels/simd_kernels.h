@@ -13,9 +13,8 @@
 // Lanes a partial load/store may touch when `left` elements remain (vload_part needs n <= W).
 static inline int64_t lanes(int64_t left) { return left < W ? left : W; }
 
-// e^x = 2^n e^r with n = round(x / ln 2): returns e^r (r in [-ln2/2, ln2/2], a degree-6 polynomial) and sets n.
-static inline V vexp_reduced(V x, V& n) {
-  n = vround(vmul(x, vset1(1.44269504088896341f)));
+// e^r for r = x - n ln2 (n = x / ln 2 rounded, so r in [-ln2/2, ln2/2]): a degree-6 polynomial.
+static inline V vexp_poly(V x, V n) {
   V r = vfmadd(n, vset1(-0.693359375f), x);
   r = vfmadd(n, vset1(2.12194440e-4f), r);
   V p = vset1(1.9875691500e-4f);
@@ -25,6 +24,12 @@ static inline V vexp_reduced(V x, V& n) {
   p = vfmadd(p, r, vset1(1.6666665459e-1f));
   p = vfmadd(p, r, vset1(5.0000001201e-1f));
   return vfmadd(p, vmul(r, r), vadd(r, vset1(1.0f)));
+}
+
+// e^x = 2^n e^r with n = round(x / ln 2): returns e^r and sets n.
+static inline V vexp_reduced(V x, V& n) {
+  n = vround(vmul(x, vset1(1.44269504088896341f)));
+  return vexp_poly(x, n);
 }
 
 // exp, ~1 ulp, inf/0 at the ends (subnormal results kept), NaN kept.
@@ -253,16 +258,7 @@ static float row_sum(const float* x, int64_t n) {
 static inline V vexp_nonpositive(V x) {
   x = vmax(vset1(-87.6f), vmin(vset1(0.0f), x));
   const V k = vfmadd(x, vset1(1.44269504088896341f), vset1(12583038.0f));
-  const V n = vsub(k, vset1(12583038.0f));
-  V r = vfmadd(n, vset1(-0.693359375f), x);
-  r = vfmadd(n, vset1(2.12194440e-4f), r);
-  V p = vset1(1.9875691500e-4f);
-  p = vfmadd(p, r, vset1(1.3981999507e-3f));
-  p = vfmadd(p, r, vset1(8.3334519073e-3f));
-  p = vfmadd(p, r, vset1(4.1665795894e-2f));
-  p = vfmadd(p, r, vset1(1.6666665459e-1f));
-  p = vfmadd(p, r, vset1(5.0000001201e-1f));
-  p = vfmadd(p, vmul(r, r), vadd(r, vset1(1.0f)));
+  const V p = vexp_poly(x, vsub(k, vset1(12583038.0f)));
   return vmul(vadd(p, p), vshl23(k));
 }
 
