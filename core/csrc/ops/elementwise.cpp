@@ -211,6 +211,22 @@ Tensor erf(const Tensor& t) {
   });
 }
 
+namespace {
+// gelu'(x) in differentiable ops, for a backward under create_graph (the plain backward's loop is the same formula,
+// which autograd cannot see through): Phi(x) + x phi(x), or the tanh form's derivative.
+Tensor gelu_derivative_ops(const Tensor& x, bool tanh_approx) {
+  constexpr double k = 0.7978845608028654, c = 0.044715, inv_sqrt_2pi = 0.3989422804014327;
+  if (tanh_approx) {
+    Tensor x2 = mul(x, x);
+    Tensor th = tanh(mul_scalar(add(x, mul_scalar(mul(x2, x), c)), k));
+    Tensor slope = mul_scalar(mul(add_scalar(neg(mul(th, th)), 1), add_scalar(mul_scalar(x2, 3 * c), 1)), 0.5 * k);
+    return add(mul_scalar(add_scalar(th, 1), 0.5), mul(x, slope));
+  }
+  Tensor cdf = mul_scalar(add_scalar(erf(mul_scalar(x, 1 / kSqrt2)), 1), 0.5);
+  return add(cdf, mul_scalar(mul(x, exp(mul_scalar(mul(x, x), -0.5))), inv_sqrt_2pi));
+}
+}  // namespace
+
 Tensor gelu(const Tensor& t, bool tanh_approx) {
   constexpr double k = 0.7978845608028654, c = 0.044715;  // sqrt(2/pi)
   auto u = tanh_approx ? unary_float(t, "gelu", [](auto v) {
@@ -222,6 +238,7 @@ Tensor gelu(const Tensor& t, bool tanh_approx) {
                            return T(0.5) * v * (T(1) + std::erf(v / T(kSqrt2)));
                          }, cpu::UnaryOp::Gelu);
   return record1("gelu", u, Reads::Input, [tanh_approx](const Tensor& g, const Tensor& x, const Tensor&) {
+    if (GradMode::enabled()) return mul(g, gelu_derivative_ops(x, tanh_approx));  // create_graph
     Tensor d = empty(x.shape(), x.dtype());
     dispatch_float(x.dtype(), "gelu", [&](auto tag) {
       using T = decltype(tag);
@@ -236,8 +253,7 @@ Tensor gelu(const Tensor& t, bool tanh_approx) {
         });
       }
     });
-    // the derivative above is a loop autograd cannot see through: a second derivative would come out as zero
-    return mul(g, second_order_unsupported("gelu", d, {x}));
+    return mul(g, d);
   });
 }
 
