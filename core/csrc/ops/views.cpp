@@ -235,11 +235,9 @@ Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start_, std::o
   int64_t offset = t.offset() + (len > 0 ? start * t.strides()[dim] : 0);
   Tensor out = make_view(t, shape, strides, offset);
   Shape in_shape = t.shape();
-  DType dt = t.dtype();
   return attach("slice", out, {t}, {},
-                [in_shape, dt, dim, start, step, len](const Tensor& g, const std::vector<bool>&) {
+                [in_shape, dim, start, step, len](const Tensor& g, const std::vector<bool>&) {
                   Tensor z = zeros(in_shape, g.dtype());
-                  (void)dt;
                   const int64_t end = start + (len - 1) * step + 1;
                   copy_(slice(z, dim, start, end, step), g);
                   // copy_ is not recorded; under create_graph the placed gradient is linear in g and its
