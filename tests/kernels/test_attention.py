@@ -11,6 +11,9 @@ CASES = [  # batch, heads, lq, lk, d, dv
     # the row path for short keys (<= 32) with many queries: a MiniLM-sized head, odd dims, values wider than
     # four vectors of any ISA, the threshold itself, and one key past it (the packed path)
     (2, 3, 20, 11, 32, 32), (1, 2, 12, 31, 7, 45), (1, 1, 9, 32, 33, 70), (1, 1, 40, 33, 8, 8),
+    # the keys-transposed kernel (at least 4 queries, at most 4 vectors of keys) at each width of 1 to 4 vectors of
+    # every ISA, query counts that leave row remainders, and 3 queries (the plain row kernel)
+    (1, 1, 6, 3, 5, 7), (1, 2, 5, 4, 9, 9), (2, 1, 10, 16, 32, 32), (1, 2, 13, 19, 32, 32), (1, 1, 3, 12, 32, 32),
 ]
 
 

@@ -38,13 +38,23 @@ void check_args(const AttnArgs& a) {
 constexpr int64_t kFewQueries = kAttnScratchRows;
 constexpr int64_t kShortKeys = 32;
 
-// The row path: the ISA's attn_rows kernel on each (batch, head).
+// Asks for `rows` rows of n floats, ld apart, to be brought into cache.
+void prefetch_rows(const float* p, int64_t rows, int64_t ld, int64_t n) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t c = 0; c < n; c += 16) __builtin_prefetch(p + i * ld + c);
+}
+
+// The row path: the ISA's attn_rows kernel on each (batch, head). With few keys and queries each head is a
+// microsecond or two of work on rows spread over the fused projection's output (3 H D floats apart), which the
+// hardware prefetcher does not follow, so the next head's rows are requested while this one runs (in paired runs
+// on MiniLM's shapes, 32 sentences x 12 heads of 32, 1.1x at 12 tokens and 1.3x at 24).
 void sdpa_rows(const KernelTable& t, const AttnArgs& a) {
   const int64_t H = a.heads;
   parallel_for(a.batch * H, 1, [&](int64_t b0, int64_t e0) {
     std::vector<float>& s = tl_task.s;
-    const int64_t rows = std::min(a.lq, kAttnScratchRows);
-    s.resize(static_cast<size_t>(rows * ((a.lk + 15) / 16 * 16)));
+    const int64_t rows = std::min(a.lq, kAttnScratchRows), stride = (a.lk + 15) / 16 * 16;
+    const bool kt = a.lk <= kShortKeys;  // room for the keys transposed, which the kernel takes for few keys
+    s.resize(static_cast<size_t>((rows + (kt ? a.d : 0)) * stride));
     AttnRowArgs r;
     r.lq = a.lq;
     r.lk = a.lk;
@@ -59,8 +69,16 @@ void sdpa_rows(const KernelTable& t, const AttnArgs& a) {
     r.causal = a.causal;
     r.scratch = s.data();
     r.scratch_rows = rows;
+    r.kt_scratch = kt ? s.data() + rows * stride : nullptr;
+    const bool prefetch = kt && a.lq <= 2 * kShortKeys;
     for (int64_t bh = b0; bh < e0; ++bh) {
       const int64_t b = bh / H, h = bh % H;
+      if (prefetch && bh + 1 < e0) {
+        const int64_t nb = (bh + 1) / H, nh = (bh + 1) % H;
+        prefetch_rows(a.q.data + a.q.at(nb, nh, H), a.lq, a.q.sl, a.d);
+        prefetch_rows(a.k.data + a.k.at(nb, nh, H), a.lk, a.k.sl, a.d);
+        prefetch_rows(a.v.data + a.v.at(nb, nh, H), a.lk, a.v.sl, a.dv);
+      }
       r.q = a.q.data + a.q.at(b, h, H);
       r.k = a.k.data + a.k.at(b, h, H);
       r.v = a.v.data + a.v.at(b, h, H);

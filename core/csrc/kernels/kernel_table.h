@@ -28,6 +28,7 @@ struct AttnRowArgs {
   bool causal = false;       // row i sees keys j <= i
   float* scratch = nullptr;  // scratch_rows x round_up(lk, 16) floats
   int64_t scratch_rows = 1;  // 1 .. kAttnScratchRows query rows are scored before their sums of V rows
+  float* kt_scratch = nullptr;  // d x round_up(lk, 16) floats for the keys transposed, or null (not offered)
 };
 
 struct KernelTable {

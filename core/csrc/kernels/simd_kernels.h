@@ -496,9 +496,116 @@ static inline void weighted_rows(const float* p, const float* v, int64_t ld, int
   }
 }
 
+// The raw scores of R query rows (q_ld apart) against NK * W keys held transposed in kt (d rows of NK * W floats):
+// per d one broadcast of each q and NK loads of kt, R * NK independent sums, no horizontal adds. s rows s_ld apart.
+template <int R, int NK>
+static inline void scores_kt(const float* q, int64_t q_ld, const float* kt, int64_t d, float* s, int64_t s_ld) {
+  V acc[R][NK];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < NK; ++c) acc[r][c] = vzero();
+  for (int64_t t = 0; t < d; ++t) {
+    V kv[NK];
+#pragma GCC unroll 4
+    for (int c = 0; c < NK; ++c) kv[c] = vload(kt + t * NK * W + c * W);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const V qv = vset1(q[r * q_ld + t]);
+#pragma GCC unroll 4
+      for (int c = 0; c < NK; ++c) acc[r][c] = vfmadd(qv, kv[c], acc[r][c]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < NK; ++c) vstore(s + r * s_ld + c * W, acc[r][c]);
+}
+
+// One row of NK * W raw scores s, in place, to e_j = exp(scale s_j + m_j - max) for j < keys and 0 past them;
+// returns the sum of the e_j and sets mx to the max, or returns 0 when every key is masked (max -inf).
+template <int NK>
+static inline float softmax_row_kt(float* s, const float* m, int64_t keys, float scale, float& mx) {
+  alignas(64) static const float kIota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const V ninf = vset1(-__builtin_inff());
+  V x[NK], top = ninf;
+#pragma GCC unroll 4
+  for (int c = 0; c < NK; ++c) {
+    const int64_t left = keys - c * W;
+    if (left <= 0) {
+      x[c] = ninf;
+      continue;
+    }
+    x[c] = vmul(vload(s + c * W), vset1(scale));
+    if (m != nullptr) x[c] = vadd(x[c], vload_part(m + c * W, lanes(left), 0.0f));
+    if (left < W) x[c] = vlt(vload(kIota), vset1(static_cast<float>(left)), x[c], ninf);
+    top = vmax(top, x[c]);
+  }
+  mx = vhmax(top);
+  if (mx == -__builtin_inff()) return 0.0f;
+  const V shift = vset1(mx);
+  V sum = vzero();
+#pragma GCC unroll 4
+  for (int c = 0; c < NK; ++c) {
+    const V e = vexp_nonpositive(vsub(x[c], shift));
+    vstore(s + c * W, e);
+    sum = vadd(sum, e);
+  }
+  return vhsum(sum);
+}
+
+// attn_rows with the keys first laid out transposed in kt (d rows of NK * W floats, zero past lk): each row's
+// scores are whole-vector FMAs (scores_kt) instead of a dot product per key ending in a horizontal sum, and its
+// softmax stays in registers. For few keys (NK * W >= lk) and several queries.
+template <int NK>
+static void attn_rows_kt(const AttnRowArgs& a, float* kt) {
+  constexpr int64_t KW = NK * W;
+  constexpr int R = NK <= 2 ? 4 : 2;  // about eight sums in flight
+  for (int64_t j = 0; j < a.lk; ++j)
+    for (int64_t t = 0; t < a.d; ++t) kt[t * KW + j] = a.k[j * a.k_ld + t];
+  for (int64_t t = 0; t < a.d; ++t)
+    for (int64_t j = a.lk; j < KW; ++j) kt[t * KW + j] = 0.0f;
+  const int64_t group = a.scratch_rows > 0 ? a.scratch_rows : 1;
+  float sums[kAttnScratchRows];
+  for (int64_t i0 = 0; i0 < a.lq; i0 += group) {
+    const int64_t i1 = i0 + group < a.lq ? i0 + group : a.lq;
+    int64_t i = i0;
+    for (; i + R <= i1; i += R) scores_kt<R, NK>(a.q + i * a.q_ld, a.q_ld, kt, a.d, a.scratch + (i - i0) * KW, KW);
+    for (; i < i1; ++i) scores_kt<1, NK>(a.q + i * a.q_ld, a.q_ld, kt, a.d, a.scratch + (i - i0) * KW, KW);
+    for (i = i0; i < i1; ++i) {
+      const int64_t keys = a.causal && i + 1 < a.lk ? i + 1 : a.lk;
+      float mx;
+      sums[i - i0] = softmax_row_kt<NK>(a.scratch + (i - i0) * KW, a.mask != nullptr ? a.mask + i * a.mask_ld : nullptr,
+                                        keys, a.scale, mx);
+      if (a.lse != nullptr) a.lse[i] = sums[i - i0] == 0.0f ? -__builtin_inff() : mx + __builtin_logf(sums[i - i0]);
+    }
+    for (i = i0; i < i1; ++i) {
+      const float* p = a.scratch + (i - i0) * KW;
+      const int64_t keys = a.causal && i + 1 < a.lk ? i + 1 : a.lk;
+      float* o = a.out + i * a.out_ld;
+      if (sums[i - i0] == 0.0f) {
+        for (int64_t c = 0; c < a.dv; ++c) o[c] = __builtin_nanf("");
+        continue;
+      }
+      for (int64_t c = 0; c < a.dv; c += 4 * W)
+        weighted_rows(p, a.v + c, a.v_ld, keys, a.dv - c < 4 * W ? a.dv - c : 4 * W, 1.0f / sums[i - i0], o + c);
+    }
+  }
+}
+
 // Attention rows without packing: the scores of each query row padded with -inf to whole vectors, so the softmax
-// runs on full vectors only, then the weighted sum of V rows scaled by 1 / sum once.
+// runs on full vectors only, then the weighted sum of V rows scaled by 1 / sum once. With at most 4 W keys, at
+// least 4 queries and room offered in kt_scratch, attn_rows_kt instead.
 static void attn_rows(const AttnRowArgs& a) {
+  const int64_t nk = (a.lk + W - 1) / W;
+  if (a.kt_scratch != nullptr && nk <= 4 && a.lq >= 4) {
+    switch (nk) {
+      case 1: return attn_rows_kt<1>(a, a.kt_scratch);
+      case 2: return attn_rows_kt<2>(a, a.kt_scratch);
+      case 3: return attn_rows_kt<3>(a, a.kt_scratch);
+      default: return attn_rows_kt<4>(a, a.kt_scratch);
+    }
+  }
   const int64_t stride = (a.lk + 15) / 16 * 16, group = a.scratch_rows > 0 ? a.scratch_rows : 1;
   float sums[kAttnScratchRows];
   for (int64_t i0 = 0; i0 < a.lq; i0 += group) {
