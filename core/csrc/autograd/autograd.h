@@ -85,6 +85,11 @@ Tensor saved_output(const Tensor& detached_out);
 // it gets a node whose backward raises NotImplementedError naming `op`, so differentiating it again fails at
 // the second backward instead of treating it as a constant; its values are unchanged. Plain mode: grad itself.
 Tensor second_order_unsupported(const char* op, const Tensor& grad, const std::vector<Tensor>& inputs);
+// Inside a backward: `placed`, the gradient g written into zeros of the input's shape by a copy autograd does not
+// record (slice, select, index_select), made differentiable in g. Placing is linear in g, so the node's backward
+// is `take`: the same region taken out of its incoming gradient again. Plain mode: placed itself.
+Tensor placed_gradient(const char* name, const Tensor& placed, const Tensor& g,
+                       std::function<Tensor(const Tensor&)> take);
 
 // Nodes alive in this process: the leak tests check that a freed graph gives them all back.
 int64_t live_nodes();

@@ -83,13 +83,14 @@ Tensor second_order_unsupported(const char* op, const Tensor& grad, const std::v
   });
 }
 
-namespace {
-
-std::string bracket_shape(const Shape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
+Tensor placed_gradient(const char* name, const Tensor& placed, const Tensor& g,
+                       std::function<Tensor(const Tensor&)> take) {
+  return attach(name, placed, {g}, {}, [take = std::move(take)](const Tensor& gg, const std::vector<bool>&) {
+    return std::vector<Tensor>{take(gg)};
+  });
 }
+
+namespace {
 
 // PyTorch's refusal: the backward would read values an in-place write changed after the forward saved them.
 void check_saved_versions(const Node& n) {
@@ -103,7 +104,7 @@ void check_saved_versions(const Node& n) {
                                      : "a tensor that " + n.name + " reads";
     throw std::runtime_error(
         "one of the variables needed for gradient computation has been modified by an inplace operation: [" +
-        std::string(dtype_name(s.dtype)) + " " + bracket_shape(s.shape) + "] is at version " + std::to_string(now) +
+        std::string(dtype_name(s.dtype)) + " " + torch_shape_str(s.shape) + "] is at version " + std::to_string(now) +
         "; expected version " + std::to_string(s.version) + " instead (" + what +
         ", saved for its backward). Hint: write to a clone() of it, or make the write before the forward pass.");
   }

@@ -63,10 +63,8 @@ Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index) {
   Tensor index_c = detach(index);
   return attach("index_select", out, {t}, {index}, [in_shape, dim, index_c](const Tensor& g, const std::vector<bool>&) {
     Tensor gi = index_add(zeros(in_shape, g.dtype()), dim, index_c, g);
-    // index_add is not recorded; under create_graph the scattered gradient's backward gathers it back
-    return std::vector<Tensor>{attach("index_select_backward", gi, {g}, {}, [dim, index_c](const Tensor& gg,
-                                                                                         const std::vector<bool>&) {
-      return std::vector<Tensor>{index_select(gg, dim, index_c)};
+    return std::vector<Tensor>{placed_gradient("index_select_backward", gi, g, [dim, index_c](const Tensor& gg) {
+      return index_select(gg, dim, index_c);
     })};
   });
 }

@@ -240,11 +240,8 @@ Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start_, std::o
                   Tensor z = zeros(in_shape, g.dtype());
                   const int64_t end = start + (len - 1) * step + 1;
                   copy_(slice(z, dim, start, end, step), g);
-                  // copy_ is not recorded; under create_graph the placed gradient is linear in g and its
-                  // own backward slices the same region out again
-                  return Grads{attach("slice_backward", z, {g}, {}, [dim, start, end, step](const Tensor& gg,
-                                                                                          const std::vector<bool>&) {
-                    return Grads{slice(gg, dim, start, end, step)};
+                  return Grads{placed_gradient("slice_backward", z, g, [dim, start, end, step](const Tensor& gg) {
+                    return slice(gg, dim, start, end, step);
                   })};
                 });
 }
@@ -275,9 +272,8 @@ Tensor select(const Tensor& t, int64_t dim, int64_t index) {
   return attach("select", out, {t}, {}, [in_shape, dim, index](const Tensor& g, const std::vector<bool>&) {
     Tensor z = zeros(in_shape, g.dtype());
     copy_(select(z, dim, index), g);
-    // as slice's: under create_graph the placed gradient's backward selects the same row again
-    return Grads{attach("select_backward", z, {g}, {}, [dim, index](const Tensor& gg, const std::vector<bool>&) {
-      return Grads{select(gg, dim, index)};
+    return Grads{placed_gradient("select_backward", z, g, [dim, index](const Tensor& gg) {
+      return select(gg, dim, index);
     })};
   });
 }

@@ -12,14 +12,19 @@ struct NotImplementedError : std::runtime_error { using std::runtime_error::runt
 using ValueError = std::invalid_argument;  // pybind11 turns it into ValueError
 using IndexError = std::out_of_range;      // and this into IndexError
 
-inline std::string shape_str(const std::vector<int64_t>& s) {
+inline std::string join_dims(const std::vector<int64_t>& s) {
   std::ostringstream os;
-  os << "(";
   for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
-  if (s.size() == 1) os << ",";
-  os << ")";
   return os.str();
 }
+
+// A shape as a Python tuple, "(3, 4)" or "(3,)", for our messages.
+inline std::string shape_str(const std::vector<int64_t>& s) {
+  return "(" + join_dims(s) + (s.size() == 1 ? ",)" : ")");
+}
+
+// A shape as PyTorch's messages print it, "[3, 4]", where we repeat one of them.
+inline std::string torch_shape_str(const std::vector<int64_t>& s) { return "[" + join_dims(s) + "]"; }
 
 template <typename... Args>
 std::string cat_str(const Args&... args) {
