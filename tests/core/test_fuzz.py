@@ -664,3 +664,15 @@ def test_transpose_of_a_0d_tensor_checks_its_dims():
     assert core.tensor(2.0).transpose(0, -1).item() == 2.0
     with pytest.raises(IndexError, match="out of range"):
         core.tensor(2.0).transpose(0, 1)
+
+
+# ---------------------------------------------------------------------------------------------- what the sweep
+# against PyTorch found
+
+def test_assigning_an_overlapping_slice_reads_the_whole_source_first():
+    t = core.arange(12.0).reshape(3, 4)
+    t[1:] = t[:-1]
+    assert t.tolist() == np.repeat(np.arange(12.0).reshape(3, 4), [2, 1, 0], axis=0).tolist()
+    u = core.arange(5.0)
+    u[1:].copy_(u[:-1])
+    assert u.tolist() == [0.0, 0.0, 1.0, 2.0, 3.0]

@@ -193,7 +193,8 @@ Tensor detach(const Tensor& t) { return make_view(t, t.shape(), t.strides(), t.o
 void copy_(const Tensor& dst, const Tensor& src) {
   if (GradMode::enabled() && dst.requires_grad())
     value_error("a tensor that requires grad cannot be written in place; wrap the write in core.no_grad()");
-  Tensor s = expand(detach(src), dst.shape());
+  // A source that shares dst's memory (t[1:] = t[:-1]) is read whole before any element of dst is written.
+  Tensor s = expand(src.storage() == dst.storage() ? copy_as(src, src.dtype()) : detach(src), dst.shape());
   dispatch_all(s.dtype(), [&](auto stag) {
     using S = decltype(stag);
     dispatch_all(dst.dtype(), [&](auto dtag) {
