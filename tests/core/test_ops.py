@@ -35,3 +35,11 @@ def test_every_op_in_the_table_has_forward_and_gradient_tests():
     missing_grad = sorted(n for n, diff in table if diff and n not in grad)
     assert not missing_fwd, f"ops without a forward test: {missing_fwd}"
     assert not missing_grad, f"differentiable ops without a gradient check: {missing_grad}"
+
+
+# ---------------------------------------------------------------------------------------------- what the sweep
+# against PyTorch found
+
+def test_linspace_with_one_step_is_the_start():
+    assert core.linspace(0, 1, 1).tolist() == [0.0]
+    assert core.linspace(2, 5, 2).tolist() == [2.0, 5.0]

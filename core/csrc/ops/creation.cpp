@@ -67,7 +67,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
     // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
     int64_t half = steps / 2;
     for (int64_t i = 0; i < steps; ++i)
-      o[i] = convert<T>(i < half ? start + step * static_cast<double>(i)
+      o[i] = convert<T>(i < half || steps == 1 ? start + step * static_cast<double>(i)
                                  : end - step * static_cast<double>(steps - 1 - i));
   });
   return t;
