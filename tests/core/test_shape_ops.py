@@ -179,3 +179,20 @@ def test_methods_match_functions():
     assert x.flip(0, 1).tolist() == core.flip(x, [0, 1]).tolist()
     assert x.logsumexp(1).tolist() == core.logsumexp(x, 1).tolist()
     assert core.concat([x, x]).shape == core.concatenate([x, x], axis=0).shape == (6, 4)
+
+
+# ---------------------------------------------------------------------------------------------- what the sweep
+# against PyTorch found
+
+@pytest.mark.parametrize("op", ["amax", "amin", "logsumexp"])
+def test_reducing_non_empty_dims_of_an_empty_tensor_gives_an_empty_result(op):
+    assert getattr(core.zeros(3, 0), op)(0).shape == (0,)
+    assert getattr(core.zeros(0, 3), op)(1, keepdim=True).shape == (0, 1)
+
+
+def test_amax_over_an_empty_dim_names_the_dim_and_the_shape():
+    with pytest.raises(ValueError, match=r"dimension 0 of size 0 \(shape \(0, 3\)\)"):
+        core.zeros(0, 3).amax(0)
+    with pytest.raises(ValueError, match=r"empty tensor of shape \(3, 0\) to one value; pass dim"):
+        core.zeros(3, 0).amin()
+    assert core.zeros(0, 3).logsumexp(0).tolist() == [-math.inf] * 3

@@ -120,12 +120,15 @@ namespace {
 
 template <bool IsMax>
 Tensor extreme(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim, const char* op) {
-  if (t.numel() == 0) value_error(op, ": cannot reduce an empty tensor of shape ", shape_str(t.shape()));
+  if (t.numel() == 0 && dims.empty())
+    value_error(op, ": cannot reduce an empty tensor of shape ", shape_str(t.shape()), " to one value; pass dim");
   DType ct = compute_dtype(t.dtype());
   Tensor x = to_dtype(t, ct);
   Rows r = to_rows(x, dims, keepdim, op);
+  // Reducing only non-empty dims of an empty tensor is fine (the result is empty), as in PyTorch.
   for (int64_t i = 0; i < x.dim(); ++i)
-    if (r.reduced[i] && x.shape()[i] == 0) value_error(op, ": cannot reduce over a dimension of size 0");
+    if (r.reduced[i] && x.shape()[i] == 0)
+      value_error(op, ": cannot reduce dimension ", i, " of size 0 (shape ", shape_str(x.shape()), ")");
   Tensor out = empty(r.out_shape, ct);
   dispatch_compute(ct, op, [&](auto tag) {
     using T = decltype(tag);
