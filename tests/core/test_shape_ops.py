@@ -196,3 +196,9 @@ def test_amax_over_an_empty_dim_names_the_dim_and_the_shape():
     with pytest.raises(ValueError, match=r"empty tensor of shape \(3, 0\) to one value; pass dim"):
         core.zeros(3, 0).amin()
     assert core.zeros(0, 3).logsumexp(0).tolist() == [-math.inf] * 3
+
+
+def test_mean_of_half_precision_accumulates_in_float32():
+    assert core.ones(70000, dtype=core.float16).mean().item() == 1.0
+    assert core.full((1, 100000), 1.5, dtype=core.bfloat16).mean(-1).item() == 1.5
+    assert core.ones(4, dtype=core.float16).mean().dtype == core.float16

@@ -111,9 +111,10 @@ Tensor sum(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim, std:
 Tensor mean(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim) {
   if (!is_floating(t.dtype()))
     type_error("mean: expected a floating point tensor, got ", dtype_name(t.dtype()), "; convert it with .float()");
-  Tensor s = sum(t, dims, keepdim);
+  // Sum and divide in the compute dtype: a float16 sum of 70000 ones is inf, their mean is 1.
+  Tensor s = sum(t, dims, keepdim, compute_dtype(t.dtype()));
   const int64_t count = s.numel() > 0 ? t.numel() / s.numel() : 0;
-  return mul_scalar(s, count == 0 ? NAN : 1.0 / static_cast<double>(count));
+  return to_dtype(mul_scalar(s, count == 0 ? NAN : 1.0 / static_cast<double>(count)), t.dtype());
 }
 
 namespace {
