@@ -318,7 +318,19 @@ def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = F
     return _C.all(input, _dims(dim), bool(keepdim))
 
 
-def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+def clamp(input: Tensor, min: float | Tensor | None = None, max: float | Tensor | None = None) -> Tensor:
+    """Limits input to [min, max] (max wins where min > max); bounds may be numbers or broadcastable tensors.
+
+    >>> core.clamp(core.tensor([1, 5]), 1.5, 3.5).tolist()  # a float bound makes an integer tensor float
+    [1.5, 3.5]
+    """
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if min is None and max is None:
+            return _C.clamp(input, None, None)  # raises: one bound is needed
+        out = input if min is None else _C.where(_C.lt(input, min), min, input)
+        return out if max is None else _C.where(_C.gt(out, max), max, out)
+    if not input.dtype.is_floating_point and builtins.any(isinstance(b, float) for b in (min, max)):
+        input = _C.to_dtype(input, _DEFAULT_FLOAT)
     return _C.clamp(input, None if min is None else float(min), None if max is None else float(max))
 
 

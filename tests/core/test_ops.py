@@ -1,6 +1,7 @@
 """Forward (vs numpy, float64, three memory layouts) and finite-difference gradient checks for every op spec
 in tests/core/specs_*.py; and the op table walk that fails for any op without them."""
 import importlib
+import math
 import pathlib
 
 import pytest
@@ -43,3 +44,20 @@ def test_every_op_in_the_table_has_forward_and_gradient_tests():
 def test_linspace_with_one_step_is_the_start():
     assert core.linspace(0, 1, 1).tolist() == [0.0]
     assert core.linspace(2, 5, 2).tolist() == [2.0, 5.0]
+
+
+def test_clamp_promotes_integers_to_float_bounds_and_max_wins_over_min():
+    assert core.clamp(core.tensor([1, 5]), 1.5, 3.5).tolist() == [1.5, 3.5]
+    assert core.tensor([1, 5]).clamp(2, 3).dtype == core.int64
+    assert core.tensor([1.0, 5.0, float("nan")]).clamp(4, 2).tolist()[:2] == [2.0, 2.0]
+    assert math.isnan(core.tensor([float("nan")]).clamp(0, 1).item())
+
+
+def test_clamp_with_tensor_bounds_broadcasts_them():
+    x = core.tensor([[1.0, 5.0], [3.0, -1.0]], requires_grad=True)
+    lo, hi = core.tensor([2.0, 0.0]), core.tensor([[4.0], [2.0]])
+    out = x.clamp(lo, hi)
+    assert out.tolist() == [[2.0, 4.0], [2.0, 0.0]]
+    out.sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    assert core.clamp(core.tensor([1.0, 5.0]), max=core.tensor(3.0)).tolist() == [1.0, 3.0]

@@ -1,5 +1,6 @@
 // Unary and binary elementwise ops. Binary ops promote types and broadcast with explicit expands first,
 // so each kernel and each backward only sees operands of one dtype and one shape.
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/autograd.h"
@@ -263,7 +264,7 @@ Tensor clamp(const Tensor& t, std::optional<double> lo, std::optional<double> hi
   auto u = unary_same(t, "clamp", [l, h](auto v) {
     using T = decltype(v);
     double d = static_cast<double>(v);
-    return static_cast<T>(d < l ? l : (d > h ? h : d));
+    return static_cast<T>(d != d ? d : std::min(std::max(d, l), h));  // min > max gives max, as in PyTorch
   });
   return record1("clamp", u, Reads::Input, [l, h](const Tensor& g, const Tensor& x, const Tensor&) {
     Tensor inside = logical_and(ge(x, wrapped_scalar(l, DType::Float64)), le(x, wrapped_scalar(h, DType::Float64)));
