@@ -61,3 +61,11 @@ def test_clamp_with_tensor_bounds_broadcasts_them():
     out.sum().backward()
     assert x.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]
     assert core.clamp(core.tensor([1.0, 5.0]), max=core.tensor(3.0)).tolist() == [1.0, 3.0]
+
+
+def test_pow_gradient_wrt_the_exponent_is_zero_at_a_zero_base():
+    x = core.tensor([0.0, 0.0, 2.0], requires_grad=True)
+    e = core.tensor([2.0, 0.0, 3.0], requires_grad=True)
+    (x ** e).sum().backward()
+    assert e.grad.tolist() == pytest.approx([0.0, 0.0, 8 * math.log(2.0)])
+    assert x.grad.tolist() == [0.0, 0.0, 12.0]

@@ -414,8 +414,16 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   return record2("pow", p, out, {p.a, {p.b, grad_of(0)}, {out, grad_of(1)}},
                  [res](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
                    Grads r(2);
-                   if (n[0]) r[0] = mul(g, mul(y, pow(x, sub(y, wrapped_scalar(1, DType::Int64)))));
-                   if (n[1]) r[1] = mul(g, mul(saved_output(res), log(x)));
+                   Tensor zero = wrapped_scalar(0, DType::Float64);
+                   // y x^(y-1) is 0 * inf at x = 0, y = 0; x^0 is constant, so its derivative is 0, as in PyTorch.
+                   if (n[0])
+                     r[0] = mul(g, masked_fill(mul(y, pow(x, sub(y, wrapped_scalar(1, DType::Int64)))), eq(y, zero),
+                                               zero));
+                   if (n[1]) {
+                     // x^y log x is 0 * -inf at x = 0; its limit (y >= 0) is 0, as PyTorch takes it.
+                     Tensor at_zero = logical_and(eq(x, zero), ge(y, zero));
+                     r[1] = mul(g, masked_fill(mul(saved_output(res), log(x)), at_zero, zero));
+                   }
                    return r;
                  });
 }
