@@ -21,8 +21,12 @@ def _is_int(k: Any) -> bool:
 
 def _as_index_tensor(k: Any) -> Tensor:
     if isinstance(k, Tensor):
+        if k.dtype not in (_C.dtype.int64, _C.dtype.int32, _C.dtype.bool):
+            raise IndexError(f"tensors used as indices must be integer or bool, got {k.dtype!r}")
         return k
     arr = np.asarray(k)
+    if arr.size == 0 and arr.dtype.kind == "f":  # [] is an empty list of indices, not of floats
+        arr = arr.astype(np.int64)
     if arr.dtype.kind not in "biu":
         raise IndexError(f"tensors used as indices must be integer or bool, got {arr.dtype}")
     if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
@@ -37,6 +41,8 @@ def _normalise(t: Tensor, key: Any) -> list[Any]:
         key = (key,)
     items: list[Any] = []
     for k in key:
+        if isinstance(k, Tensor) and k.ndim == 0 and k.dtype == _C.dtype.bool:
+            k = bool(k.item())  # a 0-d mask adds a dim of size 1 or 0, like True and False
         if isinstance(k, (list, np.ndarray)) or (isinstance(k, Tensor) and k.ndim > 0) or \
                 (isinstance(k, Tensor) and k.dtype == _C.dtype.bool):
             items.append(_as_index_tensor(k))

@@ -676,3 +676,18 @@ def test_assigning_an_overlapping_slice_reads_the_whole_source_first():
     u = core.arange(5.0)
     u[1:].copy_(u[:-1])
     assert u.tolist() == [0.0, 0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_0d_bool_tensor_index_adds_a_dim_like_true_and_false():
+    t = core.arange(6.0).reshape(2, 3)
+    assert t[core.tensor(True)].shape == (1, 2, 3)
+    assert t[core.tensor(False)].shape == (0, 2, 3)
+    assert t[0, core.tensor(True)].shape == (1, 3)
+
+
+def test_float_index_tensors_are_refused_and_an_empty_list_selects_nothing():
+    t = core.arange(12.0).reshape(3, 4)
+    with pytest.raises(IndexError, match="integer or bool"):
+        t[core.tensor([0.7, 1.2])]
+    assert t[[]].shape == (0, 4)
+    assert t[:, []].shape == (3, 0)
