@@ -97,6 +97,25 @@ def _inplace(op):
     return method
 
 
+def _invert(self: Tensor) -> Tensor:
+    if self.dtype != T.bool_:
+        raise TypeError(f"~ is only supported for bool tensors (got {self.dtype!r}); integer bitwise not is not "
+                        "implemented")
+    return _C.logical_not(self)
+
+
+def _bitwise(name: str, logical: Any):
+    """`&` and `|` of bool tensors; integer bitwise ops are not implemented, and must not silently act as logical."""
+    def method(self: Tensor, other: Any) -> Tensor:
+        other_dtype = other.dtype if isinstance(other, Tensor) else T.bool_ if isinstance(other, bool) else None
+        if self.dtype != T.bool_ or other_dtype != T.bool_:
+            found = other_dtype if other_dtype is not None else type(other).__name__
+            raise TypeError(f"{name} is only supported between bool tensors (got {self.dtype!r} and {found}); "
+                            "use core.logical_and / core.logical_or for truth values")
+        return logical(self, other)
+    return method
+
+
 def _requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
     self.requires_grad = requires_grad
     return self
@@ -176,8 +195,9 @@ METHODS: dict[str, Any] = {
     "__add__": _C.add, "__radd__": _rev(_C.add), "__sub__": _C.sub, "__rsub__": _rev(_C.sub),
     "__mul__": _C.mul, "__rmul__": _rev(_C.mul), "__truediv__": _C.div, "__rtruediv__": _rev(_C.div),
     "__pow__": _pow, "__rpow__": _rev(_C.pow), "__matmul__": _C.matmul, "__rmatmul__": _rev(_C.matmul),
-    "__neg__": _C.neg, "__abs__": _C.abs, "__invert__": _C.logical_not,
-    "__and__": _C.logical_and, "__or__": _C.logical_or,
+    "__neg__": _C.neg, "__abs__": _C.abs, "__invert__": _invert,
+    "__and__": _bitwise("&", _C.logical_and), "__or__": _bitwise("|", _C.logical_or),
+    "__rand__": _bitwise("&", _C.logical_and), "__ror__": _bitwise("|", _C.logical_or),
     "__eq__": _C.eq, "__ne__": _C.ne, "__lt__": _C.lt, "__le__": _C.le, "__gt__": _C.gt, "__ge__": _C.ge,
     "__iadd__": _inplace(_C.add), "__isub__": _inplace(_C.sub), "__imul__": _inplace(_C.mul),
     "__itruediv__": _inplace(_C.div),

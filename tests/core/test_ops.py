@@ -69,3 +69,13 @@ def test_pow_gradient_wrt_the_exponent_is_zero_at_a_zero_base():
     (x ** e).sum().backward()
     assert e.grad.tolist() == pytest.approx([0.0, 0.0, 8 * math.log(2.0)])
     assert x.grad.tolist() == [0.0, 0.0, 12.0]
+
+
+def test_and_or_invert_refuse_non_bool_tensors_instead_of_acting_logically():
+    a, b = core.tensor([True, False]), core.tensor([True, True])
+    assert (a & b).tolist() == [True, False] and (a | b).tolist() == [True, True] and (~a).tolist() == [False, True]
+    assert (a & True).tolist() == [True, False]
+    for op in (lambda: core.tensor([1, 2]) | core.tensor([2, 2]), lambda: core.tensor([1, 2]) & core.tensor([3, 2]),
+               lambda: ~core.tensor([1, 2]), lambda: a & core.tensor([1.0, 0.0])):
+        with pytest.raises(TypeError, match="bool"):
+            op()
