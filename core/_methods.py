@@ -92,9 +92,20 @@ def _len(self: Tensor) -> int:
 def _inplace(op):
     def method(self: Tensor, other: Any = None, *args: Any) -> Tensor:
         result = op(self, other, *args) if other is not None else op(self, *args)
+        if _loses_category(result.dtype, self.dtype):
+            raise TypeError(f"result type {result.dtype!r} can't be cast to the desired output type {self.dtype!r} "
+                            "of an in-place op; use the out-of-place op, e.g. x = x + y")
         _C.copy_(self, result)
         return self
     return method
+
+
+def _loses_category(result: Any, target: Any) -> bool:
+    """True when writing `result` into `target` would drop a category (floating -> integer -> bool), as PyTorch
+    refuses for in-place ops."""
+    def rank(dt: Any) -> int:
+        return 2 if dt.is_floating_point else 0 if dt == T.bool_ else 1
+    return rank(result) > rank(target)
 
 
 def _invert(self: Tensor) -> Tensor:

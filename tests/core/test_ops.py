@@ -79,3 +79,15 @@ def test_and_or_invert_refuse_non_bool_tensors_instead_of_acting_logically():
                lambda: ~core.tensor([1, 2]), lambda: a & core.tensor([1.0, 0.0])):
         with pytest.raises(TypeError, match="bool"):
             op()
+
+
+def test_in_place_ops_refuse_a_result_of_a_higher_category():
+    x = core.zeros(3, dtype=core.int64)
+    with pytest.raises(TypeError, match="can't be cast"):
+        x.add_(1.5)
+    with pytest.raises(TypeError, match="can't be cast"):
+        x /= 2
+    with pytest.raises(TypeError, match="can't be cast"):
+        core.ones(2, dtype=core.bool).add_(2)
+    assert x.add_(2).tolist() == [2, 2, 2]
+    assert core.ones(2).add_(core.tensor([1, 2])).tolist() == [2.0, 3.0]
