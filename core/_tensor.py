@@ -89,6 +89,8 @@ def tensor(data: Any, dtype: dtype | None = None, requires_grad: bool = False) -
             if arr.dtype.kind == "f":
                 arr = arr.astype(np.float32)
             elif arr.dtype.kind in "iu":
+                _check_fits(arr, np.int64 if dtype is None or _check_dtype(dtype) not in (int32, bool_)
+                            else _NUMPY_OF[_check_dtype(dtype)])
                 arr = arr.astype(np.int64)
         elif arr.dtype.kind in "iu" and arr.dtype not in (np.int32, np.int64):
             arr = arr.astype(np.int64)
@@ -98,6 +100,17 @@ def tensor(data: Any, dtype: dtype | None = None, requires_grad: bool = False) -
     if requires_grad:
         t.requires_grad = True
     return t
+
+
+def _check_fits(arr: np.ndarray, target: Any) -> None:
+    """Python integers that do not fit the tensor's integer dtype raise instead of wrapping around."""
+    if target is np.bool_ or not arr.size:
+        return
+    info = np.iinfo(target)
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < info.min or hi > info.max:
+        bad = hi if hi > info.max else lo
+        raise OverflowError(f"tensor: value {bad} does not fit in {np.dtype(target).name}")
 
 
 def as_tensor(data: Any, dtype: dtype | None = None) -> Tensor:

@@ -91,3 +91,12 @@ def test_in_place_ops_refuse_a_result_of_a_higher_category():
         core.ones(2, dtype=core.bool).add_(2)
     assert x.add_(2).tolist() == [2, 2, 2]
     assert core.ones(2).add_(core.tensor([1, 2])).tolist() == [2.0, 3.0]
+
+
+def test_tensor_refuses_python_integers_that_do_not_fit():
+    with pytest.raises(OverflowError, match="9223372036854775808"):
+        core.tensor([2**63])
+    with pytest.raises(OverflowError, match="int32"):
+        core.tensor([1, 2**40], dtype=core.int32)
+    assert core.tensor([2**63 - 1, -(2**63)]).tolist() == [2**63 - 1, -(2**63)]
+    assert core.tensor([2**40], dtype=core.float32).item() == 2.0**40
