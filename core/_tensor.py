@@ -372,8 +372,21 @@ def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
     return _C.permute(input, _shape((dims,)))
 
 
-def squeeze(input: Tensor, dim: int | None = None) -> Tensor:
-    return _C.squeeze(input, dim)
+def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """Removes dims of size 1: all of them, the one `dim`, or those among a tuple of dims."""
+    if not isinstance(dim, (tuple, list)):
+        return _C.squeeze(input, dim)
+    n = builtins.max(input.ndim, 1)
+    for d in dim:
+        if not -n <= d < n:
+            raise IndexError(f"squeeze: dimension {d} is out of range for a tensor with {input.ndim} dimensions "
+                             f"(expected to be in [{-n}, {n - 1}])")
+    wrapped = [d % n for d in dim]
+    if len(set(wrapped)) != len(wrapped):
+        raise ValueError(f"squeeze: a dimension appears more than once in {tuple(dim)}")
+    for d in sorted(wrapped, reverse=True):
+        input = _C.squeeze(input, d)
+    return input
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:

@@ -202,3 +202,13 @@ def test_mean_of_half_precision_accumulates_in_float32():
     assert core.ones(70000, dtype=core.float16).mean().item() == 1.0
     assert core.full((1, 100000), 1.5, dtype=core.bfloat16).mean(-1).item() == 1.5
     assert core.ones(4, dtype=core.float16).mean().dtype == core.float16
+
+
+def test_squeeze_takes_a_tuple_of_dims():
+    t = core.zeros(1, 2, 1, 1)
+    assert t.squeeze((0, -1)).shape == (2, 1)
+    assert core.squeeze(t, [0, 1]).shape == (2, 1, 1)
+    with pytest.raises(IndexError, match="out of range"):
+        t.squeeze((0, 4))
+    with pytest.raises(ValueError, match="more than once"):
+        t.squeeze((0, -4))
