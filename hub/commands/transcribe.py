@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--language", default=None, help="language code (en, de, ...); detected when not given")
     p.add_argument("--without-timestamps", action="store_true", help="decode without timestamp tokens")
     p.add_argument("--json", action="store_true", help="print text, language and segments as JSON")
-    p.set_defaults(func=run)
+    p.set_defaults(run=run)
     return p
 
 

@@ -17,6 +17,12 @@ def _zoohub(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT)
 
 
+class _SpeechModel:
+    def transcribe(self, path, **options):
+        from zoo.speech.audio import load_audio
+        load_audio(path)
+
+
 @pytest.mark.parametrize("args, message", [
     (["info", "nope/model"], "zoohub: error: unknown model 'nope/model'"),
     (["info", "../etc"], "zoohub: error: malformed reference '../etc'"),
@@ -87,6 +93,22 @@ def test_every_command_module_registers_its_command():
     for argv in (["list"], ["reproduce", "--all"], ["transcribe", "speech/base", "a.wav"], ["embed", "t/m", "s"],
                  ["app"], ["serve"], ["db", "upgrade"]):
         assert parser.parse_args(argv).command == argv[0]
+
+
+def test_every_command_sets_the_run_function_main_calls():
+    parser = cli.build_parser()
+    for argv in (["list"], ["info", "t/m"], ["pull", "t/m"], ["publish", "f", "t/m"], ["promote", "t/m@1", "a"],
+                 ["history", "t/m"], ["verify"], ["gc"], ["reproduce", "--all"], ["transcribe", "t/m", "a.wav"],
+                 ["embed", "t/m", "s"], ["app"], ["db", "status"], ["serve"], ["token", "list"],
+                 ["export", "t/m", "d"], ["push-hf", "t/m", "o/r"]):
+        assert callable(getattr(parser.parse_args(argv), "run", None)), argv
+
+
+def test_transcribe_a_missing_file_is_one_line(capsys, monkeypatch):
+    monkeypatch.setattr("hub.load", lambda ref: _SpeechModel())
+    assert main(["transcribe", "speech/base", "/nonexistent/a.wav"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("zoohub: error: /nonexistent/a.wav: cannot read audio") and err.count("\n") == 1
 
 
 def test_console_script_is_declared():

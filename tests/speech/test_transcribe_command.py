@@ -34,7 +34,7 @@ def cli(monkeypatch):
 
     def run(*argv):
         args = parser.parse_args(list(argv))
-        return args.func(args)
+        return args.run(args)
     return run, asr
 
 
