@@ -16,6 +16,7 @@ from registry.names import check_alias, split_model_name
 
 _REF = re.compile(r"(?P<name>[^@:]+)(?:@(?P<version>[0-9]+)|@sha256:(?P<manifest>[0-9a-fA-F]+)|:(?P<alias>[^@:]+))?")
 GRAMMAR = "NAME, NAME@VERSION, NAME:ALIAS or NAME@sha256:PREFIX (e.g. speech/base@3)"
+MAX_VERSION = 2**31 - 1  # the registry's version column is a 32-bit INTEGER on PostgreSQL and SQLite alike
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def parse_reference(text: str) -> Reference:
     except InvalidName as exc:
         raise InvalidReference(f"malformed reference {text!r}: {exc}") from None
     version = int(match["version"]) if match["version"] else None
-    if version is not None and version < 1:
-        raise InvalidReference(f"malformed reference {text!r}: versions are numbered from 1")
+    if version is not None and not 1 <= version <= MAX_VERSION:
+        raise InvalidReference(f"malformed reference {text!r}: versions are numbered from 1 to {MAX_VERSION}")
     manifest = match["manifest"].lower() if match["manifest"] else None
     return Reference(match["name"], version, alias, manifest)

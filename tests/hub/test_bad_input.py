@@ -37,7 +37,8 @@ def test_unknown_name_suggests_close_names():
 
 
 @pytest.mark.parametrize("ref", ["test/tiny@x", "test/tiny@0", "test/tiny:", "test/tiny@sha256:", "test/tiny@@1",
-                                 "Test/Tiny", "tiny", "a/b/c", "test/tiny:Prod", "", "test/tiny@sha256:xyz"])
+                                 "Test/Tiny", "tiny", "a/b/c", "test/tiny:Prod", "", "test/tiny@sha256:xyz",
+                                 "test/tiny@99999999999999999999999"])
 def test_malformed_reference_is_refused_with_the_grammar(ref):
     with pytest.raises(InvalidReference, match="malformed reference|invalid model name"):
         hub.load(ref)

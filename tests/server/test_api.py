@@ -201,6 +201,8 @@ def test_resolve_promote_and_history(server, write_token, tmp_path):
     assert missing.status_code == 404 and "no version 9" in missing.json()["error"]
     malformed = requests.get(f"{server.url}/api/resolve", params={"ref": "Test Tiny"}, timeout=10)
     assert malformed.status_code == 400
+    huge = requests.get(f"{server.url}/api/resolve", params={"ref": "test/tiny@99999999999999999999"}, timeout=10)
+    assert huge.status_code == 400 and "versions are numbered from 1 to" in huge.json()["error"]
     history = requests.get(f"{server.url}/api/history", params={"name": "test/tiny"}, timeout=10).json()
     assert [(h["alias"], h["to_version"], h["reason"]) for h in history] == [("production", 1, "first")]
     models = requests.get(f"{server.url}/api/models", params={"query": "tiny"}, timeout=10).json()
