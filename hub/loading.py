@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.access import blob_store, database, version_info
-from hub.errors import IntegrityError, ModelNotFound, user_errors
+from hub.errors import IntegrityError, InvalidModel, ModelNotFound, user_errors
 from hub.progress import fraction_bar
 from hub.publishing import publish_folder
 from hub.records import VersionInfo
@@ -152,9 +152,17 @@ def load(ref: str, *, progress: bool | None = None) -> Any:
         return hf.load(ref, progress=progress)
     if remote.enabled():
         return remote.load(ref, progress)
-    from zoo.architectures import build
     info = ready_version(ref, progress)
-    model = build(info.folder)
+    return build_version(info)
+
+
+def build_version(info: VersionInfo) -> Any:
+    """The model of a version laid out in its folder, in eval mode; InvalidModel when its config cannot be built."""
+    from zoo.architectures import build
+    try:
+        model = build(info.folder)
+    except ValueError as exc:  # unknown architecture, or a config its builder refuses
+        raise InvalidModel(f"{info.ref} cannot be built: {exc}") from None
     if callable(getattr(model, "eval", None)):
         model = model.eval() or model
     return model

@@ -331,11 +331,8 @@ def pull(ref: str, progress: bool | None = None) -> VersionInfo:
 
 def load(ref: str, progress: bool | None = None) -> Any:
     """`hub.load` through the server: pull, then build from the version folder."""
-    from zoo.architectures import build
-    model = build(pull(ref, progress).folder)
-    if callable(getattr(model, "eval", None)):
-        model = model.eval() or model
-    return model
+    from hub.loading import build_version
+    return build_version(pull(ref, progress))
 
 
 def publish(source: Any, name: str, *, config: dict | None, card: str | None, task: str | None, description: str,

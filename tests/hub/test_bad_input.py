@@ -144,3 +144,11 @@ def test_version_number_that_does_not_exist(tmp_path):
 def test_catalog_model_not_pulled_is_named_in_info():
     with pytest.raises(ModelNotFound, match=f"{CATALOG_NAME} is in the catalog.*zoohub pull {CATALOG_NAME}"):
         hub.info(CATALOG_NAME)
+
+
+def test_loading_a_version_whose_architecture_is_unknown_names_it(tmp_path):
+    folder = write_folder(tmp_path / "m")
+    (folder / "config.json").write_text(json.dumps({"architecture": "no-such-arch"}))
+    hub.publish(folder, "test/user", progress=False)
+    with pytest.raises(InvalidModel, match=r"test/user@1 cannot be built: .*unknown architecture 'no-such-arch'"):
+        hub.load("test/user")
