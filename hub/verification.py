@@ -31,10 +31,10 @@ def verify(ref: str | None = None, *, progress: bool | None = None) -> VerifyRep
         manifests = {(v.model.full_name, v.version): v.manifest_sha256
                      for v in session.scalars(select(ModelVersion))}
     if parsed is not None:
-        if parsed.name not in {name for name, *_ in rows}:
-            from hub.browsing import info
-            info(ref)  # raises the unknown-model error with suggestions
-        rows = [r for r in rows if r[0] == parsed.name and (parsed.version is None or r[1] == parsed.version)]
+        from hub.browsing import info
+        target = info(ref)  # raises the unknown model, version or alias error with suggestions
+        number = None if parsed.is_plain else target.version  # a plain name means every version
+        rows = [r for r in rows if r[0] == parsed.name and (number is None or r[1] == number)]
     problems = []
     by_version: dict[tuple[str, int], list[FileEntry]] = {}
     with byte_bar(sum({sha: size for *_, sha, size in rows}.values()), "verify", progress) as update:

@@ -138,6 +138,9 @@ def test_version_number_that_does_not_exist(tmp_path):
             hub.load(ref)
     with pytest.raises(ModelNotFound, match="has no version 7"):
         hub.promote("test/user@7", "production")
+    for ref in ("test/user@7", "test/user:staging", "test/user@sha256:ffffff"):
+        with pytest.raises(ModelNotFound, match="has no"):
+            hub.verify(ref)
     assert hub.history("test/user") == []
 
 
@@ -152,3 +155,12 @@ def test_loading_a_version_whose_architecture_is_unknown_names_it(tmp_path):
     hub.publish(folder, "test/user", progress=False)
     with pytest.raises(InvalidModel, match=r"test/user@1 cannot be built: .*unknown architecture 'no-such-arch'"):
         hub.load("test/user")
+
+
+def test_verify_of_one_version_checks_only_that_version(tmp_path):
+    hub.publish(write_folder(tmp_path / "a", seed=1), "test/user", progress=False)
+    second = hub.publish(write_folder(tmp_path / "b", seed=2, card=None), "test/user", progress=False)
+    hub.promote("test/user@2", "staging")
+    for ref in ("test/user@2", "test/user:staging", f"test/user@sha256:{second.manifest_sha256[:8]}"):
+        assert hub.verify(ref).checked_files == 2
+    assert hub.verify("test/user").checked_files == 5
