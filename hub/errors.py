@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
 from registry import errors as registry_errors
 from registry.db import database_url, display_url
@@ -63,6 +63,14 @@ def user_errors(func: F) -> F:
         except registry_errors.RegistryError as exc:
             raise _TRANSLATE.get(type(exc), HubError)(str(exc)) from None
         except (OperationalError, InterfaceError) as exc:
-            raise RegistryUnavailable(f"cannot use the registry database at {display_url(database_url())}: "
-                                      f"{str(exc.orig).strip().splitlines()[0]}") from None
+            raise _unavailable(exc) from None
+        except DatabaseError as exc:
+            if type(exc) is not DatabaseError:  # IntegrityError, DataError...: a statement failed, not the database
+                raise
+            raise _unavailable(exc) from None  # e.g. SQLite's "file is not a database"
     return wrapper  # type: ignore[return-value]
+
+
+def _unavailable(exc: DatabaseError) -> RegistryUnavailable:
+    return RegistryUnavailable(f"cannot use the registry database at {display_url(database_url())}: "
+                               f"{str(exc.orig).strip().splitlines()[0]}")

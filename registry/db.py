@@ -48,7 +48,11 @@ def database_url() -> str:
                                       f"psycopg://user@host/zoohub or sqlite:////path/registry.db)") from None
         return url
     home = zoohub_home()
-    home.mkdir(parents=True, exist_ok=True)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailable(f"ZOOHUB_HOME={str(home)!r} cannot hold the registry: {exc.strerror} (point it at "
+                                  f"a folder you can write, or unset it for ~/.cache/zoohub)") from None
     return f"sqlite:///{home / 'registry.db'}"
 
 
@@ -105,7 +109,11 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:  # an unknown dialect, or its driver is not installed
+        raise DatabaseUnavailable(f"cannot use the database URL {display_url(url)}: {exc}; zoohub runs on "
+                                  f"sqlite:////path/registry.db or postgresql+psycopg://user@host/zoohub") from None
 
 
 class Database:

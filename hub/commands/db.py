@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from hub.errors import user_errors
 from registry import db
 
 
@@ -13,6 +14,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions.add_parser("status", help="where the database is and its schema revision").set_defaults(run=run_status)
 
 
+@user_errors
 def run_upgrade(args: argparse.Namespace) -> int:
     before, after = db.upgrade()
     where = db.display_url(db.database_url())
@@ -23,6 +25,7 @@ def run_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+@user_errors
 def run_status(args: argparse.Namespace) -> int:
     url = db.database_url()
     engine = db.make_engine(url)

@@ -47,6 +47,31 @@ def test_unusable_database_url_is_one_line(url, message, monkeypatch):
     assert result.returncode == 1 and result.stderr.startswith(message) and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [["list"], ["db", "status"], ["db", "upgrade"]])
+@pytest.mark.parametrize("url, message", [
+    ("postgresql+psycopg://nobody@127.0.0.1:1/zoohub", "at postgresql+psycopg://nobody@127.0.0.1:1/zoohub: connection"),
+    ("http://example.org/zoohub", "cannot use the database URL http://example.org/zoohub: Can't load plugin"),
+    ("mysql://me@127.0.0.1:1/zoohub", "cannot use the database URL mysql://me@127.0.0.1:1/zoohub: No module named"),
+    ("sqlite:///{not_a_database}", "cannot use the registry database at sqlite:///"),
+])
+def test_database_that_cannot_be_used_is_one_line_for_every_command(command, url, message, monkeypatch, tmp_path):
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("these are notes, not a registry\n" * 10)
+    monkeypatch.setenv("ZOOHUB_DB_URL", url.format(not_a_database=not_a_database))
+    result = _zoohub(*command)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("zoohub: error: ") and message in result.stderr and result.stderr.count("\n") == 1
+    assert not_a_database.read_text() == "these are notes, not a registry\n" * 10
+
+
+def test_zoohub_home_that_is_a_file_is_one_line(monkeypatch, tmp_path):
+    (tmp_path / "home").write_text("")
+    monkeypatch.setenv("ZOOHUB_HOME", str(tmp_path / "home"))
+    result = _zoohub("list")
+    assert result.returncode == 1 and result.stderr.startswith(f"zoohub: error: ZOOHUB_HOME='{tmp_path / 'home'}' "
+                                                               f"cannot hold the registry: File exists")
+
+
 def test_publish_list_info_promote_history_verify(tmp_path, capsys):
     folder = write_folder(tmp_path / "m")
     assert main(["publish", str(folder), "test/cli", "--description", "a tiny map", "--license", "MIT"]) == 0
