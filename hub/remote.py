@@ -67,13 +67,17 @@ class RemoteClient:
 
     def __init__(self, base_url: str, token: str | None = None, *, retries: int | None = None,
                  backoff: float | None = None, timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)) -> None:
-        parts = urlsplit(base_url.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(base_url.strip())
+            parts.port  # noqa: B018 -- raises ValueError for a port that is not a number in 0..65535
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidReference(f"ZOOHUB_REMOTE={base_url!r} is not a server URL: expected http://host:port")
         self.base_url = base_url.strip().rstrip("/")
         self.token = token or None
-        self.retries = int(os.environ.get("ZOOHUB_REMOTE_RETRIES", 5)) if retries is None else retries
-        self.backoff = float(os.environ.get("ZOOHUB_REMOTE_BACKOFF", 0.25)) if backoff is None else backoff
+        self.retries = _env_number("ZOOHUB_REMOTE_RETRIES", 5, int) if retries is None else retries
+        self.backoff = _env_number("ZOOHUB_REMOTE_BACKOFF", 0.25, float) if backoff is None else backoff
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "zoohub-client/1"
@@ -262,6 +266,20 @@ class RemoteClient:
     def promote(self, ref: str, alias: str, reason: str = "") -> AliasChange:
         body = {"ref": ref, "alias": alias, "reason": reason}
         return change_from_wire(self.request("POST", "/api/aliases", json=body).json())
+
+
+def _env_number(name: str, default: float, kind: type) -> float:
+    """A number >= 0 from the environment variable name (default when unset); HubError for anything else."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = -1
+    if not value >= 0:
+        raise HubError(f"{name}={text!r}: expected {'a whole number' if kind is int else 'a number'} >= 0")
+    return value
 
 
 def _first_line(exc: object) -> str:

@@ -74,3 +74,20 @@ def test_unreachable_server_still_loads_what_is_cached_with_one_warning(remote, 
     assert "test/tiny@1" in err[0]
     with pytest.raises(remote_client.RemoteUnavailable, match="never fully downloaded"):
         hub.load("test/tiny@7")
+
+
+@pytest.mark.parametrize("url", ["ftp://host", "not a url", "http://127.0.0.1:99999", "http://[::1", "http://:8765"])
+def test_zoohub_remote_that_is_not_a_server_url_is_refused(monkeypatch, url):
+    monkeypatch.setenv("ZOOHUB_REMOTE", url)
+    with pytest.raises(HubError, match="is not a server URL: expected http://host:port"):
+        hub.list()
+
+
+@pytest.mark.parametrize("name, value", [("ZOOHUB_REMOTE_RETRIES", "x"), ("ZOOHUB_REMOTE_RETRIES", "-1"),
+                                         ("ZOOHUB_REMOTE_RETRIES", "1.5"), ("ZOOHUB_REMOTE_BACKOFF", "fast"),
+                                         ("ZOOHUB_REMOTE_BACKOFF", "nan")])
+def test_retry_settings_that_are_not_numbers_are_refused(monkeypatch, name, value):
+    monkeypatch.setenv("ZOOHUB_REMOTE", "http://127.0.0.1:1")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(HubError, match=f"{name}='{value}': expected"):
+        hub.list()
