@@ -86,10 +86,14 @@ def history(name: str, alias: str | None = None, at: datetime | None = None) -> 
         check_alias(alias)
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
-    with database().read() as session:
-        model = get_model(session, parsed.name)
-        if model is None:
-            _missing(parsed.name, all_model_names(session))
-        changes = [AliasChange(model.full_name, event.alias, before, after, event.actor, event.reason, event.at)
-                   for event, before, after in alias_history(session, model, alias)]
+    from hub import remote
+    if remote.enabled():
+        changes = remote.client().history(parsed.name, alias)
+    else:
+        with database().read() as session:
+            model = get_model(session, parsed.name)
+            if model is None:
+                _missing(parsed.name, all_model_names(session))
+            changes = [AliasChange(model.full_name, event.alias, before, after, event.actor, event.reason, event.at)
+                       for event, before, after in alias_history(session, model, alias)]
     return [c for c in changes if at is None or c.at <= at]

@@ -1,7 +1,8 @@
 """The hub API against a zoohub server: set ZOOHUB_REMOTE=http://host:port (and ZOOHUB_TOKEN for writing).
 
-`hub.load`, `pull`, `list`, `info`, `publish` and `promote` then go to the server through one requests.Session
-(timeouts, retries with exponential backoff, Retry-After honoured). The local blob store stays the cache:
+`hub.load`, `pull`, `list`, `info`, `history`, `publish` and `promote` then go to the server through one
+requests.Session (timeouts, retries with exponential backoff, Retry-After honoured). The local blob store stays
+the cache:
 
 - a download is streamed into $ZOOHUB_HOME/downloads/<sha256>.partial and resumed with `Range` after a
   dropped connection or a server restart; the whole file is hashed, and only a file whose sha256 is the one

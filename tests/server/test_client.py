@@ -27,6 +27,9 @@ def test_publish_promote_list_info_and_load_through_the_server(remote, tmp_path)
     assert second.version == 2
     change = hub.promote("test/tiny@1", "production", reason="first release")
     assert (change.to_version, change.actor, change.reason) == (1, "alice", "first release")
+    assert [(c.alias, c.to_version, c.actor) for c in hub.history("test/tiny")] == [("production", 1, "alice")]
+    with pytest.raises(ModelNotFound, match="unknown model 'test/nothing'"):
+        hub.history("test/nothing")
     assert [(m.name, m.latest_version, m.aliases) for m in hub.list()] == [("test/tiny", 2, {"production": 1})]
     info = hub.info("test/tiny")
     assert info.version == 1 and info.description == "through the server"
