@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from hub.access import database, version_info
-from hub.errors import InvalidReference, ModelNotFound, user_errors
+from hub.errors import HubError, InvalidReference, ModelNotFound, user_errors
 from hub.records import AliasChange, ModelSummary, VersionInfo
 from hub.references import parse_reference
 from registry.aliases import alias_history
@@ -84,6 +84,9 @@ def history(name: str, alias: str | None = None, at: datetime | None = None) -> 
         raise InvalidReference(f"history takes a model name, not the reference {name!r}")
     if alias is not None:
         check_alias(alias)
+    if at is not None and not isinstance(at, datetime):
+        raise HubError(f"history: at must be a datetime, e.g. datetime(2026, 5, 3, tzinfo=timezone.utc), not "
+                       f"{type(at).__name__}")
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
     from hub import remote

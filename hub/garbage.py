@@ -28,7 +28,8 @@ def gc(*, older_than_hours: float = DEFAULT_GRACE_HOURS, dry_run: bool = False) 
     >>> report.removed, report.kept_recent
     ((), 0)
     """
-    if not older_than_hours >= 0:
+    if isinstance(older_than_hours, bool) or not isinstance(older_than_hours, (int, float)) or \
+            not older_than_hours >= 0:
         raise HubError(f"gc: older_than_hours must be a number >= 0, got {older_than_hours!r}")
     store = blob_store()
     with database().read() as session:

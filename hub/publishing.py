@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.access import actor, blob_store, database, version_info
-from hub.errors import InvalidModel, user_errors
+from hub.errors import HubError, InvalidModel, user_errors
 from hub.progress import byte_bar
 from hub.records import VersionInfo
 from registry.errors import InvalidName
@@ -129,6 +129,12 @@ def publish(source: str | os.PathLike | Any, name: str, *, config: dict | None =
     >>> hub.publish(model, "vision/my-digits", config={"architecture": "digits-cnn", ...})
     """
     split_model_name(name)
+    for label, value in (("task", task), ("description", description), ("license", license)):
+        if not isinstance(value, str) and not (label == "task" and value is None):
+            raise HubError(f"publish {name}: {label} must be a string, not {type(value).__name__}")
+    if not isinstance(source, (str, os.PathLike)) and not hasattr(source, "state_dict"):
+        raise InvalidModel(f"publish {name}: expected a model folder (a path) or a core.nn.Module, not "
+                           f"{type(source).__name__}")
     from hub import remote
     if remote.enabled():
         return remote.publish(source, name, config=config, card=card, task=task, description=description,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import hub
-from hub.errors import InvalidModel, InvalidReference, ModelNotFound
+from hub.errors import HubError, InvalidModel, InvalidReference, ModelNotFound
 from registry.blobstore import BlobStore
 from registry.db import zoohub_home
 from tests.hub.tiny_model import CATALOG_NAME, write_folder
@@ -164,3 +164,18 @@ def test_verify_of_one_version_checks_only_that_version(tmp_path):
     for ref in ("test/user@2", "test/user:staging", f"test/user@sha256:{second.manifest_sha256[:8]}"):
         assert hub.verify(ref).checked_files == 2
     assert hub.verify("test/user").checked_files == 5
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda folder: hub.publish(folder, "test/user", description=None), "description must be a string, not NoneType"),
+    (lambda folder: hub.publish(folder, "test/user", license=3), "license must be a string, not int"),
+    (lambda folder: hub.publish(folder, "test/user", task=5), "task must be a string, not int"),
+    (lambda folder: hub.publish(None, "test/user"), "a model folder .* or a core.nn.Module, not NoneType"),
+    (lambda folder: hub.gc(older_than_hours="1"), "older_than_hours must be a number >= 0, got '1'"),
+    (lambda folder: hub.gc(older_than_hours=None), "older_than_hours must be a number >= 0, got None"),
+    (lambda folder: hub.history("test/user", at="2026-05-03"), "at must be a datetime"),
+])
+def test_arguments_of_the_wrong_type_are_hub_errors(tmp_path, call, message):
+    with pytest.raises(HubError, match=message):
+        call(write_folder(tmp_path / "m"))
+    _nothing_written()
