@@ -35,7 +35,11 @@ def check_token_name(name: str) -> str:
 def create_token(session: Session, name: str) -> str:
     """Record a new token called name and return it (the only time it is visible); call inside write()."""
     check_token_name(name)
-    if session.scalar(select(ApiToken).where(ApiToken.name == name)) is not None:
+    existing = session.scalar(select(ApiToken).where(ApiToken.name == name))
+    if existing is not None and existing.revoked_at is not None:
+        raise InvalidName(f"a revoked token called {name!r} exists (its record stays for the history): pick another "
+                          f"name, e.g. {name}-2")
+    if existing is not None:
         raise InvalidName(f"a token called {name!r} exists already: revoke it first or pick another name")
     token = PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(name=name, token_sha256=token_sha256(token)))

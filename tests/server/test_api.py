@@ -71,6 +71,8 @@ def test_write_without_or_with_a_wrong_token_is_401_and_writes_nothing(server, t
 def test_revoked_token_is_refused(server, write_token):
     zoohub("token", "revoke", "alice", home=server.home)
     assert upload(server, b"x", write_token).status_code == 401
+    again = zoohub("token", "create", "alice", home=server.home, check=False)
+    assert again.returncode == 1 and "a revoked token called 'alice' exists" in again.stderr
 
 
 def test_parent_references_anywhere_are_400(server, write_token, tmp_path):
