@@ -25,6 +25,9 @@ def list_models(task: str | None = None, query: str | None = None) -> list[Model
     >>> [m.name for m in hub.list(task="speech")]
     ['speech/base', 'speech/tiny.en']
     """
+    for label, value in (("task", task), ("query", query)):
+        if value is not None and not isinstance(value, str):
+            raise HubError(f"list: {label} must be a string, not {type(value).__name__}")
     from hub import remote
     if remote.enabled():
         return remote.client().list_models(task, query)

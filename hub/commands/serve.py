@@ -25,13 +25,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hub.server.app import serve
-    try:
-        settings = ServerSettings.from_env()
-    except ValueError as exc:
-        raise HubError(str(exc)) from None
     overrides = {"read_needs_token": None if args.read is None else args.read == "token",
                  "max_upload_bytes": args.max_upload, "rate_per_second": args.rate, "burst": args.burst}
-    settings = ServerSettings(**{**settings.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
+    try:
+        settings = ServerSettings.from_env()
+        settings = ServerSettings(**{**settings.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
+    except ValueError as exc:
+        raise HubError(str(exc)) from None
     if not 0 < args.port < 65536:
         raise HubError(f"--port {args.port}: expected 1..65535")
     print(f"zoohub: serving on http://{args.host}:{args.port} (reading "

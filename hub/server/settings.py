@@ -30,6 +30,14 @@ class ServerSettings:
     rate_per_second: float = DEFAULT_RATE
     burst: int = DEFAULT_BURST
 
+    def __post_init__(self) -> None:
+        if not self.max_upload_bytes >= 1:
+            raise ValueError(f"the upload limit must be at least 1 byte, got {self.max_upload_bytes}")
+        if not 0 <= self.rate_per_second < float("inf"):
+            raise ValueError(f"the request rate must be a number >= 0 (0 = no limit), got {self.rate_per_second}")
+        if not self.burst >= 1:
+            raise ValueError(f"the burst must be at least 1 request, got {self.burst}")
+
     @classmethod
     def from_env(cls) -> "ServerSettings":
         """ZOOHUB_SERVER_READ=token|open, ZOOHUB_SERVER_MAX_UPLOAD (bytes), ZOOHUB_SERVER_RATE, ZOOHUB_SERVER_BURST."""

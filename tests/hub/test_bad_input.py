@@ -174,6 +174,8 @@ def test_verify_of_one_version_checks_only_that_version(tmp_path):
     (lambda folder: hub.gc(older_than_hours="1"), "older_than_hours must be a number >= 0, got '1'"),
     (lambda folder: hub.gc(older_than_hours=None), "older_than_hours must be a number >= 0, got None"),
     (lambda folder: hub.history("test/user", at="2026-05-03"), "at must be a datetime"),
+    (lambda folder: hub.list(query=5), "list: query must be a string, not int"),
+    (lambda folder: hub.list(task=["speech"]), "list: task must be a string, not list"),
 ])
 def test_arguments_of_the_wrong_type_are_hub_errors(tmp_path, call, message):
     with pytest.raises(HubError, match=message):

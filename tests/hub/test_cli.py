@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _zoohub(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    # a timeout, so a command that starts serving instead of refusing its arguments fails rather than hangs
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
 
 
 class _SpeechModel:
@@ -29,6 +31,10 @@ class _SpeechModel:
     (["publish", "/nonexistent/folder", "test/x"], "zoohub: error: /nonexistent/folder: not a folder"),
     (["promote", "test/x@1", "Production!"], "zoohub: error: invalid alias 'Production!'"),
     (["history", "test/x", "--at", "3 May"], "zoohub: error: --at '3 May': expected a date"),
+    (["serve", "--max-upload", "-5"], "zoohub: error: the upload limit must be at least 1 byte, got -5"),
+    (["serve", "--rate", "-1"], "zoohub: error: the request rate must be a number >= 0 (0 = no limit), got -1.0"),
+    (["serve", "--rate", "nan"], "zoohub: error: the request rate must be a number >= 0"),
+    (["serve", "--burst", "0"], "zoohub: error: the burst must be at least 1 request, got 0"),
 ])
 def test_user_mistakes_print_one_line_and_exit_1(args, message):
     result = _zoohub(*args)

@@ -99,3 +99,12 @@ def test_stereo_and_resampled_input_give_the_same_features(speech_dev, tmp_path)
     assert np.corrcoef(back[:n], mono[:n])[0, 1] > 0.99
     ints = (mono * 32767).astype(np.int16)
     np.testing.assert_allclose(load_audio(ints), mono, atol=1e-4)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: tmp / "missing.wav", "missing.wav: no such file"),
+    (lambda tmp: tmp, "is a folder, not an audio file"),
+])
+def test_audio_paths_that_are_not_files_say_so(tmp_path, make, message):
+    with pytest.raises(ValueError, match=message):
+        load_audio(make(tmp_path))

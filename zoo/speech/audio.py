@@ -41,6 +41,10 @@ def load_audio(source: str | os.PathLike | np.ndarray, sample_rate: int | None =
             samples = samples.astype(np.float32) / np.float32(np.iinfo(samples.dtype).max + 1)
     else:
         import soundfile
+        if not os.path.exists(source):
+            raise ValueError(f"{source}: no such file")
+        if os.path.isdir(source):
+            raise ValueError(f"{source}: is a folder, not an audio file")
         try:
             samples, rate = soundfile.read(os.fspath(source), dtype="float32", always_2d=False)
         except (RuntimeError, soundfile.LibsndfileError) as exc:

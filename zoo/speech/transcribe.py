@@ -61,6 +61,16 @@ class TranscribeOptions:
     no_speech_threshold: float | None = 0.6
     condition_on_previous_text: bool = False
 
+    def __post_init__(self) -> None:
+        for name in ("beam_size", "best_of"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        if self.task not in ("transcribe", "translate"):
+            raise ValueError(f"task must be 'transcribe' or 'translate', got {self.task!r}")
+        if not self.temperatures:
+            raise ValueError("temperatures must name at least one temperature (0 decodes greedily or by beam)")
+
 
 def decode_with_fallback(network: Network, features: Any, tok: WhisperTokenizer, config: dict,
                          opts: TranscribeOptions, language: str | None, prompt: list[int] | None) -> DecodingResult:
@@ -99,6 +109,9 @@ def transcribe(network: Network, tok: WhisperTokenizer, config: dict, audio: str
     language = opts.language
     if language is not None and tok.multilingual:
         language = tok.language_of(tok.language_token(language))
+    elif language is not None and language.lower() not in ("en", "english"):
+        raise ValueError(f"this model is English-only: it cannot transcribe language {language!r} (leave the language "
+                         "out, or use a multilingual model such as speech/base)")
     segments: list[Segment] = []
     all_tokens: list[int] = []
     prompt_reset = 0
