@@ -496,6 +496,22 @@ static inline void weighted_rows(const float* p, const float* v, int64_t ld, int
   }
 }
 
+// Output rows [i0, i1) of attention from their softmax numerators (row i at p + (i - i0) * p_ld) and sums; a sum
+// of 0 (every key masked) gives a NaN row, as PyTorch.
+static void out_rows(const AttnRowArgs& a, int64_t i0, int64_t i1, const float* p, int64_t p_ld, const float* sums) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const int64_t keys = a.causal && i + 1 < a.lk ? i + 1 : a.lk;
+    float* o = a.out + i * a.out_ld;
+    if (sums[i - i0] == 0.0f) {
+      for (int64_t c = 0; c < a.dv; ++c) o[c] = __builtin_nanf("");
+      continue;
+    }
+    for (int64_t c = 0; c < a.dv; c += 4 * W)
+      weighted_rows(p + (i - i0) * p_ld, a.v + c, a.v_ld, keys, a.dv - c < 4 * W ? a.dv - c : 4 * W,
+                    1.0f / sums[i - i0], o + c);
+  }
+}
+
 // The raw scores of R query rows (q_ld apart) against NK * W keys held transposed in kt (d rows of NK * W floats):
 // per d one broadcast of each q and NK loads of kt, R * NK independent sums, no horizontal adds. s rows s_ld apart.
 template <int R, int NK>
@@ -579,17 +595,7 @@ static void attn_rows_kt(const AttnRowArgs& a, float* kt) {
                                         keys, a.scale, mx);
       if (a.lse != nullptr) a.lse[i] = sums[i - i0] == 0.0f ? -__builtin_inff() : mx + __builtin_logf(sums[i - i0]);
     }
-    for (i = i0; i < i1; ++i) {
-      const float* p = a.scratch + (i - i0) * KW;
-      const int64_t keys = a.causal && i + 1 < a.lk ? i + 1 : a.lk;
-      float* o = a.out + i * a.out_ld;
-      if (sums[i - i0] == 0.0f) {
-        for (int64_t c = 0; c < a.dv; ++c) o[c] = __builtin_nanf("");
-        continue;
-      }
-      for (int64_t c = 0; c < a.dv; c += 4 * W)
-        weighted_rows(p, a.v + c, a.v_ld, keys, a.dv - c < 4 * W ? a.dv - c : 4 * W, 1.0f / sums[i - i0], o + c);
-    }
+    out_rows(a, i0, i1, a.scratch, KW, sums);
   }
 }
 
@@ -631,17 +637,7 @@ static void attn_rows(const AttnRowArgs& a) {
       sums[i - i0] = exp_shift_sum(s, s, padded, mx);
       if (a.lse != nullptr) a.lse[i] = mx + __builtin_logf(sums[i - i0]);
     }
-    for (int64_t i = i0; i < i1; ++i) {
-      const float* s = a.scratch + (i - i0) * stride;
-      const int64_t keys = a.causal && i + 1 < a.lk ? i + 1 : a.lk;
-      float* o = a.out + i * a.out_ld;
-      if (sums[i - i0] == 0.0f) {
-        for (int64_t c = 0; c < a.dv; ++c) o[c] = __builtin_nanf("");
-        continue;
-      }
-      for (int64_t c = 0; c < a.dv; c += 4 * W)
-        weighted_rows(s, a.v + c, a.v_ld, keys, a.dv - c < 4 * W ? a.dv - c : 4 * W, 1.0f / sums[i - i0], o + c);
-    }
+    out_rows(a, i0, i1, a.scratch, stride, sums);
   }
 }
 
