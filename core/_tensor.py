@@ -354,6 +354,20 @@ def pow(input: Any, exponent: Any) -> Tensor:
     return _C.pow(input, exponent)
 
 
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Rounds to the nearest integer, halves to even (as PyTorch and numpy), or to `decimals` decimal places
+    (negative: to tens, hundreds, ...). Integer tensors come back unchanged (a copy); the gradient is zero.
+
+    >>> core.round(core.tensor([0.5, 1.5, 2.5, -2.5])).tolist()
+    [0.0, 2.0, 2.0, -2.0]
+    >>> core.round(core.tensor([1234.5678]), decimals=-2).tolist()
+    [1200.0]
+    """
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
+        raise TypeError(f"round: decimals must be an integer, got {type(decimals).__name__}")
+    return _C.round(input, int(decimals))
+
+
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -421,8 +435,9 @@ def _export(names: Iterable[str]) -> dict[str, Any]:
 
 
 globals().update(_export([
-    "neg", "abs", "sign", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "silu",
-    "erf", "logical_not", "add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+    "neg", "abs", "sign", "floor", "ceil", "trunc", "exp", "log", "log1p",
+    "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "silu", "erf",
+    "logical_not", "add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
     "logical_and", "logical_or", "matmul", "bmm", "transpose", "unsqueeze", "narrow", "select", "clone", "detach",
     "contiguous",
 ]))

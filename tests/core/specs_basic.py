@@ -116,6 +116,11 @@ SPECS = [
          [away_from((3, 4), [-0.5, 0.7])]),
     Spec("pow_scalar", lambda x: x ** 3, lambda x: x ** 3, [(3, 4)]),
     Spec("pow_scalar", lambda x: x ** 0.5, lambda x: x ** 0.5, [positive((3, 4))], id="pow_scalar_sqrt"),
+    Spec("floor", core.floor, np.floor, [away_from((3, 4), [-2, -1, 0, 1, 2])]),
+    Spec("ceil", core.ceil, np.ceil, [away_from((3, 4), [-2, -1, 0, 1, 2])]),
+    Spec("trunc", core.trunc, np.trunc, [away_from((3, 4), [-2, -1, 0, 1, 2])]),
+    Spec("round", core.round, np.round, [away_from((3, 4), [-1.5, -0.5, 0.5, 1.5])]),
+    Spec("round", lambda x: core.round(x, decimals=2), lambda x: np.round(x, 2), [(3, 4)], id="round_decimals"),
     Spec("logical_not", lambda x: ~(x > 0), lambda x: ~(x > 0), [(3, 4)], grad=False),
     # binary with broadcasting
     Spec("add", core.add, np.add, [(3, 4), (4,)]),

@@ -4,6 +4,7 @@ import importlib
 import math
 import pathlib
 
+import numpy as np
 import pytest
 
 import core
@@ -100,3 +101,55 @@ def test_tensor_refuses_python_integers_that_do_not_fit():
         core.tensor([1, 2**40], dtype=core.int32)
     assert core.tensor([2**63 - 1, -(2**63)]).tolist() == [2**63 - 1, -(2**63)]
     assert core.tensor([2**40], dtype=core.float32).item() == 2.0**40
+
+
+# ---------------------------------------------------------------------------------------------- rounding
+
+ROUNDING = [(core.floor, np.floor), (core.ceil, np.ceil), (core.trunc, np.trunc), (core.round, np.round)]
+
+
+@pytest.mark.parametrize("ours,ref", ROUNDING, ids=[f.__name__ for f, _ in ROUNDING])
+def test_rounding_matches_numpy_on_halves_signed_zeros_and_non_finite_values(ours, ref):
+    x = np.array([-2.5, -1.5, -0.5, -0.0, 0.0, 0.5, 1.5, 2.5, 2.4999, -7.0, np.inf, -np.inf, np.nan])
+    got = ours(core.tensor(x)).numpy()
+    np.testing.assert_array_equal(got, ref(x))
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref(x)))
+
+
+def test_round_halves_to_even_and_takes_decimals():
+    assert core.round(core.tensor([0.5, 1.5, 2.5, -0.5, -2.5])).tolist() == [0.0, 2.0, 2.0, -0.0, -2.0]
+    assert core.tensor([1.2345, -2.675]).round(decimals=2).tolist() == pytest.approx([1.23, -2.68])
+    assert core.round(core.tensor([1234.5, 1250.0, 1350.0]), decimals=-2).tolist() == [1200.0, 1200.0, 1400.0]
+    with pytest.raises(TypeError, match="decimals is only supported for floating point"):
+        core.round(core.tensor([15, 25]), decimals=-1)
+    with pytest.raises(TypeError, match="decimals must be an integer"):
+        core.round(core.tensor([1.5]), decimals=1.5)
+
+
+@pytest.mark.parametrize("name", ["floor", "ceil", "round", "trunc"])
+def test_rounding_keeps_integer_tensors_and_refuses_bool(name):
+    x = core.tensor([3, -4], dtype=core.int32)
+    y = getattr(core, name)(x)
+    assert y.dtype == core.int32 and y.tolist() == [3, -4] and not y._shares_storage(x)
+    with pytest.raises(TypeError, match=f"{name}: not supported for bool"):
+        getattr(core, name)(core.tensor([True]))
+
+
+@pytest.mark.parametrize("dt", [core.float16, core.bfloat16, core.float32, core.float64])
+def test_rounding_keeps_the_floating_dtype(dt):
+    x = core.tensor([1.5, -1.25, 2.5], dtype=dt)
+    assert x.floor().dtype == dt and x.floor().float().tolist() == [1.0, -2.0, 2.0]
+    assert x.round().dtype == dt and x.round().float().tolist() == [2.0, -1.0, 2.0]
+
+
+def test_rounding_gradient_is_zero_and_in_place_variants_write_through():
+    x = core.tensor([1.3, -2.7], dtype=core.float64, requires_grad=True)
+    y = x.floor() + x.ceil() + x.round() + x.trunc()
+    assert y.grad_fn is not None
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+    z = core.tensor([1.7, -1.7])
+    assert z.floor_() is z and z.tolist() == [1.0, -2.0]
+    w = core.tensor([2.5, -0.4])
+    assert w.round_().tolist() == [2.0, -0.0] and w.ceil_().tolist() == [2.0, 0.0]
+

@@ -324,6 +324,10 @@ void bind_tensor(py::module_& m) {
   m.def("clamp", &clamp, rel);
   m.def("pow_scalar", &pow_scalar, rel);
   m.def("logical_not", &logical_not, rel);
+  m.def("floor", &floor, rel);
+  m.def("ceil", &ceil, rel);
+  m.def("round", &round, rel, py::arg("input"), py::arg("decimals") = 0);
+  m.def("trunc", &trunc, rel);
   // binary: the second (and for where, the first too) operand may be a Python number
 #define ZH_BIND_BINARY(name)                                                                   \
   m.def(#name, [](py::handle a, py::handle b) {                                               \

@@ -13,7 +13,7 @@ namespace zh {
 
 ZH_REGISTER_OPS(true, "neg", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu",
                 "gelu", "silu", "erf", "clamp", "pow_scalar", "add", "sub", "mul", "div", "pow", "maximum", "minimum",
-                "where", "masked_fill");
+                "where", "masked_fill", "floor", "ceil", "round", "trunc");
 ZH_REGISTER_OPS(false, "sign", "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or");
 
 using Grads = std::vector<Tensor>;
@@ -280,6 +280,37 @@ Tensor pow_scalar(const Tensor& t, double p) {
   return record1("pow_scalar", u, Reads::Input, [p](const Tensor& g, const Tensor& x, const Tensor&) {
     if (p == 0) return zeros_like(g);
     return mul(g, mul_scalar(pow_scalar(x, p - 1), p));
+  });
+}
+
+namespace {
+// floor, ceil, round, trunc: an integer tensor is already whole, so it comes back as a copy (a bool one is refused,
+// as PyTorch does). The derivative is zero almost everywhere, and PyTorch gives zero, so the node gives zeros.
+template <typename F>
+Tensor rounding(const Tensor& t, const char* name, F f) {
+  if (t.dtype() == DType::Bool) type_error(name, ": not supported for bool tensors");
+  if (!is_floating(t.dtype())) return clone(t);
+  auto u = unary_float(t, name, f);
+  return record1(name, u, Reads::Nothing, [](const Tensor& g, const Tensor&, const Tensor&) { return zeros_like(g); });
+}
+}  // namespace
+
+Tensor floor(const Tensor& t) { return rounding(t, "floor", [](auto v) { return std::floor(v); }); }
+Tensor ceil(const Tensor& t) { return rounding(t, "ceil", [](auto v) { return std::ceil(v); }); }
+Tensor trunc(const Tensor& t) { return rounding(t, "trunc", [](auto v) { return std::trunc(v); }); }
+Tensor round(const Tensor& t, int64_t decimals) {
+  // nearbyint in the default rounding mode rounds halves to even, as PyTorch does
+  if (decimals == 0) return rounding(t, "round", [](auto v) { return std::nearbyint(v); });
+  if (!is_floating(t.dtype()))
+    type_error("round: decimals is only supported for floating point tensors, got ", dtype_name(t.dtype()),
+               "; convert it with .float()");
+  // Scale by 10^|decimals| in the compute dtype, round, scale back: PyTorch's order, so the same bits.
+  const double scale = std::pow(10.0, static_cast<double>(decimals < 0 ? -decimals : decimals));
+  const bool left = decimals < 0;
+  return rounding(t, "round", [scale, left](auto v) {
+    using T = decltype(v);
+    const T s = static_cast<T>(scale);
+    return left ? std::nearbyint(v / s) * s : std::nearbyint(v * s) / s;
   });
 }
 

@@ -70,6 +70,10 @@ Tensor silu(const Tensor& t);
 Tensor erf(const Tensor& t);
 Tensor clamp(const Tensor& t, std::optional<double> lo, std::optional<double> hi);
 Tensor pow_scalar(const Tensor& t, double exponent);
+Tensor floor(const Tensor& t);
+Tensor ceil(const Tensor& t);
+Tensor round(const Tensor& t, int64_t decimals = 0);  // halves to even
+Tensor trunc(const Tensor& t);
 Tensor logical_not(const Tensor& t);
 
 // ---- binary (broadcasting, type promotion)
