@@ -435,7 +435,7 @@ def _export(names: Iterable[str]) -> dict[str, Any]:
 
 
 globals().update(_export([
-    "neg", "abs", "sign", "floor", "ceil", "trunc", "exp", "log", "log1p",
+    "neg", "abs", "sign", "floor", "ceil", "trunc", "remainder", "fmod", "floor_divide", "exp", "log", "log1p",
     "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "silu", "erf",
     "logical_not", "add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
     "logical_and", "logical_or", "matmul", "bmm", "transpose", "unsqueeze", "narrow", "select", "clone", "detach",

@@ -25,6 +25,11 @@ def away_from(shape, points, margin=0.1):
     return make
 
 
+def nonzero_divisor(shape):
+    """Divisors in [-2, -0.5] or [0.5, 2]: away from zero, where remainder and fmod blow up."""
+    return lambda rng: rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
 def np_gelu(x):
     return 0.5 * x * (1 + special.erf(x / np.sqrt(2)))
 
@@ -133,6 +138,14 @@ SPECS = [
     Spec("div", core.div, np.divide, [(3, 4), positive((3, 4))]),
     Spec("div", lambda a: 2 / a, lambda a: 2 / a, [positive((3, 4))], id="rdiv_scalar"),
     Spec("pow", core.pow, np.power, [positive((3, 4)), (3, 4)]),
+    Spec("remainder", core.remainder, np.remainder, [(3, 4), nonzero_divisor((4,))]),
+    Spec("remainder", lambda a: a % 0.7, lambda a: a % 0.7, [(3, 4)], id="mod_scalar"),
+    Spec("remainder", lambda b: 3 % b, lambda b: 3 % b, [nonzero_divisor((3, 4))], id="rmod_scalar"),
+    Spec("fmod", core.fmod, np.fmod, [(3, 4), nonzero_divisor((3, 1))]),
+    Spec("floor_divide", core.floor_divide, np.floor_divide, [(3, 4), nonzero_divisor((4,))], grad=False),
+    Spec("floor_divide", lambda a: a // 0.7, lambda a: a // 0.7, [(3, 4)], grad=False, id="floordiv_scalar"),
+    Spec("floor_divide", lambda b: 3 // b, lambda b: 3 // b, [nonzero_divisor((3, 4))], grad=False,
+         id="rfloordiv_scalar"),
     Spec("maximum", core.maximum, np.maximum, [(3, 4), (4,)]),
     Spec("minimum", core.minimum, np.minimum, [(3, 4), (3, 1)]),
     Spec("eq", lambda a, b: a == b, lambda a, b: a == b, [ints((3, 4)), ints((4,))], grad=False),

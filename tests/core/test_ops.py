@@ -153,3 +153,87 @@ def test_rounding_gradient_is_zero_and_in_place_variants_write_through():
     w = core.tensor([2.5, -0.4])
     assert w.round_().tolist() == [2.0, -0.0] and w.ceil_().tolist() == [2.0, 0.0]
 
+
+# ---------------------------------------------------------------------------------------------- remainder, fmod, //
+
+def test_integer_remainder_fmod_and_floor_divide_follow_python_and_c_signs():
+    a = np.array([7, -7, 7, -7, 0, 6])
+    b = np.array([3, 3, -3, -3, 5, -3])
+    ta, tb = core.tensor(a), core.tensor(b)
+    assert (ta % tb).tolist() == (a % b).tolist() == [1, 2, -2, -1, 0, 0]
+    assert (ta // tb).tolist() == (a // b).tolist() == [2, -3, -3, 2, 0, -2]
+    assert core.fmod(ta, tb).tolist() == np.fmod(a, b).tolist() == [1, -1, 1, -1, 0, 0]
+    assert (7 % core.tensor([3, -3])).tolist() == [1, -2] and (7 // core.tensor([3, -3])).tolist() == [2, -3]
+
+
+def test_float_floor_divide_is_floor_of_the_exact_quotient():
+    a = np.array([5.0, -5.0, -0.0, 1e-30, -1e-30, 0.3, 7.5, 1.0, -1.0])
+    b = np.array([2.5, 2.5, 1.0, 1.0, 1.0, 0.1, -2.0, np.inf, np.inf])
+    got = core.floor_divide(core.tensor(a), core.tensor(b)).numpy()
+    np.testing.assert_array_equal(got, np.floor_divide(a, b))
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(np.floor_divide(a, b)))
+    np.testing.assert_array_equal(core.remainder(core.tensor(a), core.tensor(b)).numpy()[:8],
+                                  np.remainder(a, b)[:8])
+
+
+def test_float_division_by_zero_gives_inf_and_nan():
+    x = core.tensor([5.0, -5.0, 0.0])
+    assert (x // 0.0).tolist()[:2] == [math.inf, -math.inf] and math.isnan((x // 0.0).tolist()[2])
+    assert all(math.isnan(v) for v in (x % 0.0).tolist() + core.fmod(x, 0.0).tolist())
+
+
+@pytest.mark.parametrize("op", [core.remainder, core.fmod, core.floor_divide], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dt", [core.int32, core.int64])
+def test_integer_division_by_zero_raises_instead_of_crashing(op, dt):
+    with pytest.raises(RuntimeError, match=f"{op.__name__}: integer division by zero"):
+        op(core.tensor([5, -5], dtype=dt), core.tensor([1, 0], dtype=dt))
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        op(core.tensor([5, -5], dtype=dt), 0)
+
+
+def test_most_negative_integer_by_minus_one_does_not_trap():
+    lo = -(2**63)
+    x = core.tensor([lo, 7])
+    assert (x % -1).tolist() == [0, 0] and core.fmod(x, -1).tolist() == [0, 0]
+    assert (x // -1).tolist() == [lo, -7]  # wraps, as PyTorch
+    i32 = core.tensor([-(2**31)], dtype=core.int32)
+    assert (i32 // -1).tolist() == [-(2**31)] and (i32 % -1).tolist() == [0]
+
+
+def test_division_ops_promote_and_broadcast_like_the_other_binary_ops():
+    i32 = core.tensor([[5], [-5]], dtype=core.int32)
+    assert (i32 % 3).dtype == core.int32 and (i32 // 3).dtype == core.int32
+    assert (i32 % core.tensor([2, 3])).dtype == core.int64 and (i32 % core.tensor([2, 3])).shape == (2, 2)
+    assert (i32 % 2.5).dtype == core.float32 and (i32 % 2.5).tolist() == [[0.0], [0.0]]
+    assert (core.tensor([5.0], dtype=core.float16) // 2).dtype == core.float16
+    assert core.fmod(core.tensor([5.5], dtype=core.bfloat16), 2).float().tolist() == [1.5]
+    with pytest.raises(TypeError, match="remainder: not supported for bool"):
+        core.tensor([True]) % core.tensor([True])
+    with pytest.raises(ValueError, match="cannot be broadcast"):
+        core.zeros(2, 3) // core.ones(4)
+
+
+def test_remainder_and_fmod_gradients_and_floor_divide_has_none():
+    a = core.tensor([5.5, -5.5, 3.0], dtype=core.float64, requires_grad=True)
+    b = core.tensor([2.0, 2.0, -2.0], dtype=core.float64, requires_grad=True)
+    (a % b).sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0, 1.0] and b.grad.tolist() == [-2.0, 3.0, 2.0]
+    a.grad = b.grad = None
+    core.fmod(a, b).sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0, 1.0] and b.grad.tolist() == [-2.0, 2.0, 1.0]
+    q = a // b
+    assert q.requires_grad and q.tolist() == [2.0, -3.0, -2.0]
+    with pytest.raises(NotImplementedError, match="floor_divide"):
+        q.sum().backward()
+
+
+def test_in_place_remainder_and_floor_divide():
+    x = core.tensor([7, -7])
+    x %= 3
+    assert x.tolist() == [1, 2]
+    x //= 2
+    assert x.tolist() == [0, 1]
+    with pytest.raises(TypeError, match="can't be cast"):
+        x //= 1.5
+    y = core.tensor([7.5, -7.5])
+    assert y.fmod_(2).tolist() == [1.5, -1.5] and y.remainder_(-1).tolist() == [-0.5, -0.5]

@@ -341,6 +341,9 @@ void bind_tensor(py::module_& m) {
   ZH_BIND_BINARY(pow);
   ZH_BIND_BINARY(maximum);
   ZH_BIND_BINARY(minimum);
+  ZH_BIND_BINARY(remainder);
+  ZH_BIND_BINARY(fmod);
+  ZH_BIND_BINARY(floor_divide);
   ZH_BIND_BINARY(eq);
   ZH_BIND_BINARY(ne);
   ZH_BIND_BINARY(lt);

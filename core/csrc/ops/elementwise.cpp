@@ -13,8 +13,8 @@ namespace zh {
 
 ZH_REGISTER_OPS(true, "neg", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu",
                 "gelu", "silu", "erf", "clamp", "pow_scalar", "add", "sub", "mul", "div", "pow", "maximum", "minimum",
-                "where", "masked_fill", "floor", "ceil", "round", "trunc");
-ZH_REGISTER_OPS(false, "sign", "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or");
+                "where", "masked_fill", "floor", "ceil", "round", "trunc", "remainder", "fmod");
+ZH_REGISTER_OPS(false, "floor_divide", "sign", "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or");
 
 using Grads = std::vector<Tensor>;
 
@@ -482,6 +482,105 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
                  [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>&) {
                    return minmax_backward(g, x, y, false);
                  });
+}
+
+// ---------------------------------------------------------------------------------------------- integer-style division
+namespace {
+
+template <typename T>
+bool negative(T v) {
+  if constexpr (std::is_signed_v<T>) return v < T(0);
+  else return false;
+}
+// x / -1 and x % -1 trap (SIGFPE) for the most negative integer, so they are computed without dividing.
+template <typename T>
+bool minus_one(T v) {
+  if constexpr (std::is_signed_v<T>) return v == T(-1);
+  else return false;
+}
+
+// Python's %: the result has the divisor's sign (or is zero).
+template <typename T>
+T remainder_of(T x, T y) {
+  T m;
+  if constexpr (std::is_floating_point_v<T>) {
+    m = std::fmod(x, y);
+  } else {
+    if (minus_one(y)) return T(0);
+    m = static_cast<T>(x % y);
+  }
+  return m != T(0) && negative(m) != negative(y) ? static_cast<T>(m + y) : m;
+}
+
+// C's %: the result has the dividend's sign (or is zero).
+template <typename T>
+T fmod_of(T x, T y) {
+  if constexpr (std::is_floating_point_v<T>) return std::fmod(x, y);
+  else return minus_one(y) ? T(0) : static_cast<T>(x % y);
+}
+
+// Python's //: the quotient rounded toward negative infinity.
+template <typename T>
+T floor_divide_of(T x, T y) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (y == T(0)) return x / y;  // inf or nan, as PyTorch gives
+    // The truncated quotient from fmod is exact where x / y would round up to the next integer.
+    const T m = std::fmod(x, y);
+    T q = (x - m) / y;
+    if (m != T(0) && negative(m) != negative(y)) q -= T(1);
+    if (q == T(0)) return std::copysign(T(0), x / y);
+    const T f = std::floor(q);
+    return q - f > T(0.5) ? f + T(1) : f;
+  } else {
+    using U = std::make_unsigned_t<T>;
+    if (minus_one(y)) return static_cast<T>(U(0) - static_cast<U>(x));  // wraps for the most negative, as PyTorch
+    T q = static_cast<T>(x / y);
+    if (x % y != 0 && negative(x) != negative(y)) --q;
+    return q;
+  }
+}
+
+// Operands for remainder, fmod and floor_divide: bool is refused (as PyTorch does), and an integer zero divisor
+// raises here, before the kernel, instead of trapping the process.
+Binary prepare_division(const Tensor& a, const Tensor& b, const char* op) {
+  // A number divides a float16 / bfloat16 tensor as that dtype would store it (1.7 as 1.7002), as in PyTorch:
+  // unlike a sum, a remainder is not close to the one from the unrounded number.
+  const DType result = result_type({a, b});
+  const bool half = result == DType::Float16 || result == DType::BFloat16;
+  Binary p = half ? prepare(to_dtype(a, result), to_dtype(b, result), op, true) : prepare(a, b, op, true);
+  if (p.result == DType::Bool) type_error(op, ": not supported for bool tensors");
+  if (!is_floating(p.compute) && any(eq(p.b, wrapped_scalar(0, DType::Int64)), {}, false).data<uint8_t>()[0])
+    throw std::runtime_error(std::string(op) + ": integer division by zero (ZeroDivisionError); "
+                             "use floating point tensors to get inf or nan instead");
+  return p;
+}
+
+}  // namespace
+
+Tensor remainder(const Tensor& a, const Tensor& b) {
+  Binary p = prepare_division(a, b, "remainder");
+  Tensor out = arith_kernel(p, "remainder", [](auto x, auto y) { return remainder_of(x, y); });
+  // a - b floor(a / b): d/da = 1, d/db = -floor(a / b), a step function of the operands (constant for autograd)
+  return record2("remainder", p, out, {{p.a, grad_of(1)}, {p.b, grad_of(1)}},
+                 [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
+                   return Grads{g, n[1] ? neg(mul(g, floor_divide(detach(x), detach(y)))) : Tensor()};
+                 });
+}
+Tensor fmod(const Tensor& a, const Tensor& b) {
+  Binary p = prepare_division(a, b, "fmod");
+  Tensor out = arith_kernel(p, "fmod", [](auto x, auto y) { return fmod_of(x, y); });
+  // a - b trunc(a / b): d/db = -trunc(a / b)
+  return record2("fmod", p, out, {{p.a, grad_of(1)}, {p.b, grad_of(1)}},
+                 [](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
+                   return Grads{g, n[1] ? neg(mul(g, trunc(div(detach(x), detach(y))))) : Tensor()};
+                 });
+}
+Tensor floor_divide(const Tensor& a, const Tensor& b) {
+  Binary p = prepare_division(a, b, "floor_divide");
+  Tensor out = arith_kernel(p, "floor_divide", [](auto x, auto y) { return floor_divide_of(x, y); });
+  // PyTorch records it and raises at backward: the derivative is not defined there either.
+  out = attach("floor_divide", out, {p.a, p.b}, {}, no_backward("floor_divide"));
+  return to_dtype(out, p.result);
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, "eq", [](auto x, auto y) { return x == y; }); }

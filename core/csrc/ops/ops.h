@@ -84,6 +84,9 @@ Tensor div(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, const Tensor& b);
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, const Tensor& b);     // sign of b, as Python's %
+Tensor fmod(const Tensor& a, const Tensor& b);          // sign of a, as C's %
+Tensor floor_divide(const Tensor& a, const Tensor& b);  // rounds toward -inf, as Python's //
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
