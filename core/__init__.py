@@ -6,7 +6,7 @@
 >>> x.grad.shape
 (3, 4)
 """
-from core import _C, _methods  # noqa: F401
+from core import _C, _methods, _pickling  # noqa: F401
 from core._backend import backend_info, get_num_threads, set_num_threads  # noqa: F401
 from core._C import Tensor, dtype
 from core._tensor import (  # noqa: F401
@@ -33,6 +33,7 @@ long = int64
 int = int32  # noqa: A001
 
 _methods.install()
+_pickling.install()
 
 __all__ = ["Tensor", "dtype"]
 

@@ -411,6 +411,18 @@ class Module:
             m.__dict__.pop("_packed", None)  # weights changed in place: packed copies are stale
         return IncompatibleKeys(missing, unexpected)
 
+    # ------------------------------------------------------------------------------------------ copying
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickle and copy.deepcopy copy: everything but the packed inference weight (core.nn.linear), which
+        belongs to the original's weight tensors and is packed again from the copy's own on first use.
+
+        >>> twin = copy.deepcopy(model)  # independent parameters with equal values
+        """
+        state = dict(self.__dict__)
+        state.pop("_packed", None)
+        return state
+
     # ------------------------------------------------------------------------------------------ printing
 
     def extra_repr(self) -> str:

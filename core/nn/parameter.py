@@ -30,6 +30,3 @@ class Parameter(_C.Tensor):
         return "Parameter containing:\n" + _C.Tensor.__repr__(self)
 
     __str__ = __repr__
-
-    def __reduce_ex__(self, protocol: int):
-        raise TypeError("Parameter: pickling is not supported; save weights with core.io.save")
