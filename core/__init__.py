@@ -12,17 +12,17 @@ from core._C import Tensor, dtype
 from core._tensor import (  # noqa: F401
     abs, add, all, amax, amin, any, arange, argmax, argmin, as_tensor, bfloat16, bmm, ceil, clamp, clone,
     contiguous, cos, detach, div, empty, empty_like, enable_grad, eq, erf, exp, eye, flatten, float16, float32,
-    float64, floor, floor_divide, fmod, from_numpy, full, full_like, ge, gelu, gt, int32, int64, is_grad_enabled,
-    le, linear, linspace, log, log1p, logical_and, logical_not, logical_or, lt, manual_seed, masked_fill, matmul,
-    max, maximum, mean, min, minimum, mul, narrow, ne, neg, no_grad, ones, ones_like, permute, pow, prod, rand,
-    rand_like, randint, randint_like, randn, randn_like, relu, remainder, reshape, round, rsqrt, select, sigmoid,
-    sign, silu, sin, sqrt, squeeze, sub, sum, t, tanh, tensor, transpose, trunc, unsqueeze, where, zeros,
-    zeros_like,
+    float64, floor, floor_divide, fmod, from_numpy, full, full_like, ge, gelu, gt, index_select, int32, int64,
+    is_grad_enabled, le, linear, linspace, log, log1p, logical_and, logical_not, logical_or, lt, manual_seed,
+    masked_fill, matmul, max, maximum, mean, min, minimum, mul, narrow, ne, neg, no_grad, nonzero, ones, ones_like,
+    permute, pow, prod, rand, rand_like, randint, randint_like, randn, randn_like, relu, remainder, reshape, round,
+    rsqrt, select, sigmoid, sign, silu, sin, sqrt, squeeze, sub, sum, t, tanh, tensor, transpose, trunc, unsqueeze,
+    where, zeros, zeros_like,
 )
 from core._nn_ops import *  # noqa: F401, F403  (softmax, layer_norm, cross_entropy, conv2d, ...: see its __all__)
 from core._shape_ops import (  # noqa: F401
     argsort, cat, chunk, concat, concatenate, cumsum, flip, from_dlpack, gather, logsumexp, scatter, scatter_add, sort,
-    split, stack, std, tile, topk, tril, triu, unbind, var,
+    split, stack, std, tile, topk, tril, triu, unbind, unflatten, var,
 )
 from core._tensor import bool_ as bool  # noqa: F401, A001  (core.bool, as torch.bool)
 

@@ -193,6 +193,48 @@ def _transposed(self: Tensor) -> Tensor:
     return _C.permute(self, list(range(self.ndim))[::-1])
 
 
+def _new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of the given size with self's dtype unless told otherwise."""
+    return T.zeros(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def _new_ones(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of the given size with self's dtype unless told otherwise."""
+    return T.ones(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def _new_empty(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of the given size with self's dtype unless told otherwise."""
+    return T.empty(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """fill_value everywhere, with self's dtype unless told otherwise (not the fill value's)."""
+    return T.full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def _new_tensor(self: Tensor, data: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A copy of data (as core.tensor) with self's dtype unless told otherwise.
+
+    >>> core.zeros(2, dtype=core.float16).new_tensor([1, 2]).dtype
+    core.float16
+    """
+    return T.tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def _equality(op):
+    """== and != with an operand that is neither a tensor nor a number (None, a string) give NotImplemented, so
+    Python compares identities (`t == None` is False, `t != None` True), as in PyTorch."""
+    def method(self: Tensor, other: Any) -> Any:
+        if not isinstance(other, Tensor):
+            try:
+                other = _C._to_operand(other)
+            except TypeError:
+                return NotImplemented
+        return op(self, other)
+    return method
+
+
 def _cast(dt):
     return lambda self: _C.to_dtype(self, dt)
 
@@ -211,7 +253,8 @@ METHODS: dict[str, Any] = {
     "__neg__": _C.neg, "__abs__": _C.abs, "__invert__": _invert,
     "__and__": _bitwise("&", _C.logical_and), "__or__": _bitwise("|", _C.logical_or),
     "__rand__": _bitwise("&", _C.logical_and), "__ror__": _bitwise("|", _C.logical_or),
-    "__eq__": _C.eq, "__ne__": _C.ne, "__lt__": _C.lt, "__le__": _C.le, "__gt__": _C.gt, "__ge__": _C.ge,
+    "__eq__": _equality(_C.eq), "__ne__": _equality(_C.ne), "__lt__": _C.lt, "__le__": _C.le, "__gt__": _C.gt,
+    "__ge__": _C.ge,
     "__iadd__": _inplace(_C.add), "__isub__": _inplace(_C.sub), "__imul__": _inplace(_C.mul),
     "__itruediv__": _inplace(_C.div), "__imod__": _inplace(_C.remainder), "__ifloordiv__": _inplace(_C.floor_divide),
     "add_": _inplace(_C.add), "sub_": _inplace(_C.sub), "mul_": _inplace(_C.mul), "div_": _inplace(_C.div),
@@ -219,7 +262,10 @@ METHODS: dict[str, Any] = {
     "floor_": _inplace(_C.floor), "ceil_": _inplace(_C.ceil), "round_": _inplace(T.round), "trunc_": _inplace(_C.trunc),
     "clamp_": _inplace(T.clamp), "zero_": _zero_, "fill_": _fill_, "copy_": _copy_,
     "requires_grad_": _requires_grad_, "backward": T._backward,
-    "size": _size, "tolist": _tolist, "to": _to, "cpu": lambda self: self, "type_as": _type_as,
+    "size": _size, "nelement": lambda self: self.numel(), "tolist": _tolist,
+    "new_zeros": _new_zeros, "new_ones": _new_ones, "new_empty": _new_empty, "new_full": _new_full,
+    "new_tensor": _new_tensor, "index_select": T.index_select, "nonzero": T.nonzero,
+    "to": _to, "cpu": lambda self: self, "type_as": _type_as,
     "float": _cast(T.float32), "double": _cast(T.float64), "half": _cast(T.float16),
     "bfloat16": _cast(T.bfloat16), "long": _cast(T.int64), "int": _cast(T.int32), "bool": _cast(T.bool_),
     "is_floating_point": lambda self: self.dtype.is_floating_point,

@@ -4,6 +4,8 @@ Importing this module also installs the matching Tensor methods (``t.split``, ``
 """
 from __future__ import annotations
 
+import builtins
+import math
 from typing import Any, Sequence
 
 from core import _C
@@ -87,6 +89,34 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     if not -n <= d < n:
         raise IndexError(f"unbind: dimension {d} is out of range for a tensor with {n} dimensions")
     return tuple(_C.select(input, d, i) for i in range(input.shape[d]))
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """A view with dim split into `sizes` (one of them may be -1, inferred); flatten's inverse.
+
+    >>> core.zeros(2, 6).unflatten(1, (3, -1)).shape
+    (2, 3, 2)
+    """
+    d, n = _int("unflatten", "dim", dim), input.ndim
+    if not -n <= d < n or n == 0:
+        raise IndexError(f"unflatten: dimension {d} is out of range for a tensor with {n} dimensions")
+    d %= n
+    sizes = T._shape((sizes,))
+    if not sizes:
+        raise ValueError("unflatten: sizes must be non-empty")
+    if sizes.count(-1) > 1 or builtins.any(s < -1 for s in sizes):
+        raise ValueError(f"unflatten: sizes {tuple(sizes)} must be >= 0, with at most one -1 to infer")
+    size, known = input.shape[d], math.prod(s for s in sizes if s != -1)
+    if -1 in sizes:
+        if known == 0 or size % known:
+            raise ValueError(f"unflatten: cannot infer the -1 in sizes {tuple(sizes)} for dimension {d} of size "
+                             f"{size} (shape {input.shape})")
+        sizes[sizes.index(-1)] = size // known
+    elif known != size:
+        raise ValueError(f"unflatten: sizes {tuple(sizes)} multiply up to {known}, but dimension {d} of shape "
+                         f"{input.shape} has size {size}")
+    shape = list(input.shape)
+    return _C.view(input, shape[:d] + sizes + shape[d + 1:])
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
@@ -245,7 +275,7 @@ METHODS: dict[str, Any] = {
     "triu_": _in_place(triu), "gather": gather, "scatter": scatter, "scatter_": _in_place(scatter),
     "scatter_add": scatter_add, "scatter_add_": _in_place(scatter_add), "sort": sort, "argsort": argsort,
     "topk": topk, "cumsum": cumsum, "var": var, "std": std, "logsumexp": logsumexp, "flip": _flip,
-    "repeat": _repeat, "tile": _tile,
+    "repeat": _repeat, "tile": _tile, "unflatten": unflatten,
 }
 
 

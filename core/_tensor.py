@@ -281,7 +281,19 @@ def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = F
     return _C.sum(input, _dims(dim), bool(keepdim), _check_dtype(dtype) if dtype is not None else None)
 
 
-def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+         dtype: dtype | None = None) -> Tensor:
+    """Mean over dim (all dims by default). With dtype (a floating one) the input is converted to it first, which
+    is how an integer tensor is averaged.
+
+    >>> core.tensor([1, 2]).mean(dtype=core.float64).item()
+    1.5
+    """
+    if dtype is not None:
+        dtype = _check_dtype(dtype)
+        if not dtype.is_floating_point:
+            raise TypeError(f"mean: dtype must be a floating point dtype, got {dtype!r}")
+        input = _C.to_dtype(input, dtype)
     return _C.mean(input, _dims(dim), bool(keepdim))
 
 
@@ -420,6 +432,28 @@ def t(input: Tensor) -> Tensor:
     if input.ndim > 2:
         raise ValueError(f"t() expects a tensor with <= 2 dimensions, got shape {input.shape}")
     return _C.transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries of input at `index` (a 0-d or 1-d int64/int32 tensor) along dim; a copy, differentiable.
+
+    >>> core.index_select(core.tensor([[1, 2, 3]]), 1, core.tensor([2, 0])).tolist()
+    [[3, 1]]
+    """
+    return _C.index_select(input, int(dim), index)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+    """The indices of the nonzero elements in row-major order: an int64 tensor (N, ndim), or with as_tuple=True
+    one 1-d tensor per dim (numpy's nonzero; a 0-d input counts as 1-d).
+
+    >>> core.tensor([[0, 1], [2, 0]]).nonzero().tolist()
+    [[0, 1], [1, 0]]
+    """
+    if not as_tuple:
+        return _C.nonzero(input)
+    coords = _C.nonzero(_C.reshape(input, [1]) if input.ndim == 0 else input)
+    return tuple(_C.select(coords, 1, i) for i in range(coords.shape[1]))
 
 
 def where(condition: Tensor, input: Any, other: Any) -> Tensor:

@@ -1,0 +1,111 @@
+"""Small Tensor API a PyTorch user expects: nelement, new_*, unflatten, index_select, nonzero, mean(dtype=),
+and == / != with None."""
+import numpy as np
+import pytest
+
+import core
+
+
+def test_nelement_is_numel():
+    assert core.zeros(2, 3, 4).nelement() == 24 and core.tensor(1.0).nelement() == 1
+    assert core.zeros(0, 3).nelement() == 0
+
+
+@pytest.mark.parametrize("dt", [core.float16, core.int32, core.bool])
+def test_new_factories_take_self_dtype_unless_told(dt):
+    x = core.zeros(1, dtype=dt)
+    assert x.new_zeros(2, 3).dtype == dt and x.new_zeros((2, 3)).shape == (2, 3)
+    assert x.new_ones([2]).dtype == dt and x.new_ones(2).tolist() == core.ones(2, dtype=dt).tolist()
+    assert x.new_empty(0, 4).shape == (0, 4) and x.new_empty(3).dtype == dt
+    assert x.new_full((2,), 1).dtype == dt
+    assert x.new_tensor([1, 0]).dtype == dt and x.new_tensor([1, 0], dtype=core.int64).dtype == core.int64
+    assert x.new_zeros(2, dtype=core.float64).dtype == core.float64
+
+
+def test_new_full_keeps_self_dtype_over_the_fill_value_and_new_tensor_copies():
+    x = core.zeros(2, dtype=core.int64)
+    assert x.new_full((2,), 3.7).tolist() == [3, 3]
+    data = np.array([1.5, 2.5])
+    y = core.zeros(1).new_tensor(data, requires_grad=True)
+    data[0] = 9
+    assert y.tolist() == [1.5, 2.5] and y.dtype == core.float32 and y.requires_grad
+    assert core.zeros(1).new_zeros(2, requires_grad=True).requires_grad
+
+
+def test_unflatten_splits_one_dim_into_a_view():
+    x = core.arange(24).reshape(2, 12)
+    y = x.unflatten(1, (3, -1))
+    assert y.shape == (2, 3, 4) and y._shares_storage(x)
+    np.testing.assert_array_equal(y.numpy(), np.arange(24).reshape(2, 3, 4))
+    assert core.unflatten(x, -1, [2, 2, 3]).shape == (2, 2, 2, 3)
+    assert x.t().unflatten(0, (6, 2)).shape == (6, 2, 2)
+    np.testing.assert_array_equal(x.t().unflatten(0, (6, 2)).numpy(), np.arange(24).reshape(2, 12).T.reshape(6, 2, 2))
+    assert core.zeros(0, 6).unflatten(1, (2, 3)).shape == (0, 2, 3)
+
+
+def test_unflatten_gradient_flows_back():
+    x = core.tensor(np.arange(6.0), dtype=core.float64, requires_grad=True)
+    (x.unflatten(0, (2, 3)) * core.tensor([[1.0], [2.0]], dtype=core.float64)).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("sizes,match", [((), "non-empty"), ((4,), "multiply up to 4"), ((-1, -1), "at most one"),
+                                         ((5, -1), "cannot infer"), ((-2, -3), ">= 0")])
+def test_unflatten_refuses_sizes_that_do_not_fit(sizes, match):
+    with pytest.raises(ValueError, match=match):
+        core.zeros(2, 6).unflatten(1, sizes)
+
+
+def test_unflatten_refuses_a_dim_out_of_range():
+    with pytest.raises(IndexError, match="out of range"):
+        core.zeros(2, 6).unflatten(2, (2, 3))
+    with pytest.raises(IndexError, match="out of range"):
+        core.tensor(1.0).unflatten(0, (1,))
+
+
+def test_index_select_function_and_method():
+    x = core.tensor([[1, 2, 3], [4, 5, 6]])
+    assert x.index_select(1, core.tensor([2, 0, 2])).tolist() == [[3, 1, 3], [6, 4, 6]]
+    assert core.index_select(x, 0, core.tensor([1])).tolist() == [[4, 5, 6]]
+    w = core.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=core.float64, requires_grad=True)
+    w.index_select(0, core.tensor([1, 1])).sum().backward()
+    assert w.grad.tolist() == [[0.0, 0.0], [2.0, 2.0]]
+    with pytest.raises(IndexError, match="out of bounds"):
+        x.index_select(1, core.tensor([3]))
+    with pytest.raises(TypeError, match="index must be an int64 or int32 tensor"):
+        x.index_select(1, core.tensor([1.0]))
+
+
+def test_nonzero_gives_int64_coordinates_or_a_tuple_per_dim():
+    a = np.array([[0, 1.5, 0], [2, 0, -1]])
+    x = core.tensor(a)
+    nz = x.nonzero()
+    assert nz.dtype == core.int64 and nz.shape == (3, 2)
+    np.testing.assert_array_equal(nz.numpy(), np.argwhere(a))
+    parts = core.nonzero(x, as_tuple=True)
+    assert len(parts) == 2 and all(p.dtype == core.int64 for p in parts)
+    for got, want in zip(parts, np.nonzero(a)):
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert core.nonzero(core.zeros(0, 3)).shape == (0, 2)
+    assert core.tensor(5).nonzero().shape == (1, 0)
+    assert [p.tolist() for p in core.tensor(5).nonzero(as_tuple=True)] == [[0]]
+    assert [p.tolist() for p in core.tensor(0).nonzero(as_tuple=True)] == [[]]
+
+
+def test_mean_with_dtype_converts_the_input_first():
+    assert core.tensor([1, 2]).mean(dtype=core.float64).item() == 1.5
+    assert core.tensor([1, 2]).mean(dtype=core.float64).dtype == core.float64
+    y = core.mean(core.tensor([[1.0, 2.0], [3.0, 5.0]]), 1, keepdim=True, dtype=core.float16)
+    assert y.dtype == core.float16 and y.float().tolist() == [[1.5], [4.0]]
+    with pytest.raises(TypeError, match="dtype must be a floating point dtype"):
+        core.tensor([1.0, 2.0]).mean(dtype=core.int64)
+    with pytest.raises(TypeError, match="floating point"):
+        core.tensor([1, 2]).mean()
+
+
+def test_equality_with_none_is_false_and_inequality_true():
+    x = core.tensor([1, 2])
+    assert (x == None) is False and (x != None) is True  # noqa: E711
+    assert (x == "a") is False and (x != "a") is True
+    assert (x == 1).tolist() == [True, False] and (x != 1).tolist() == [False, True]
+    assert None in [None, x] and x in [None, x]
