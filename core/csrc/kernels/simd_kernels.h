@@ -200,23 +200,30 @@ static void pack_rows(const float* src, int64_t ld, int64_t rows, int64_t kc, in
 }
 
 // Columns [0, cols) of kc rows of src (row stride ld) into slivers `width` wide, sliver s at dst + s * sliver_stride
-// laid out [k][width], columns past `cols` zero: B untransposed. Row by row, so each k reads one contiguous stretch.
+// laid out [k][width], columns past `cols` zero: B untransposed. Eight rows at a time, sliver by sliver: each
+// sliver then gets 8 * width contiguous floats per step. Row by row, the slivers' write streams, kc * width floats
+// apart (16 KiB), all fell in one L1 set.
 static void pack_cols(const float* src, int64_t ld, int64_t cols, int64_t kc, int width, float* dst,
                       int64_t sliver_stride) {
+  constexpr int64_t KB = 8;
   const int64_t full = width == NV * W ? cols / width : 0;  // slivers copied with whole vectors
-  for (int64_t k = 0; k < kc; ++k) {
-    const float* row = src + k * ld;
+  for (int64_t k0 = 0; k0 < kc; k0 += KB) {
+    const int64_t kb = kc - k0 < KB ? kc - k0 : KB;
     for (int64_t s = 0; s < full; ++s) {
-      float* d = dst + s * sliver_stride + k * width;
+      float* d = dst + s * sliver_stride + k0 * width;
+      const float* from = src + k0 * ld + s * width;
+      for (int64_t k = 0; k < kb; ++k)
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) vstore(d + v * W, vload(row + s * width + v * W));
+        for (int v = 0; v < NV; ++v) vstore(d + k * width + v * W, vload(from + k * ld + v * W));
     }
-    for (int64_t c0 = full * width; c0 < cols; c0 += width) {
-      float* d = dst + (c0 / width) * sliver_stride + k * width;
-      int64_t c = 0;
-      for (; c < width && c0 + c < cols; ++c) d[c] = row[c0 + c];
-      for (; c < width; ++c) d[c] = 0.0f;
-    }
+    for (int64_t c0 = full * width; c0 < cols; c0 += width)
+      for (int64_t k = k0; k < k0 + kb; ++k) {
+        const float* row = src + k * ld;
+        float* d = dst + (c0 / width) * sliver_stride + k * width;
+        int64_t c = 0;
+        for (; c < width && c0 + c < cols; ++c) d[c] = row[c0 + c];
+        for (; c < width; ++c) d[c] = 0.0f;
+      }
   }
 }
 
