@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from core import _C
+from core._tensor import check_scalar_fits
 
 Tensor = _C.Tensor
 
@@ -151,6 +152,7 @@ def getitem(t: Tensor, key: Any) -> Tensor:
 def setitem(t: Tensor, key: Any, value: Any) -> None:
     if t.requires_grad and _C.is_grad_enabled():
         raise RuntimeError("a tensor that requires grad cannot be written in place; wrap the write in core.no_grad()")
+    check_scalar_fits(value, t.dtype, "setitem")
     view, adv = _basic(t, _normalise(t, key))
     if not adv:
         _C.copy_(view, value)

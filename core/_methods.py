@@ -138,6 +138,7 @@ def _zero_(self: Tensor) -> Tensor:
 
 
 def _fill_(self: Tensor, value: float) -> Tensor:
+    T.check_scalar_fits(value, self.dtype, "fill_")
     _C.fill_(self, float(value))
     return self
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 from typing import Any, Iterable, Sequence
 
@@ -363,7 +364,21 @@ def pow(input: Any, exponent: Any) -> Tensor:
     if isinstance(input, Tensor) and isinstance(exponent, (int, float)) and not isinstance(exponent, bool) \
             and input.dtype.is_floating_point:
         return _C.pow_scalar(input, float(exponent))
+    if isinstance(input, Tensor) and input.dtype in (int32, int64) and isinstance(exponent, int) \
+            and not isinstance(exponent, bool) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed (PyTorch's rule); use a floating "
+                           "point tensor, e.g. t.float() ** -1")
     return _C.pow(input, exponent)
+
+
+def check_scalar_fits(value: Any, dtype: dtype, who: str) -> None:
+    """A Python number written into an integer tensor must be representable: nan, inf and numbers past the
+    dtype's range raise instead of storing whatever the conversion gives (PyTorch raises too)."""
+    if dtype not in (int32, int64) or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    info = np.iinfo(_NUMPY_OF[dtype])
+    if not (math.isfinite(value) and info.min <= value <= info.max):
+        raise RuntimeError(f"{who}: value {value!r} cannot be converted to {dtype!r} without overflow")
 
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:

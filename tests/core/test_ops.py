@@ -237,3 +237,39 @@ def test_in_place_remainder_and_floor_divide():
         x //= 1.5
     y = core.tensor([7.5, -7.5])
     assert y.fmod_(2).tolist() == [1.5, -1.5] and y.remainder_(-1).tolist() == [-0.5, -0.5]
+
+
+def test_integer_tensor_to_a_negative_integer_power_is_refused_as_in_pytorch():
+    t = core.tensor([2, 3])
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+        t ** -1
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
+        core.pow(t, -2)
+    assert (t ** 2).tolist() == [4, 9] and (t ** 0).tolist() == [1, 1]
+    assert (t.float() ** -1).tolist() == pytest.approx([0.5, 1 / 3])
+
+
+@pytest.mark.parametrize("dtype, value", [
+    (core.int64, float("nan")), (core.int64, float("inf")), (core.int64, 2 ** 63), (core.int64, -1e19),
+    (core.int32, 2 ** 31), (core.int32, float("-inf")),
+])
+def test_a_number_an_integer_tensor_cannot_hold_is_refused_and_nothing_is_written(dtype, value):
+    t = core.tensor([1, 2, 3], dtype=dtype)
+    with pytest.raises(RuntimeError, match="cannot be converted to .* without overflow"):
+        t[0] = value
+    with pytest.raises(RuntimeError, match="without overflow"):
+        t[core.tensor([1, 2])] = value
+    with pytest.raises(RuntimeError, match="without overflow"):
+        t.fill_(value)
+    assert t.tolist() == [1, 2, 3]
+
+
+def test_numbers_an_integer_tensor_can_hold_are_still_written():
+    t = core.tensor([1, 2, 3])
+    t[0] = 2 ** 40 + 1
+    t[1] = 2.7  # truncated toward zero, as PyTorch
+    t[2] = -(2 ** 63)
+    assert t.tolist() == [2 ** 40 + 1, 2, -(2 ** 63)]
+    f = core.zeros(2)
+    f[0] = float("nan")
+    assert math.isnan(f.tolist()[0])
