@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from core import _C
-from core._tensor import check_scalar_fits
 
 Tensor = _C.Tensor
 
@@ -152,7 +151,6 @@ def getitem(t: Tensor, key: Any) -> Tensor:
 def setitem(t: Tensor, key: Any, value: Any) -> None:
     if t.requires_grad and _C.is_grad_enabled():
         raise RuntimeError("a tensor that requires grad cannot be written in place; wrap the write in core.no_grad()")
-    check_scalar_fits(value, t.dtype, "setitem")
     view, adv = _basic(t, _normalise(t, key))
     if not adv:
         _C.copy_(view, value)
@@ -161,7 +159,11 @@ def setitem(t: Tensor, key: Any, value: Any) -> None:
     n_adv = len(adv)
     rest = list(permuted.shape[n_adv:])
     flat_lin = _C.reshape(lin, [-1])
-    src = value if isinstance(value, Tensor) else _C._to_operand(value)
+    if isinstance(value, Tensor):
+        src = value
+    else:
+        src = _C._to_operand(value)
+        _C._check_number_fits(src, t.dtype)
     target_shape = list(shape) + rest
     pos = _result_position(adv)
     if pos and isinstance(value, Tensor) and value.ndim == len(target_shape):

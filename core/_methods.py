@@ -133,13 +133,12 @@ def _requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
 
 
 def _zero_(self: Tensor) -> Tensor:
-    _C.fill_(self, 0.0)
+    _C.fill_(self, 0)
     return self
 
 
 def _fill_(self: Tensor, value: float) -> Tensor:
-    T.check_scalar_fits(value, self.dtype, "fill_")
-    _C.fill_(self, float(value))
+    _C.fill_(self, value)
     return self
 
 

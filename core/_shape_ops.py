@@ -148,7 +148,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any 
         return _C.scatter(input, d, index, src)
     if not hasattr(src, "__float__") and not hasattr(src, "__index__"):
         raise TypeError(f"scatter: src must be a tensor or a number, got {type(src).__name__}")
-    return _C.scatter_value(input, d, index, float(src))
+    return _C.scatter_value(input, d, index, _C._to_operand(src))
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:

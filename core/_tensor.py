@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import builtins
-import math
 from collections import namedtuple
 from typing import Any, Iterable, Sequence
 
@@ -151,7 +150,7 @@ def empty(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Ten
 def full(size: Sequence[int], fill_value: float, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else _DEFAULT_FLOAT
-    t = _C.full(_shape((size,)), float(fill_value), _check_dtype(dtype))
+    t = _C.full(_shape((size,)), fill_value, _check_dtype(dtype))
     if requires_grad:
         t.requires_grad = True
     return t
@@ -369,16 +368,6 @@ def pow(input: Any, exponent: Any) -> Tensor:
         raise RuntimeError("Integers to negative integer powers are not allowed (PyTorch's rule); use a floating "
                            "point tensor, e.g. t.float() ** -1")
     return _C.pow(input, exponent)
-
-
-def check_scalar_fits(value: Any, dtype: dtype, who: str) -> None:
-    """A Python number written into an integer tensor must be representable: nan, inf and numbers past the
-    dtype's range raise instead of storing whatever the conversion gives (PyTorch raises too)."""
-    if dtype not in (int32, int64) or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return
-    info = np.iinfo(_NUMPY_OF[dtype])
-    if not (math.isfinite(value) and info.min <= value <= info.max):
-        raise RuntimeError(f"{who}: value {value!r} cannot be converted to {dtype!r} without overflow")
 
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:

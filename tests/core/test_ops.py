@@ -250,18 +250,90 @@ def test_integer_tensor_to_a_negative_integer_power_is_refused_as_in_pytorch():
 
 
 @pytest.mark.parametrize("dtype, value", [
-    (core.int64, float("nan")), (core.int64, float("inf")), (core.int64, 2 ** 63), (core.int64, -1e19),
-    (core.int32, 2 ** 31), (core.int32, float("-inf")),
+    (core.int64, float("nan")), (core.int64, float("inf")), (core.int64, -1e19), (core.int64, 2.0 ** 63),
+    (core.int32, 2 ** 31), (core.int32, float("-inf")), (core.int32, 2147483647.5),
+    (core.float32, 1e300), (core.float16, 70000), (core.float16, -65505.0), (core.bfloat16, 1e39),
 ])
-def test_a_number_an_integer_tensor_cannot_hold_is_refused_and_nothing_is_written(dtype, value):
+def test_a_number_the_dtype_cannot_hold_is_refused_everywhere_and_nothing_is_written(dtype, value):
+    # PyTorch's rule for a number written into a tensor (its checked conversion), one check in C++ for every way in
     t = core.tensor([1, 2, 3], dtype=dtype)
-    with pytest.raises(RuntimeError, match="cannot be converted to .* without overflow"):
+    name = repr(dtype)
+    with pytest.raises(RuntimeError, match=f"value .* cannot be converted to {name} without overflow"):
         t[0] = value
     with pytest.raises(RuntimeError, match="without overflow"):
         t[core.tensor([1, 2])] = value
     with pytest.raises(RuntimeError, match="without overflow"):
+        t[core.tensor([True, False, True])] = value
+    with pytest.raises(RuntimeError, match="without overflow"):
         t.fill_(value)
+    with pytest.raises(RuntimeError, match="without overflow"):
+        t.copy_(value)
+    with pytest.raises(RuntimeError, match="without overflow"):
+        t.masked_fill_(core.tensor([True, False, False]), value)
+    with pytest.raises(RuntimeError, match="without overflow"):
+        t.scatter_(0, core.tensor([0]), value)
     assert t.tolist() == [1, 2, 3]
+    with pytest.raises(RuntimeError, match="without overflow"):
+        core.full((2,), value, dtype=dtype)
+    with pytest.raises(RuntimeError, match="without overflow"):
+        core.full_like(t, value)
+    with pytest.raises(RuntimeError, match="without overflow"):
+        core.masked_fill(t, core.tensor([True, False, False]), value)
+
+
+def test_the_refusal_names_the_value_as_python_prints_it():
+    with pytest.raises(RuntimeError, match=r"^value nan cannot be converted to core\.int64 without overflow$"):
+        core.zeros(2, dtype=core.int64).fill_(float("nan"))
+    with pytest.raises(RuntimeError, match=r"value 1000000.0 cannot be converted to core\.float16"):
+        core.full((2,), 1e6, dtype=core.float16)
+    with pytest.raises(RuntimeError, match=r"value 1e\+300 cannot be converted to core\.float32"):
+        core.zeros(2).fill_(1e300)
+    with pytest.raises(RuntimeError, match=r"value 4294967296 cannot be converted to core\.int32"):
+        core.zeros(2, dtype=core.int32).fill_(2 ** 32)
+    with pytest.raises(RuntimeError, match="nan cannot be converted"):  # a 0-d tensor given to fill_ is a number too
+        core.zeros(2, dtype=core.int64).fill_(core.tensor(float("nan")))
+
+
+def test_an_integer_past_int64_is_an_overflow_error_before_anything_is_written():
+    t = core.tensor([1, 2, 3])
+    for write in (lambda: t.__setitem__(0, 2 ** 63), lambda: t.fill_(-(2 ** 63) - 1), lambda: t + 2 ** 64,
+                  lambda: core.full((2,), 2 ** 63)):
+        with pytest.raises(OverflowError, match="cannot be converted to core.int64 without overflow"):
+            write()
+    assert t.tolist() == [1, 2, 3]
+
+
+def test_what_a_dtype_can_hold_is_written_infinities_and_nan_into_floats_included():
+    h = core.zeros(3, dtype=core.float16)
+    h.fill_(65504.0)
+    h[1] = float("inf")
+    h[2] = float("nan")
+    assert h.tolist()[:2] == [65504.0, float("inf")] and math.isnan(h.tolist()[2])
+    assert core.full((1,), float("-inf"), dtype=core.bfloat16).tolist() == [float("-inf")]
+    b = core.zeros(2, dtype=core.bool)
+    b.fill_(1e300)  # bool takes any number
+    assert b.tolist() == [True, True]
+    i = core.zeros(2, dtype=core.int32)
+    i.fill_(-2147483648.0)
+    assert i.tolist() == [-2147483648, -2147483648]
+
+
+def test_python_integers_stay_exact_past_2_to_the_53():
+    big = 2 ** 62 + 1  # not a double: through one it would become 2**62
+    t = core.tensor([1, 2 ** 62 + 3])
+    assert (t + (2 ** 53 + 1)).tolist()[0] == 2 ** 53 + 2
+    assert (t == big).tolist() == [False, False] and (t - big).tolist() == [1 - big, 2]
+    assert (t % big).tolist() == [1, 2] and (big - t).tolist() == [big - 1, -2]
+    assert core.where(core.tensor([True, False]), t, big).tolist() == [1, big]
+    assert core.full((2,), 2 ** 63 - 1).tolist() == [2 ** 63 - 1] * 2
+    u = core.zeros(3, dtype=core.int64)
+    u[0] = big
+    u[core.tensor([1])] = big
+    u.masked_fill_(core.tensor([False, False, True]), -(2 ** 63))
+    assert u.tolist() == [big, big, -(2 ** 63)]
+    assert u.fill_(np.int64(2 ** 62 + 7)).tolist() == [2 ** 62 + 7] * 3
+    assert core.zeros(2, dtype=core.int64).scatter_(0, core.tensor([1]), big).tolist() == [0, big]
+    assert (core.tensor([1], dtype=core.int32) + 2 ** 40).tolist() == [1]  # wraps into int32, as in PyTorch
 
 
 def test_numbers_an_integer_tensor_can_hold_are_still_written():

@@ -20,24 +20,27 @@ namespace {
 
 using Dims = std::vector<int64_t>;
 
+// A Python integer (or numpy integer) as an exact wrapped int64; past int64 an OverflowError, as PyTorch.
+Tensor int_operand(py::handle h) {
+  try {
+    return wrapped_int(h.cast<int64_t>());
+  } catch (const py::cast_error&) {
+    throw std::overflow_error("value " + std::string(py::str(h)) + " cannot be converted to core.int64 without overflow");
+  }
+}
+
 // A Python operand: a Tensor, or a number that becomes a wrapped 0-d tensor (lowest promotion priority).
 Tensor to_operand(py::handle h) {
   if (py::isinstance<Tensor>(h)) return h.cast<Tensor>();
   if (py::isinstance<py::bool_>(h)) return wrapped_scalar(h.cast<bool>() ? 1 : 0, DType::Bool);
-  if (py::isinstance<py::int_>(h)) {
-    try {
-      return wrapped_scalar(static_cast<double>(h.cast<int64_t>()), DType::Int64);
-    } catch (const py::cast_error&) {
-      throw std::overflow_error("integer operand does not fit in int64");
-    }
-  }
+  if (py::isinstance<py::int_>(h)) return int_operand(h);
   if (py::isinstance<py::float_>(h)) return wrapped_scalar(h.cast<double>(), DType::Float64);
   py::object np = py::module_::import("numpy");
   if (py::isinstance(h, np.attr("generic"))) {
     py::object kind = h.attr("dtype").attr("kind");
     std::string k = kind.cast<std::string>();
     if (k == "b") return wrapped_scalar(h.cast<bool>(), DType::Bool);
-    if (k == "i" || k == "u") return wrapped_scalar(static_cast<double>(h.cast<int64_t>()), DType::Int64);
+    if (k == "i" || k == "u") return int_operand(h);
     if (k == "f") return wrapped_scalar(h.cast<double>(), DType::Float64);
   }
   type_error("expected a Tensor or a number, got ", std::string(py::str(py::type::of(h).attr("__name__"))));
@@ -241,6 +244,7 @@ void bind_tensor(py::module_& m) {
   m.def("_half_bits", &half_bits);
   m.def("_from_half_bits", &from_half_bits);
   m.def("_to_operand", &to_operand);
+  m.def("_check_number_fits", &check_number_fits);
   m.def("op_table", [] {
     std::vector<std::pair<std::string, bool>> out;
     for (const OpInfo& o : op_table()) out.emplace_back(o.name, o.differentiable);
@@ -272,7 +276,10 @@ void bind_tensor(py::module_& m) {
   m.def("empty", &empty, rel);
   m.def("zeros", &zeros, rel);
   m.def("ones", &ones, rel);
-  m.def("full", &full, rel);
+  m.def("full", [](const Shape& shape, py::handle value, DType dtype) {
+    Tensor v = to_operand(value);
+    return nogil([&] { return full(shape, v, dtype); });
+  });
   m.def("arange", &arange, rel);
   m.def("linspace", &linspace, rel);
   m.def("eye", &eye, rel);
@@ -291,7 +298,11 @@ void bind_tensor(py::module_& m) {
     py::gil_scoped_release r;
     copy_(dst, s);
   });
-  m.def("fill_", &fill_, rel);
+  m.def("fill_", [](const Tensor& dst, py::handle value) {
+    Tensor v = to_operand(value);
+    py::gil_scoped_release r;
+    fill_(dst, v);
+  });
   // views
   m.def("view", &view, rel);
   m.def("reshape", &reshape, rel);

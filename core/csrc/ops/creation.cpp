@@ -15,20 +15,41 @@ ZH_REGISTER_OPS(false, "zeros", "ones", "full", "zeros_like", "ones_like", "full
 ZH_REGISTER_OPS(true, "to", "contiguous", "clone");
 ZH_REGISTER_OPS(false, "detach");
 
-void fill_(const Tensor& dst, double value) {
-  dispatch_all(dst.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    T v = convert<T>(value);
-    auto L = make_loop<1>(dst.shape(), {dst});
-    run_loop<1>(L, dst.numel(), [&](const std::array<char*, 1>& p, const std::array<int64_t, 1>& s, int64_t n) {
-      T* o = reinterpret_cast<T*>(p[0]);
-      for (int64_t i = 0; i < n; ++i) o[i * s[0]] = v;
-    });
+namespace {
+
+template <typename T>
+void fill_with(const Tensor& dst, T v) {
+  auto L = make_loop<1>(dst.shape(), {dst});
+  run_loop<1>(L, dst.numel(), [&](const std::array<char*, 1>& p, const std::array<int64_t, 1>& s, int64_t n) {
+    T* o = reinterpret_cast<T*>(p[0]);
+    for (int64_t i = 0; i < n; ++i) o[i * s[0]] = v;
   });
   dst.storage()->version.fetch_add(1, std::memory_order_relaxed);
 }
 
+}  // namespace
+
+void fill_(const Tensor& dst, double value) {
+  dispatch_all(dst.dtype(), [&](auto tag) { fill_with(dst, convert<decltype(tag)>(value)); });
+}
+
+void fill_(const Tensor& dst, const Tensor& value) {
+  if (value.dim() != 0) value_error("fill_: value must be a number or a 0-d tensor, got shape ", shape_str(value.shape()));
+  check_number_fits(value, dst.dtype());
+  const Tensor v = to_dtype(detach(value), dst.dtype());
+  dispatch_all(dst.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    fill_with(dst, *static_cast<const T*>(v.data_ptr()));
+  });
+}
+
 Tensor full(const Shape& shape, double value, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  fill_(t, value);
+  return t;
+}
+
+Tensor full(const Shape& shape, const Tensor& value, DType dtype) {
   Tensor t = empty(shape, dtype);
   fill_(t, value);
   return t;
@@ -193,6 +214,7 @@ Tensor detach(const Tensor& t) { return make_view(t, t.shape(), t.strides(), t.o
 void copy_(const Tensor& dst, const Tensor& src) {
   if (GradMode::enabled() && dst.requires_grad())
     value_error("a tensor that requires grad cannot be written in place; wrap the write in core.no_grad()");
+  if (src.is_wrapped_number()) check_number_fits(src, dst.dtype());
   // A source that shares dst's memory (t[1:] = t[:-1]) is read whole before any element of dst is written.
   Tensor s = expand(src.storage() == dst.storage() ? copy_as(src, src.dtype()) : detach(src), dst.shape());
   dispatch_all(s.dtype(), [&](auto stag) {

@@ -626,6 +626,7 @@ Tensor masked_fill(const Tensor& t, const Tensor& mask, const Tensor& value) {
   if (shape != t.shape())
     value_error("masked_fill: mask of shape ", shape_str(mask.shape()), " does not broadcast to the tensor's shape ",
                 shape_str(t.shape()));
+  check_number_fits(value, t.dtype());
   return where(mask, expand(to_dtype(value, t.dtype()), shape), t);
 }
 

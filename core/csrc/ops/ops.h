@@ -17,6 +17,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 Tensor zeros(const Shape& shape, DType dtype);
 Tensor ones(const Shape& shape, DType dtype);
 Tensor full(const Shape& shape, double value, DType dtype);
+Tensor full(const Shape& shape, const Tensor& value, DType dtype);  // value: a 0-d number, checked
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
 Tensor arange(double start, double end, double step, DType dtype);
@@ -35,6 +36,7 @@ Tensor clone(const Tensor& t);
 Tensor detach(const Tensor& t);
 void copy_(const Tensor& dst, const Tensor& src);  // src broadcast to dst's shape; no autograd
 void fill_(const Tensor& dst, double value);
+void fill_(const Tensor& dst, const Tensor& value);  // a 0-d number that dst's dtype must hold (check_number_fits)
 
 // ---- views (share storage; see docs/tensors.md for when reshape copies)
 Tensor as_strided_view(const Tensor& t, const Shape& shape, const Shape& strides, int64_t offset);

@@ -23,7 +23,7 @@ Tensor tril(const Tensor& t, int64_t diagonal);
 Tensor triu(const Tensor& t, int64_t diagonal);
 Tensor gather(const Tensor& t, int64_t dim, const Tensor& index);
 Tensor scatter(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& src);
-Tensor scatter_value(const Tensor& t, int64_t dim, const Tensor& index, double value);
+Tensor scatter_value(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& value);  // value: 0-d number
 Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& src);
 
 // ---- shape_sort.cpp: stable sorts (NaN sorts as the largest value, as in PyTorch)

@@ -100,13 +100,14 @@ int64_t offset_of(const Shape& coord, const Shape& strides, int64_t dim, int64_t
 
 enum class Scatter { Assign, Add };
 
-// out = copy of t with src (or `value` when src is null) written or added at the indexed positions.
+// out = copy of t with src (or the 0-d number `value` when src is null) written or added at the indexed positions.
 Tensor scatter_impl(const char* op, const Tensor& t, int64_t dim, const Tensor& index, const Tensor* src,
-                    double value, Scatter mode) {
+                    const Tensor& value, Scatter mode) {
   std::vector<int64_t> idx = checked_index(op, t, dim, index, src);
   const DType ct = mode == Scatter::Add ? compute_dtype(t.dtype()) : t.dtype();
+  if (!src) check_number_fits(value, ct);
   Tensor out = contiguous(clone(to_dtype(detach(t), ct)));
-  Tensor s = src ? to_dtype(detach(*src), ct) : wrapped_scalar(value, ct);
+  Tensor s = to_dtype(detach(src ? *src : value), ct);
   const Shape ostr = nonempty_strides(out), sstr = src ? nonempty_strides(s) : Shape(ostr.size(), 0);
   dispatch_all(ct, [&](auto tag) {
     using T = decltype(tag);
@@ -175,26 +176,27 @@ Tensor gather(const Tensor& t, int64_t dim, const Tensor& index) {
 }
 
 Tensor scatter(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& src) {
-  Tensor out = scatter_impl("scatter", t, dim, index, &src, 0.0, Scatter::Assign);
+  Tensor out = scatter_impl("scatter", t, dim, index, &src, Tensor(), Scatter::Assign);
   Tensor index_c = detach(index);
   Shape src_shape = src.shape();
   return attach("scatter", out, {t, src}, {index},
                 [dim, index_c, src_shape](const Tensor& g, const std::vector<bool>& n) {
-                  return Grads{n[0] ? scatter_value(g, dim, index_c, 0.0) : Tensor(),
+                  return Grads{n[0] ? scatter_value(g, dim, index_c, wrapped_scalar(0, DType::Float64)) : Tensor(),
                                n[1] ? src_grad(g, dim, index_c, src_shape) : Tensor()};
                 });
 }
 
-Tensor scatter_value(const Tensor& t, int64_t dim, const Tensor& index, double value) {
+Tensor scatter_value(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& value) {
+  if (value.dim() != 0) value_error("scatter: value must be a number, got a tensor of shape ", shape_str(value.shape()));
   Tensor out = scatter_impl("scatter", t, dim, index, nullptr, value, Scatter::Assign);
   Tensor index_c = detach(index);
   return attach("scatter", out, {t}, {index}, [dim, index_c](const Tensor& g, const std::vector<bool>&) {
-    return Grads{scatter_value(g, dim, index_c, 0.0)};
+    return Grads{scatter_value(g, dim, index_c, wrapped_scalar(0, DType::Float64))};
   });
 }
 
 Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& src) {
-  Tensor out = scatter_impl("scatter_add", t, dim, index, &src, 0.0, Scatter::Add);
+  Tensor out = scatter_impl("scatter_add", t, dim, index, &src, Tensor(), Scatter::Add);
   Tensor index_c = detach(index);
   Shape src_shape = src.shape();
   return attach("scatter_add", out, {t, src}, {{index, grad_of(1)}},  // only src's gradient gathers

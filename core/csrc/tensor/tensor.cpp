@@ -1,7 +1,10 @@
 #include "tensor/tensor.h"
 
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <string>
 
 #include "autograd/autograd.h"
 
@@ -117,6 +120,61 @@ Tensor wrapped_scalar(double v, DType dtype) {
   }
   t.impl()->wrapped_number = true;
   return t;
+}
+
+Tensor wrapped_int(int64_t v) {
+  Tensor t = empty({}, DType::Int64);
+  *t.data<int64_t>() = v;
+  t.impl()->wrapped_number = true;
+  return t;
+}
+
+namespace {
+
+// Python's repr of a float for messages: the shortest digits that read back to v, in positional form from 1e-4 up
+// to 1e16 ("1000000.0", "2.7") and in exponent form outside it ("1e+300"); "nan", "inf".
+std::string float_repr(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  const double a = std::fabs(v);
+  const bool positional = a == 0 || (a >= 1e-4 && a < 1e16);
+  char buf[400];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, positional ? std::chars_format::fixed
+                                                                    : std::chars_format::scientific);
+  std::string s(buf, r.ptr);
+  if (positional && s.find('.') == std::string::npos) s += ".0";
+  return s;
+}
+
+}  // namespace
+
+void check_number_fits(const Tensor& number, DType dtype) {
+  const bool integral = !is_floating(number.dtype());
+  const Shape at(number.dim(), 0);
+  int64_t i = 0;
+  double d = 0;
+  if (number.dtype() == DType::Int64) i = *reinterpret_cast<const int64_t*>(number.data_ptr());
+  else if (integral) i = static_cast<int64_t>(read_as_double(number, at));  // bool and int32: exact
+  else d = read_as_double(number, at);
+  const double v = integral ? static_cast<double>(i) : d;
+  // Comparisons against the bounds are false for NaN, so NaN fails the integer dtypes and passes the float ones.
+  auto float_fits = [&](double max) { return !(std::fabs(v) > max) || std::isinf(v); };
+  bool fits = true;
+  switch (dtype) {
+    case DType::Bool:
+    case DType::Float64: break;
+    case DType::Int32:
+      fits = integral ? i >= std::numeric_limits<int32_t>::min() && i <= std::numeric_limits<int32_t>::max()
+                      : d >= -2147483648.0 && d <= 2147483647.0;
+      break;
+    case DType::Int64: fits = integral || (d >= -9223372036854775808.0 && d < 9223372036854775808.0); break;
+    case DType::Float16: fits = float_fits(65504.0); break;
+    case DType::BFloat16: fits = float_fits(3.3895313892515355e38); break;
+    case DType::Float32: fits = float_fits(std::numeric_limits<float>::max()); break;
+  }
+  if (!fits)
+    throw std::runtime_error("value " + (integral ? std::to_string(i) : float_repr(d)) + " cannot be converted to core." +
+                             dtype_name(dtype) + " without overflow");
 }
 
 double read_as_double(const Tensor& t, const Shape& index) {

@@ -83,6 +83,14 @@ Tensor empty(const Shape& shape, DType dtype);
 Tensor make_view(const Tensor& t, Shape shape, Shape strides, int64_t offset);
 // A 0-d tensor holding a Python number, marked for scalar promotion.
 Tensor wrapped_scalar(double v, DType dtype);
+// The same for a Python integer, kept exact (int64): through double, 2**53 + 1 would lose its last bit.
+Tensor wrapped_int(int64_t v);
+// Refuses (std::runtime_error, PyTorch's RuntimeError) a number, a 0-d tensor, that a tensor of `dtype` cannot hold
+// when it is written into one (fill_, full, masked_fill, a number copied or assigned): NaN or an infinity into an
+// integer dtype, or a finite value past the dtype's range, float dtypes included (1e300 into float32; infinities
+// and NaN into a float dtype are kept). bool takes any number. The value is not otherwise rounded or checked:
+// 2.7 written into an integer tensor is 2, as in PyTorch.
+void check_number_fits(const Tensor& number, DType dtype);
 
 // Reads element i (flat, row-major over the shape) as double, and writes one; for slow paths and tests.
 double read_as_double(const Tensor& t, const Shape& index);
