@@ -354,9 +354,9 @@ def clamp(input: Tensor, min: float | Tensor | None = None, max: float | Tensor 
             return _C.clamp(input, None, None)  # raises: one bound is needed
         out = input if min is None else _C.where(_C.lt(input, min), min, input)
         return out if max is None else _C.where(_C.gt(out, max), max, out)
-    if not input.dtype.is_floating_point and builtins.any(isinstance(b, float) for b in (min, max)):
+    if not input.dtype.is_floating_point and builtins.any(isinstance(b, (float, np.floating)) for b in (min, max)):
         input = _C.to_dtype(input, _DEFAULT_FLOAT)
-    return _C.clamp(input, None if min is None else float(min), None if max is None else float(max))
+    return _C.clamp(input, min, max)
 
 
 def pow(input: Any, exponent: Any) -> Tensor:

@@ -54,6 +54,36 @@ def test_clamp_promotes_integers_to_float_bounds_and_max_wins_over_min():
     assert math.isnan(core.tensor([float("nan")]).clamp(0, 1).item())
 
 
+def test_clamp_of_integers_is_exact_and_refuses_a_bound_the_dtype_cannot_hold():
+    big = 2 ** 62 + 1  # the value and the bound both lose their last bit through a double
+    assert core.tensor([big, 3]).clamp(min=0).tolist() == [big, 3]
+    assert core.tensor([1, 5]).clamp(min=big).tolist() == [big, big]
+    assert core.tensor([1, 2 ** 63 - 1]).clamp(max=big).tolist() == [1, big]
+    with pytest.raises(RuntimeError, match="value 1099511627776 cannot be converted to core.int32"):
+        core.tensor([1, 5], dtype=core.int32).clamp(min=2 ** 40)
+    assert core.tensor([1, 5]).clamp(min=np.float32(2.5)).tolist() == [2.5, 5.0]  # a numpy float is a float bound
+    assert core.tensor([1, 5]).clamp(min=True).tolist() == [1, 5]
+    assert all(math.isnan(v) for v in core.tensor([1.0, 5.0]).clamp(min=float("nan")).tolist())  # as PyTorch
+
+
+def test_in_place_methods_take_keyword_arguments():
+    t = core.tensor([1.0, 5.0, -2.0])
+    assert t.clamp_(min=0.0).tolist() == [1.0, 5.0, 0.0]
+    assert t.clamp_(max=2.0).tolist() == [1.0, 2.0, 0.0]
+    r = core.tensor([1.234, 5.678])
+    assert r.round_(decimals=1).tolist() == pytest.approx([1.2, 5.7])
+
+
+def test_argmax_and_argmin_refuse_bool_tensors_and_softmax_checks_the_dim_of_a_0d_tensor():
+    for op in (core.argmax, core.argmin):
+        with pytest.raises(TypeError, match="not supported for bool tensors"):
+            op(core.tensor([True, False]))
+    assert core.tensor([True, False]).int().argmax().item() == 0
+    assert core.softmax(core.tensor(3.0), dim=-1).item() == 1.0
+    with pytest.raises(IndexError, match="dimension 1 is out of range"):
+        core.softmax(core.tensor(3.0), dim=1)
+
+
 def test_clamp_with_tensor_bounds_broadcasts_them():
     x = core.tensor([[1.0, 5.0], [3.0, -1.0]], requires_grad=True)
     lo, hi = core.tensor([2.0, 0.0]), core.tensor([[4.0], [2.0]])

@@ -332,7 +332,12 @@ void bind_tensor(py::module_& m) {
   m.def("gelu", &gelu, rel);
   m.def("silu", &silu, rel);
   m.def("erf", &erf, rel);
-  m.def("clamp", &clamp, rel);
+  m.def("clamp", [](const Tensor& t, py::handle lo, py::handle hi) {
+    std::optional<Tensor> l, h;
+    if (!lo.is_none()) l = to_operand(lo);
+    if (!hi.is_none()) h = to_operand(hi);
+    return nogil([&] { return clamp(t, l, h); });
+  });
   m.def("pow_scalar", &pow_scalar, rel);
   m.def("logical_not", &logical_not, rel);
   m.def("floor", &floor, rel);

@@ -2,6 +2,7 @@
 // so each kernel and each backward only sees operands of one dtype and one shape.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "autograd/autograd.h"
 #include "kernels/rowops.h"
@@ -258,13 +259,46 @@ Tensor gelu(const Tensor& t, bool tanh_approx) {
   });
 }
 
-Tensor clamp(const Tensor& t, std::optional<double> lo, std::optional<double> hi) {
+namespace {
+
+// A clamp bound (a 0-d number; absent: unbounded) for integer input, as an exact int64: an integer bound as it is
+// (int64 values past 2^53 must not pass through a double), a floating one as the least integer >= a lower bound or
+// the greatest <= an upper one, saturated.
+int64_t integer_bound(const std::optional<Tensor>& b, bool lower) {
+  constexpr int64_t lowest = std::numeric_limits<int64_t>::min(), highest = std::numeric_limits<int64_t>::max();
+  if (!b) return lower ? lowest : highest;
+  if (b->dtype() == DType::Int64) return *static_cast<const int64_t*>(b->data_ptr());
+  double d = read_as_double(*b, {});
+  if (d != d) return lower ? lowest : highest;
+  d = lower ? std::ceil(d) : std::floor(d);
+  if (d <= -9223372036854775808.0) return lowest;
+  return d >= 9223372036854775808.0 ? highest : static_cast<int64_t>(d);
+}
+
+}  // namespace
+
+Tensor clamp(const Tensor& t, std::optional<Tensor> lo, std::optional<Tensor> hi) {
   if (!lo && !hi) value_error("clamp: at least one of min and max must be given");
-  double l = lo ? *lo : -INFINITY, h = hi ? *hi : INFINITY;
-  auto u = unary_same(t, "clamp", [l, h](auto v) {
+  for (const std::optional<Tensor>* b : {&lo, &hi}) {
+    if (!*b) continue;
+    if ((*b)->dim() != 0) value_error("clamp: a bound must be a number, got a tensor of shape ", shape_str((*b)->shape()));
+    // an integer bound an integer tensor cannot hold is refused, as in PyTorch (int32 input, min=2**40)
+    if (!is_floating(t.dtype()) && !is_floating((*b)->dtype())) check_number_fits(**b, t.dtype());
+  }
+  const double l = lo ? read_as_double(*lo, {}) : -INFINITY, h = hi ? read_as_double(*hi, {}) : INFINITY;
+  const int64_t il = integer_bound(lo, true), ih = integer_bound(hi, false);
+  const bool nan_bound = l != l || h != h;
+  auto u = unary_same(t, "clamp", [l, h, il, ih, nan_bound](auto v) {
     using T = decltype(v);
-    double d = static_cast<double>(v);
-    return static_cast<T>(d != d ? d : std::min(std::max(d, l), h));  // min > max gives max, as in PyTorch
+    if constexpr (std::is_integral_v<T>) {
+      constexpr int64_t tlo = std::numeric_limits<T>::min(), thi = std::numeric_limits<T>::max();
+      const int64_t lo_t = std::min(std::max(il, tlo), thi), hi_t = std::min(std::max(ih, tlo), thi);
+      return static_cast<T>(std::min(std::max(static_cast<int64_t>(v), lo_t), hi_t));  // min > max gives max
+    } else {
+      if (nan_bound) return std::numeric_limits<T>::quiet_NaN();  // as PyTorch
+      const double d = static_cast<double>(v);
+      return static_cast<T>(d != d ? d : std::min(std::max(d, l), h));
+    }
   });
   return record1("clamp", u, Reads::Input, [l, h](const Tensor& g, const Tensor& x, const Tensor&) {
     Tensor inside = logical_and(ge(x, wrapped_scalar(l, DType::Float64)), le(x, wrapped_scalar(h, DType::Float64)));

@@ -48,6 +48,7 @@ inline LastDimRows last_dim_rows(const Tensor& x, int64_t dim, const char* op) {
   NoGradGuard ng;
   const int64_t nd = x.dim();
   if (nd == 0) {
+    wrap_dim(dim, 0, op);  // 0 or -1, as PyTorch
     r.data = contiguous(detach(x));
     r.rows = 1;
     r.n = 1;

@@ -70,7 +70,7 @@ Tensor relu(const Tensor& t);
 Tensor gelu(const Tensor& t, bool tanh_approx);
 Tensor silu(const Tensor& t);
 Tensor erf(const Tensor& t);
-Tensor clamp(const Tensor& t, std::optional<double> lo, std::optional<double> hi);
+Tensor clamp(const Tensor& t, std::optional<Tensor> lo, std::optional<Tensor> hi);  // bounds: 0-d numbers
 Tensor pow_scalar(const Tensor& t, double exponent);
 Tensor floor(const Tensor& t);
 Tensor ceil(const Tensor& t);
