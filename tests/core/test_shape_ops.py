@@ -212,3 +212,19 @@ def test_squeeze_takes_a_tuple_of_dims():
         t.squeeze((0, 4))
     with pytest.raises(ValueError, match="more than once"):
         t.squeeze((0, -4))
+
+
+def test_writing_into_an_expanded_view_is_refused_where_positions_share_an_element():
+    base = core.zeros(3)
+    wide = base.expand(2, 3)
+    for write in (lambda: wide.copy_(core.ones(2, 3)), lambda: wide.add_(1), lambda: wide.__setitem__(slice(None), 7),
+                  lambda: wide.mul_(core.tensor([[1.0], [2.0]]))):
+        with pytest.raises(RuntimeError, match=r"more than one element of the written-to tensor \(shape \(2, 3\), "
+                                               r"strides \(0, 1\)\) refers to a single memory location"):
+            write()
+    assert base.tolist() == [0.0, 0.0, 0.0]
+    wide.fill_(2.0)  # one value for every position: allowed, as in PyTorch
+    assert base.tolist() == [2.0, 2.0, 2.0]
+    wide[1] = core.tensor([4.0, 5.0, 6.0])  # a row repeats no element
+    assert base.tolist() == [4.0, 5.0, 6.0]
+    core.zeros(1).expand(1, 1).copy_(core.ones(1, 1))  # a stride-0 dim of size 1 shares nothing

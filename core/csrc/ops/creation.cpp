@@ -214,6 +214,13 @@ Tensor detach(const Tensor& t) { return make_view(t, t.shape(), t.strides(), t.o
 void copy_(const Tensor& dst, const Tensor& src) {
   if (GradMode::enabled() && dst.requires_grad())
     value_error("a tensor that requires grad cannot be written in place; wrap the write in core.no_grad()");
+  // PyTorch's rule: a destination whose elements share memory (a stride-0 dim of size > 1, as from expand) would
+  // get each shared element written more than once, by whichever position comes last; fill_ stays allowed.
+  for (int64_t d = 0; d < dst.dim(); ++d)
+    if (dst.strides()[d] == 0 && dst.shape()[d] > 1)
+      throw std::runtime_error("unsupported operation: more than one element of the written-to tensor (shape " +
+                               shape_str(dst.shape()) + ", strides " + shape_str(dst.strides()) +
+                               ") refers to a single memory location; clone() it before writing into it");
   if (src.is_wrapped_number()) check_number_fits(src, dst.dtype());
   // A source that shares dst's memory (t[1:] = t[:-1]) is read whole before any element of dst is written.
   Tensor s = expand(src.storage() == dst.storage() ? copy_as(src, src.dtype()) : detach(src), dst.shape());
