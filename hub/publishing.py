@@ -19,7 +19,7 @@ from hub.progress import byte_bar
 from hub.records import VersionInfo
 from registry.errors import InvalidName
 from registry.names import check_file_path, split_model_name
-from registry.versions import FileEntry, publish_version
+from registry.versions import FileEntry, check_model_metadata, publish_version
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".h5")
 MAX_CARD_BYTES = 1 << 20
@@ -132,6 +132,7 @@ def publish(source: str | os.PathLike | Any, name: str, *, config: dict | None =
     for label, value in (("task", task), ("description", description), ("license", license)):
         if not isinstance(value, str) and not (label == "task" and value is None):
             raise HubError(f"publish {name}: {label} must be a string, not {type(value).__name__}")
+    check_model_metadata(name, task, license)  # before any blob is stored
     if not isinstance(source, (str, os.PathLike)) and not hasattr(source, "state_dict"):
         raise InvalidModel(f"publish {name}: expected a model folder (a path) or a core.nn.Module, not "
                            f"{type(source).__name__}")

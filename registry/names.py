@@ -32,6 +32,15 @@ def split_model_name(name: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+def check_task(task: str) -> str:
+    """Check a model's task (`speech`, `text`, `automatic-speech-recognition`) and return it: the rule of a name's
+    part, so it fits its 64-character column on PostgreSQL as on SQLite."""
+    if not isinstance(task, str) or not _PART.fullmatch(task):
+        raise InvalidName(f"invalid task {task!r}: expected a lower-case word of at most 64 letters, digits, '.', "
+                          f"'_' or '-' starting with a letter or digit, e.g. 'speech'")
+    return task
+
+
 def check_alias(alias: str) -> str:
     """Check an alias name (`production`, `staging`, ...) and return it."""
     if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):

@@ -19,13 +19,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from registry.errors import AmbiguousReference, NotFound
+from registry.errors import AmbiguousReference, InvalidName, NotFound
 from registry.faults import pause_point
-from registry.names import check_file_path, split_model_name
+from registry.names import check_file_path, check_task, split_model_name
 from registry.schema import Alias, Blob, Model, ModelVersion, VersionFile
 
 MANIFEST_FORMAT = "zoohub.manifest/1"
 MIN_MANIFEST_PREFIX = 6
+MAX_LICENSE = 128  # the model table's column
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,17 @@ def all_model_names(session: Session) -> list[str]:
     return [f"{ns}/{n}" for ns, n in session.execute(select(Model.namespace, Model.name))]
 
 
+def check_model_metadata(name: str, task: str | None, license: str) -> str:
+    """Check what a publish records about the model besides its files; returns the task (default: the namespace).
+    Publishers call it before storing any blob, and publish_version again."""
+    namespace, _ = split_model_name(name)
+    task = check_task(namespace if task is None or task == "" else task)
+    if len(license) > MAX_LICENSE or "\n" in license:
+        raise InvalidName(f"publish {name}: the license must be one line of at most {MAX_LICENSE} characters (an SPDX "
+                          f"id such as 'Apache-2.0', or a short name), got {len(license)} characters")
+    return task
+
+
 def publish_version(session: Session, name: str, files: list[FileEntry], *, config_json: str,
                     card_md: str | None = None, task: str | None = None, description: str = "", license: str = "",
                     source: str = "", created_by: str = "") -> tuple[ModelVersion, bool]:
@@ -87,12 +99,13 @@ def publish_version(session: Session, name: str, files: list[FileEntry], *, conf
     the blob rows are inserted if missing. Same manifest as an existing version: that version, created=False.
     """
     namespace, short = split_model_name(name)
+    task = check_model_metadata(name, task, license)
     paths = [check_file_path(f.path) for f in files]
     if len(set(paths)) != len(paths):
         raise ValueError(f"publish {name}: a file path appears twice")
     manifest = manifest_sha256(name, files)
     insert = _insert(session)
-    session.execute(insert(Model).values(namespace=namespace, name=short, task=task or namespace,
+    session.execute(insert(Model).values(namespace=namespace, name=short, task=task,
                                          description=description, license=license, latest_version=0)
                     .on_conflict_do_nothing(index_elements=["namespace", "name"]))
     # The model's row lock (PostgreSQL; SQLite already holds the write lock) serialises its publishers until

@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
         raise HubError(str(exc)) from None
     if not 0 < args.port < 65536:
         raise HubError(f"--port {args.port}: expected 1..65535")
-    print(f"zoohub: serving on http://{args.host}:{args.port} (reading "
-          f"{'needs a token' if settings.read_needs_token else 'open'}, writing needs a token; "
-          f"OpenAPI at /docs)", flush=True)
-    serve(args.host, args.port, settings, args.log_level)
+    serve(args.host, args.port, settings, args.log_level,
+          banner=f"zoohub: serving on http://{args.host}:{args.port} (reading "
+                 f"{'needs a token' if settings.read_needs_token else 'open'}, writing needs a token; "
+                 f"OpenAPI at /docs)")
     return 0

@@ -15,10 +15,12 @@ with read_needs_token. Every error is JSON: {"error": "...", "status": N}.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import socket
 import threading
 import uuid
 from pathlib import Path
@@ -390,9 +392,34 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, settings: ServerSettings | None = None,
-          log_level: str = "info") -> None:
-    """Run the server in this process until interrupted (what `zoohub serve` does)."""
+          log_level: str = "info", banner: str = "") -> None:
+    """Run the server in this process until interrupted (what `zoohub serve` does); `banner` is printed once the
+    port is ours."""
     import uvicorn
     database()  # a missing or out-of-date registry is reported before the port opens
+    sock = listening_socket(host, port)
+    if banner:
+        print(banner, flush=True)
     os.environ.setdefault("ZOOHUB_ACTOR", "zoohub-server")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    config = uvicorn.Config(create_app(settings), log_level=log_level, access_log=log_level == "debug")
+    with sock:
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here so that a port in use, a port that needs privileges or a host that is not
+    ours is one HubError line (uvicorn would log it and exit 3)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise HubError(f"cannot serve on {host}:{port}: unknown host ({exc.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart at once on a port in TIME_WAIT
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        hint = " (another zoohub serve? choose one with --port)" if exc.errno == errno.EADDRINUSE else ""
+        raise HubError(f"cannot serve on {host}:{port}: {exc.strerror}{hint}") from None
+    return sock

@@ -42,6 +42,26 @@ def test_same_files_under_another_model_name_is_another_version(database):
     assert _publish(database, "test/b", [A]) == (1, True)
 
 
+@pytest.mark.parametrize("task, license, message", [
+    ("Speech Recognition", "", "invalid task 'Speech Recognition'"),
+    ("t" * 65, "", "invalid task"),  # over the 64-character column: PostgreSQL would refuse the row
+    ("", "x" * 129, "the license must be one line of at most 128 characters"),
+    ("", "MIT\nand more", "the license must be one line"),
+])
+def test_task_and_license_that_the_model_table_cannot_hold_are_refused_and_nothing_is_recorded(database, task,
+                                                                                                license, message):
+    with pytest.raises(InvalidName, match=message):
+        with database.write() as session:
+            publish_version(session, "test/m", [A], config_json="{}", task=task, license=license)
+    with database.read() as session:
+        assert get_model(session, "test/m") is None
+    with database.write() as session:
+        publish_version(session, "test/m", [A], config_json="{}", task="automatic-speech-recognition",
+                        license="x" * 128)
+    with database.read() as session:
+        assert get_model(session, "test/m").task == "automatic-speech-recognition"
+
+
 @pytest.mark.parametrize("path", ["../escape", "/etc/passwd", "a/../../b", "a//b", ".hidden", "we ird.json", "C:x"])
 def test_publish_refuses_a_file_path_outside_the_version(database, path):
     with pytest.raises(InvalidName):

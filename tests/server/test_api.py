@@ -275,3 +275,14 @@ def test_uploads_never_committed_are_collected_by_zoohub_gc_and_a_head_keeps_a_b
         got = requests.get(f"{server.url}/api/blobs/{sha256(path.read_bytes())}", timeout=10)
         assert got.status_code == 200 and got.content == path.read_bytes()
     assert "all intact" in zoohub("verify", home=server.home).stdout
+
+
+def test_a_port_in_use_or_an_unknown_host_is_one_line_and_the_running_server_keeps_serving(server):
+    busy = zoohub("serve", "--port", str(server.port), home=server.home, check=False)
+    assert busy.returncode == 1 and busy.stdout == ""
+    assert busy.stderr == (f"zoohub: error: cannot serve on 127.0.0.1:{server.port}: Address already in use "
+                           f"(another zoohub serve? choose one with --port)\n")
+    unknown = zoohub("serve", "--host", "no-such-host.invalid", "--port", "8765", home=server.home, check=False)
+    assert unknown.returncode == 1 and unknown.stdout == "" and unknown.stderr.count("\n") == 1
+    assert unknown.stderr.startswith("zoohub: error: cannot serve on no-such-host.invalid:8765: unknown host")
+    assert requests.get(server.url + "/api/health", timeout=5).status_code == 200
