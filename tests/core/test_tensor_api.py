@@ -109,3 +109,70 @@ def test_equality_with_none_is_false_and_inequality_true():
     assert (x == "a") is False and (x != "a") is True
     assert (x == 1).tolist() == [True, False] and (x != 1).tolist() == [False, True]
     assert None in [None, x] and x in [None, x]
+
+
+# ---------------------------------------------------------------------------------------------- PyTorch's keyword
+# names and keyword-only arguments, found by a sweep against PyTorch
+
+def test_elementwise_ops_take_pytorch_argument_names():
+    x = core.tensor([[1.0, -2.0], [3.0, 4.0]])
+    assert core.exp(input=core.tensor([0.0])).tolist() == [1.0]
+    assert core.abs(input=x).tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert core.logical_not(input=core.tensor([True])).tolist() == [False]
+    assert x.mul(other=2).tolist() == [[2.0, -4.0], [6.0, 8.0]]
+    assert core.maximum(x, other=core.zeros(2, 2)).tolist() == [[1.0, 0.0], [3.0, 4.0]]
+    assert x.gt(other=2).tolist() == [[False, False], [True, True]]
+    assert core.eq(input=x, other=3).tolist() == [[False, False], [True, False]]
+    assert core.pow(x, exponent=2).tolist() == [[1.0, 4.0], [9.0, 16.0]]
+    assert x.remainder(other=3).tolist() == [[1.0, 1.0], [0.0, 1.0]]
+    assert core.bmm(core.ones(1, 2, 3), mat2=core.ones(1, 3, 1)).tolist() == [[[3.0], [3.0]]]
+    assert core.where(condition=x > 0, input=x, other=0).tolist() == [[1.0, 0.0], [3.0, 4.0]]
+    assert x.masked_fill(mask=x < 0, value=9).tolist() == [[1.0, 9.0], [3.0, 4.0]]
+
+
+def test_view_ops_take_pytorch_argument_names():
+    x = core.arange(6).reshape(2, 3)
+    assert x.transpose(dim0=0, dim1=1).shape == (3, 2)
+    assert core.transpose(input=x, dim0=1, dim1=0).shape == (3, 2)
+    assert x.unsqueeze(dim=0).shape == (1, 2, 3)
+    assert x.narrow(dim=1, start=1, length=2).tolist() == [[1, 2], [4, 5]]
+    assert core.select(x, dim=1, index=-1).tolist() == [2, 5]
+
+
+def test_add_and_sub_scale_other_by_alpha():
+    x = core.tensor([1.0, 2.0])
+    assert x.add(core.tensor([1.0, 1.0]), alpha=2).tolist() == [3.0, 4.0]
+    assert core.sub(x, 1, alpha=3).tolist() == [-2.0, -1.0]
+    assert core.tensor([2 ** 62]).add(1, alpha=2 ** 61).tolist() == [2 ** 62 + 2 ** 61]  # exact in int64
+    assert core.tensor([1, 2], dtype=core.int32).sub(1, alpha=3).dtype == core.int32
+    p = core.tensor([1.0, 2.0])
+    assert p.add_(core.tensor([1.0, 1.0]), alpha=-0.5) is p and p.tolist() == [0.5, 1.5]
+    with pytest.raises(TypeError, match="alpha must be an integer"):
+        core.tensor([1, 2]).add(3, alpha=2.5)
+    with pytest.raises(TypeError):
+        x.add(x, 2)  # alpha is keyword-only, as in PyTorch
+
+
+def test_add_with_alpha_is_differentiable():
+    x = core.tensor([1.0, 2.0], requires_grad=True)
+    y = core.tensor([3.0, 4.0], requires_grad=True)
+    x.sub(y, alpha=3).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0] and y.grad.tolist() == [-3.0, -3.0]
+
+
+def test_div_rounding_mode_floors_or_truncates_the_quotient():
+    n = core.tensor([-7, 7, 6, -6])
+    assert n.div(2, rounding_mode="trunc").tolist() == [-3, 3, 3, -3]
+    assert n.div(2, rounding_mode="floor").tolist() == [-4, 3, 3, -3]
+    assert n.div(2, rounding_mode="trunc").dtype == core.int64
+    assert n.div(2, rounding_mode=None).tolist() == [-3.5, 3.5, 3.0, -3.0]
+    big = 2 ** 62 + 1  # exact: no detour through float32
+    assert core.tensor([big, -big]).div(3, rounding_mode="trunc").tolist() == [big // 3, -(big // 3)]
+    assert core.tensor([-7, 7], dtype=core.int32).div(2.0, rounding_mode="trunc").tolist() == [-3.0, 3.0]
+    assert core.div(core.tensor([-7.5, 7.5]), 2, rounding_mode="trunc").tolist() == [-3.0, 3.0]
+    t = core.tensor([-7.5, 7.5])
+    assert t.div_(2, rounding_mode="floor") is t and t.tolist() == [-4.0, 3.0]
+    with pytest.raises(ValueError, match="rounding_mode must be None, 'trunc' or 'floor', got 'round'"):
+        t.div(2, rounding_mode="round")
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        n.div(0, rounding_mode="trunc")

@@ -46,6 +46,25 @@ Tensor to_operand(py::handle h) {
   type_error("expected a Tensor or a number, got ", std::string(py::str(py::type::of(h).attr("__name__"))));
 }
 
+// alpha * other for add / sub; an integer result refuses a float alpha, as PyTorch, since it could not hold it.
+Tensor scaled_operand(const Tensor& input, const Tensor& other, py::handle alpha, const char* op) {
+  if (py::isinstance<py::int_>(alpha) && alpha.cast<py::int_>().equal(py::int_(1))) return other;
+  Tensor a = to_operand(alpha);
+  if (is_floating(a.dtype()) && !is_floating(result_type({input, other})))
+    type_error(op, ": alpha must be an integer for integer or bool tensors, got ", std::string(py::str(alpha)));
+  return mul(other, a);
+}
+
+// div with rounding_mode: 'floor' is floor_divide; 'trunc' rounds the true quotient toward zero, which for integers
+// is computed exactly as (a - fmod(a, b)) // b (the numerator is then a multiple of b) instead of through float32.
+Tensor rounded_div(const Tensor& a, const Tensor& b, const std::string& mode) {
+  if (mode == "floor") return floor_divide(a, b);
+  if (mode != "trunc")
+    value_error("div: rounding_mode must be None, 'trunc' or 'floor', got '", mode, "'");
+  if (is_floating(result_type({a, b}))) return trunc(div(a, b));
+  return floor_divide(sub(a, fmod(a, b)), b);
+}
+
 template <typename F>
 Tensor nogil(F&& f) {
   py::gil_scoped_release release;
@@ -290,9 +309,9 @@ void bind_tensor(py::module_& m) {
   m.def("randint", &randint, rel);
   // copies and casts
   m.def("to_dtype", &to_dtype, rel);
-  m.def("contiguous", &contiguous, rel);
-  m.def("clone", &clone, rel);
-  m.def("detach", &detach, rel);
+  m.def("contiguous", &contiguous, rel, py::arg("input"));
+  m.def("clone", &clone, rel, py::arg("input"));
+  m.def("detach", &detach, rel, py::arg("input"));
   m.def("copy_", [](const Tensor& dst, py::handle src) {
     Tensor s = to_operand(src);
     py::gil_scoped_release r;
@@ -307,31 +326,31 @@ void bind_tensor(py::module_& m) {
   m.def("view", &view, rel);
   m.def("reshape", &reshape, rel);
   m.def("permute", &permute, rel);
-  m.def("transpose", &transpose, rel);
+  m.def("transpose", &transpose, rel, py::arg("input"), py::arg("dim0"), py::arg("dim1"));
   m.def("expand", &expand, rel);
-  m.def("unsqueeze", &unsqueeze, rel);
+  m.def("unsqueeze", &unsqueeze, rel, py::arg("input"), py::arg("dim"));
   m.def("squeeze", &squeeze, rel);
-  m.def("narrow", &narrow, rel);
-  m.def("select", &select, rel);
+  m.def("narrow", &narrow, rel, py::arg("input"), py::arg("dim"), py::arg("start"), py::arg("length"));
+  m.def("select", &select, rel, py::arg("input"), py::arg("dim"), py::arg("index"));
   m.def("slice", &slice, rel);
   m.def("as_strided", &as_strided_view, rel);
   // unary
-  m.def("neg", &neg, rel);
-  m.def("abs", &abs, rel);
-  m.def("sign", &sign, rel);
-  m.def("exp", &exp, rel);
-  m.def("log", &log, rel);
-  m.def("log1p", &log1p, rel);
-  m.def("sqrt", &sqrt, rel);
-  m.def("rsqrt", &rsqrt, rel);
-  m.def("sin", &sin, rel);
-  m.def("cos", &cos, rel);
-  m.def("tanh", &tanh, rel);
-  m.def("sigmoid", &sigmoid, rel);
-  m.def("relu", &relu, rel);
+  m.def("neg", &neg, rel, py::arg("input"));
+  m.def("abs", &abs, rel, py::arg("input"));
+  m.def("sign", &sign, rel, py::arg("input"));
+  m.def("exp", &exp, rel, py::arg("input"));
+  m.def("log", &log, rel, py::arg("input"));
+  m.def("log1p", &log1p, rel, py::arg("input"));
+  m.def("sqrt", &sqrt, rel, py::arg("input"));
+  m.def("rsqrt", &rsqrt, rel, py::arg("input"));
+  m.def("sin", &sin, rel, py::arg("input"));
+  m.def("cos", &cos, rel, py::arg("input"));
+  m.def("tanh", &tanh, rel, py::arg("input"));
+  m.def("sigmoid", &sigmoid, rel, py::arg("input"));
+  m.def("relu", &relu, rel, py::arg("input"));
   m.def("gelu", &gelu, rel);
-  m.def("silu", &silu, rel);
-  m.def("erf", &erf, rel);
+  m.def("silu", &silu, rel, py::arg("input"));
+  m.def("erf", &erf, rel, py::arg("input"));
   m.def("clamp", [](const Tensor& t, py::handle lo, py::handle hi) {
     std::optional<Tensor> l, h;
     if (!lo.is_none()) l = to_operand(lo);
@@ -339,46 +358,74 @@ void bind_tensor(py::module_& m) {
     return nogil([&] { return clamp(t, l, h); });
   });
   m.def("pow_scalar", &pow_scalar, rel);
-  m.def("logical_not", &logical_not, rel);
-  m.def("floor", &floor, rel);
-  m.def("ceil", &ceil, rel);
+  m.def("logical_not", &logical_not, rel, py::arg("input"));
+  m.def("floor", &floor, rel, py::arg("input"));
+  m.def("ceil", &ceil, rel, py::arg("input"));
   m.def("round", &round, rel, py::arg("input"), py::arg("decimals") = 0);
-  m.def("trunc", &trunc, rel);
+  m.def("trunc", &trunc, rel, py::arg("input"));
   // binary: the second (and for where, the first too) operand may be a Python number
-#define ZH_BIND_BINARY(name)                                                                   \
-  m.def(#name, [](py::handle a, py::handle b) {                                               \
-    Tensor x = to_operand(a), y = to_operand(b);                                              \
-    return nogil([&] { return name(x, y); });                                                 \
-  })
-  ZH_BIND_BINARY(add);
-  ZH_BIND_BINARY(sub);
-  ZH_BIND_BINARY(mul);
-  ZH_BIND_BINARY(div);
-  ZH_BIND_BINARY(pow);
-  ZH_BIND_BINARY(maximum);
-  ZH_BIND_BINARY(minimum);
-  ZH_BIND_BINARY(remainder);
-  ZH_BIND_BINARY(fmod);
-  ZH_BIND_BINARY(floor_divide);
-  ZH_BIND_BINARY(eq);
-  ZH_BIND_BINARY(ne);
-  ZH_BIND_BINARY(lt);
-  ZH_BIND_BINARY(le);
-  ZH_BIND_BINARY(gt);
-  ZH_BIND_BINARY(ge);
-  ZH_BIND_BINARY(logical_and);
-  ZH_BIND_BINARY(logical_or);
-  ZH_BIND_BINARY(matmul);
-  ZH_BIND_BINARY(bmm);
+#define ZH_BIND_BINARY(name, second)                                                           \
+  m.def(                                                                                       \
+      #name,                                                                                   \
+      [](py::handle a, py::handle b) {                                                         \
+        Tensor x = to_operand(a), y = to_operand(b);                                           \
+        return nogil([&] { return name(x, y); });                                              \
+      },                                                                                       \
+      py::arg("input"), py::arg(second))
+  ZH_BIND_BINARY(mul, "other");
+  ZH_BIND_BINARY(pow, "exponent");
+  ZH_BIND_BINARY(maximum, "other");
+  ZH_BIND_BINARY(minimum, "other");
+  ZH_BIND_BINARY(remainder, "other");
+  ZH_BIND_BINARY(fmod, "other");
+  ZH_BIND_BINARY(floor_divide, "other");
+  ZH_BIND_BINARY(eq, "other");
+  ZH_BIND_BINARY(ne, "other");
+  ZH_BIND_BINARY(lt, "other");
+  ZH_BIND_BINARY(le, "other");
+  ZH_BIND_BINARY(gt, "other");
+  ZH_BIND_BINARY(ge, "other");
+  ZH_BIND_BINARY(logical_and, "other");
+  ZH_BIND_BINARY(logical_or, "other");
+  ZH_BIND_BINARY(matmul, "other");
+  ZH_BIND_BINARY(bmm, "mat2");
 #undef ZH_BIND_BINARY
-  m.def("where", [](const Tensor& c, py::handle a, py::handle b) {
-    Tensor x = to_operand(a), y = to_operand(b);
-    return nogil([&] { return where(c, x, y); });
-  });
-  m.def("masked_fill", [](const Tensor& t, const Tensor& mask, py::handle v) {
-    Tensor val = to_operand(v);
-    return nogil([&] { return masked_fill(t, mask, val); });
-  });
+  // add and sub take PyTorch's alpha (input + alpha * other), e.g. an optimizer's p.add_(g, alpha=-lr)
+  m.def(
+      "add",
+      [](py::handle a, py::handle b, py::handle alpha) {
+        Tensor x = to_operand(a), y = scaled_operand(x, to_operand(b), alpha, "add");
+        return nogil([&] { return add(x, y); });
+      },
+      py::arg("input"), py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
+  m.def(
+      "sub",
+      [](py::handle a, py::handle b, py::handle alpha) {
+        Tensor x = to_operand(a), y = scaled_operand(x, to_operand(b), alpha, "sub");
+        return nogil([&] { return sub(x, y); });
+      },
+      py::arg("input"), py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
+  m.def(
+      "div",
+      [](py::handle a, py::handle b, std::optional<std::string> rounding_mode) {
+        Tensor x = to_operand(a), y = to_operand(b);
+        return nogil([&] { return rounding_mode ? rounded_div(x, y, *rounding_mode) : div(x, y); });
+      },
+      py::arg("input"), py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none());
+  m.def(
+      "where",
+      [](const Tensor& c, py::handle a, py::handle b) {
+        Tensor x = to_operand(a), y = to_operand(b);
+        return nogil([&] { return where(c, x, y); });
+      },
+      py::arg("condition"), py::arg("input"), py::arg("other"));
+  m.def(
+      "masked_fill",
+      [](const Tensor& t, const Tensor& mask, py::handle v) {
+        Tensor val = to_operand(v);
+        return nogil([&] { return masked_fill(t, mask, val); });
+      },
+      py::arg("input"), py::arg("mask"), py::arg("value"));
   m.def("linear", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
     return nogil([&] { return linear(x, w, b ? *b : Tensor()); });
   });
