@@ -151,15 +151,20 @@ def _rev(op):
     return lambda self, other: op(_C._to_operand(other), self)
 
 
-def _expand(self: Tensor, *sizes: int) -> Tensor:
-    return _C.expand(self, _shape_args(sizes))
+def _expand(self: Tensor, *args: Any, size: Any = None) -> Tensor:
+    return _C.expand(self, _shape_args(T._one_of("expand", "size", args, size)))
 
 
-def _permute(self: Tensor, *dims: int) -> Tensor:
-    return _C.permute(self, _shape_args(dims))
+def _permute(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
+    return _C.permute(self, _shape_args(T._one_of("permute", "dims", args, dims)))
 
 
-def _view(self: Tensor, *shape: Any) -> Tensor:
+def _reshape(self: Tensor, *args: Any, shape: Any = None) -> Tensor:
+    return _C.reshape(self, _shape_args(T._one_of("reshape", "shape", args, shape)))
+
+
+def _view(self: Tensor, *args: Any, size: Any = None) -> Tensor:
+    shape = T._one_of("view", "size", args, size)
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
         _view_dtype_error(shape[0])
     return _C.view(self, _shape_args(shape))
@@ -173,12 +178,12 @@ def _pow(self: Tensor, exponent: Any) -> Tensor:
     return T.pow(self, exponent)
 
 
-def _max(self: Tensor, dim: Any = None, keepdim: bool = False):
-    return T.max(self, dim, keepdim)
+def _max(self: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None):
+    return T.max(self, dim, keepdim, other=other)
 
 
-def _min(self: Tensor, dim: Any = None, keepdim: bool = False):
-    return T.min(self, dim, keepdim)
+def _min(self: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None):
+    return T.min(self, dim, keepdim, other=other)
 
 
 def _type_as(self: Tensor, other: Tensor) -> Tensor:
@@ -193,19 +198,19 @@ def _transposed(self: Tensor) -> Tensor:
     return _C.permute(self, list(range(self.ndim))[::-1])
 
 
-def _new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new_zeros(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros of the given size with self's dtype unless told otherwise."""
-    return T.zeros(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    return T.zeros(*shape, size=size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
-def _new_ones(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new_ones(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones of the given size with self's dtype unless told otherwise."""
-    return T.ones(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    return T.ones(*shape, size=size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
-def _new_empty(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new_empty(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of the given size with self's dtype unless told otherwise."""
-    return T.empty(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    return T.empty(*shape, size=size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -269,7 +274,7 @@ METHODS: dict[str, Any] = {
     "float": _cast(T.float32), "double": _cast(T.float64), "half": _cast(T.float16),
     "bfloat16": _cast(T.bfloat16), "long": _cast(T.int64), "int": _cast(T.int32), "bool": _cast(T.bool_),
     "is_floating_point": lambda self: self.dtype.is_floating_point,
-    "reshape": lambda self, *shape: _C.reshape(self, _shape_args(shape)),
+    "reshape": _reshape,
     "view": _view, "view_as": lambda self, other: _C.view(self, list(other.shape)),
     "reshape_as": lambda self, other: _C.reshape(self, list(other.shape)),
     "permute": _permute, "transpose": _C.transpose, "t": T.t, "expand": _expand,

@@ -250,15 +250,20 @@ def from_dlpack(ext: Any) -> Tensor:
     return _C.from_dlpack(ext)
 
 
-def _repeat(self: Tensor, *sizes: Any) -> Tensor:
-    return _C.repeat(self, T._shape(sizes))
+def _split(self: Tensor, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    return split(self, split_size, dim)
 
 
-def _tile(self: Tensor, *dims: Any) -> Tensor:
-    return tile(self, T._shape(dims))
+def _repeat(self: Tensor, *args: Any, repeats: Any = None) -> Tensor:
+    return _C.repeat(self, T._shape(T._one_of("repeat", "repeats", args, repeats)))
 
 
-def _flip(self: Tensor, *dims: Any) -> Tensor:
+def _tile(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
+    return tile(self, T._shape(T._one_of("tile", "dims", args, dims)))
+
+
+def _flip(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
+    dims = T._one_of("flip", "dims", args, dims)
     return flip(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else list(dims))
 
 
@@ -271,7 +276,7 @@ def _in_place(fn):
 
 
 METHODS: dict[str, Any] = {
-    "split": split, "chunk": chunk, "unbind": unbind, "tril": tril, "triu": triu, "tril_": _in_place(tril),
+    "split": _split, "chunk": chunk, "unbind": unbind, "tril": tril, "triu": triu, "tril_": _in_place(tril),
     "triu_": _in_place(triu), "gather": gather, "scatter": scatter, "scatter_": _in_place(scatter),
     "scatter_add": scatter_add, "scatter_add_": _in_place(scatter_add), "sort": sort, "argsort": argsort,
     "topk": topk, "cumsum": cumsum, "var": var, "std": std, "logsumexp": logsumexp, "flip": _flip,

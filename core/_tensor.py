@@ -128,6 +128,15 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     return _C.from_numpy(arr)
 
 
+def _one_of(op: str, name: str, args: tuple, keyword: Any) -> tuple:
+    """The varargs of f(2, 3) / f((2, 3)), or f(name=(2, 3)) as one argument: PyTorch takes either, not both."""
+    if keyword is None:
+        return args
+    if args:
+        raise TypeError(f"{op}: got {name} twice, as {args} and as {name}={keyword!r}")
+    return (keyword,)
+
+
 def _creation(fn, args, dtype, requires_grad, default=None):
     t = fn(_shape(args), _check_dtype(dtype) if dtype is not None else (default or _DEFAULT_FLOAT))
     if requires_grad:
@@ -135,16 +144,19 @@ def _creation(fn, args, dtype, requires_grad, default=None):
     return t
 
 
-def zeros(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return _creation(_C.zeros, size, dtype, requires_grad)
+def zeros(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None,
+          requires_grad: bool = False) -> Tensor:
+    return _creation(_C.zeros, _one_of("zeros", "size", shape, size), dtype, requires_grad)
 
 
-def ones(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return _creation(_C.ones, size, dtype, requires_grad)
+def ones(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None,
+         requires_grad: bool = False) -> Tensor:
+    return _creation(_C.ones, _one_of("ones", "size", shape, size), dtype, requires_grad)
 
 
-def empty(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return _creation(_C.empty, size, dtype, requires_grad)
+def empty(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None,
+          requires_grad: bool = False) -> Tensor:
+    return _creation(_C.empty, _one_of("empty", "size", shape, size), dtype, requires_grad)
 
 
 def full(size: Sequence[int], fill_value: float, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
@@ -156,21 +168,30 @@ def full(size: Sequence[int], fill_value: float, dtype: dtype | None = None, req
     return t
 
 
-def rand(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return _creation(_C.rand, size, dtype, requires_grad)
+def rand(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None,
+         requires_grad: bool = False) -> Tensor:
+    return _creation(_C.rand, _one_of("rand", "size", shape, size), dtype, requires_grad)
 
 
-def randn(*size, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return _creation(_C.randn, size, dtype, requires_grad)
+def randn(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None,
+          requires_grad: bool = False) -> Tensor:
+    return _creation(_C.randn, _one_of("randn", "size", shape, size), dtype, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: dtype | None = None) -> Tensor:
+def randint(low: int = 0, high: int | None = None, size: Sequence[int] = (), dtype: dtype | None = None) -> Tensor:
+    """Random integers in [low, high): randint(low, high, size), randint(high, size) or randint(high=, size=).
+
+    >>> core.randint(10, (2, 3)).shape
+    (2, 3)
+    """
+    if isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     return _C.randint(int(low), int(high), _shape((size,)), _check_dtype(dtype) if dtype else int64)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: dtype | None = None,
+def arange(start: float = 0, end: float | None = None, step: float = 1, dtype: dtype | None = None,
            requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
@@ -191,32 +212,33 @@ def eye(n: int, m: int | None = None, dtype: dtype | None = None) -> Tensor:
     return _C.eye(int(n), int(n if m is None else m), _check_dtype(dtype) if dtype else _DEFAULT_FLOAT)
 
 
-def zeros_like(t: Tensor, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def zeros_like(input: Tensor, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return zeros(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def ones_like(input: Tensor, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return ones(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def empty_like(t: Tensor, dtype: dtype | None = None) -> Tensor:
-    return empty(t.shape, dtype=dtype or t.dtype)
+def empty_like(input: Tensor, dtype: dtype | None = None) -> Tensor:
+    return empty(input.shape, dtype=dtype or input.dtype)
 
 
-def full_like(t: Tensor, fill_value: float, dtype: dtype | None = None) -> Tensor:
-    return full(t.shape, fill_value, dtype=dtype or t.dtype)
+def full_like(input: Tensor, fill_value: float, dtype: dtype | None = None) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype or input.dtype)
 
 
-def rand_like(t: Tensor, dtype: dtype | None = None) -> Tensor:
-    return rand(t.shape, dtype=dtype or t.dtype)
+def rand_like(input: Tensor, dtype: dtype | None = None) -> Tensor:
+    return rand(input.shape, dtype=dtype or input.dtype)
 
 
-def randn_like(t: Tensor, dtype: dtype | None = None) -> Tensor:
-    return randn(t.shape, dtype=dtype or t.dtype)
+def randn_like(input: Tensor, dtype: dtype | None = None) -> Tensor:
+    return randn(input.shape, dtype=dtype or input.dtype)
 
 
-def randint_like(t: Tensor, low: int, high: int | None = None, dtype: dtype | None = None) -> Tensor:
-    return randint(low, high, t.shape, dtype=dtype or t.dtype)
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, dtype: dtype | None = None) -> Tensor:
+    """randint(low, high) (or randint(high)) with input's shape and, unless told otherwise, its dtype."""
+    return randint(low, high, input.shape, dtype=dtype or input.dtype)
 
 
 def manual_seed(seed: int) -> None:
@@ -305,8 +327,13 @@ def amin(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     return _C.amin(input, _dims(dim), bool(keepdim))
 
 
-def max(input: Tensor, dim: Any = None, keepdim: bool = False):
-    """max(t) -> the largest value; max(t, dim) -> (values, indices); max(a, b) -> elementwise maximum."""
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None):
+    """max(t) -> the largest value; max(t, dim) -> (values, indices); max(a, b) or max(a, other=b) ->
+    elementwise maximum."""
+    if other is not None:
+        if dim is not None:
+            raise TypeError(f"max: got both dim={dim!r} and other; pass one of them")
+        return _C.maximum(input, other)
     if isinstance(dim, Tensor):
         return _C.maximum(input, dim)
     if dim is None:
@@ -314,8 +341,13 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False):
     return values_indices(*_C.max_dim(input, int(dim), bool(keepdim)))
 
 
-def min(input: Tensor, dim: Any = None, keepdim: bool = False):
-    """min(t) -> the smallest value; min(t, dim) -> (values, indices); min(a, b) -> elementwise minimum."""
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None):
+    """min(t) -> the smallest value; min(t, dim) -> (values, indices); min(a, b) or min(a, other=b) ->
+    elementwise minimum."""
+    if other is not None:
+        if dim is not None:
+            raise TypeError(f"min: got both dim={dim!r} and other; pass one of them")
+        return _C.minimum(input, other)
     if isinstance(dim, Tensor):
         return _C.minimum(input, dim)
     if dim is None:
@@ -331,8 +363,17 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     return _C.argmin(input, None if dim is None else int(dim), bool(keepdim))
 
 
-def prod(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    return _C.prod(input, None if dim is None else int(dim), bool(keepdim))
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: dtype | None = None) -> Tensor:
+    """Product over dim (all elements by default); integer and bool inputs give int64. With dtype the input is
+    converted to it first.
+
+    >>> core.tensor([1.5, 4.0]).prod(dtype=core.float64).item()
+    6.0
+    """
+    if dtype is None:
+        return _C.prod(input, None if dim is None else int(dim), bool(keepdim))
+    dtype = _check_dtype(dtype)  # an integer product comes back int64: wrapping it to int32 is int32's product
+    return _C.to_dtype(_C.prod(_C.to_dtype(input, dtype), None if dim is None else int(dim), bool(keepdim)), dtype)
 
 
 def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:

@@ -176,3 +176,57 @@ def test_div_rounding_mode_floors_or_truncates_the_quotient():
         t.div(2, rounding_mode="round")
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         n.div(0, rounding_mode="trunc")
+
+
+def test_shape_methods_take_their_shape_as_a_keyword_too():
+    x = core.arange(6).reshape(2, 3)
+    assert x.reshape(shape=(3, 2)).shape == (3, 2) and x.view(size=(6,)).shape == (6,)
+    assert x.permute(dims=(1, 0)).tolist() == [[0, 3], [1, 4], [2, 5]]
+    assert x[:1].expand(size=(2, 3)).tolist() == [[0, 1, 2], [0, 1, 2]]
+    assert x.repeat(repeats=(1, 2)).shape == (2, 6) and x.tile(dims=(2,)).shape == (2, 6)
+    assert x.flip(dims=(1,)).tolist() == [[2, 1, 0], [5, 4, 3]]
+    assert [p.shape for p in x.split(split_size=2, dim=1)] == [(2, 2), (2, 1)]
+    assert x.stride(dim=0) == 3 and x.stride(-1) == 1 and x.stride() == (3, 1)
+    with pytest.raises(TypeError, match="got shape twice"):
+        x.reshape(3, 2, shape=(3, 2))
+    with pytest.raises(IndexError, match="0-d tensor has no dimensions"):
+        core.tensor(1.0).stride(0)
+
+
+def test_factories_take_size_and_input_as_keywords():
+    assert core.zeros(size=(2, 3)).shape == (2, 3) and core.ones(size=[2], dtype=core.int64).tolist() == [1, 1]
+    assert core.empty(size=(0, 2)).shape == (0, 2) and core.randn(size=(4,)).shape == (4,)
+    assert core.rand(size=(1, 2)).shape == (1, 2)
+    x = core.zeros(2, dtype=core.int32)
+    assert x.new_zeros(size=(3,)).dtype == core.int32 and x.new_ones(size=(1, 2)).shape == (1, 2)
+    assert x.new_empty(size=(2,)).shape == (2,)
+    assert core.zeros_like(input=x).dtype == core.int32 and core.full_like(input=x, fill_value=7).tolist() == [7, 7]
+    assert core.ones_like(input=x).tolist() == [1, 1] and core.rand_like(input=core.zeros(3)).shape == (3,)
+    with pytest.raises(TypeError, match="got size twice"):
+        core.zeros(2, size=(2,))
+
+
+def test_arange_and_randint_take_pytorch_argument_forms():
+    assert core.arange(end=3).tolist() == [0, 1, 2]
+    core.manual_seed(0)
+    r = core.randint(5, (200,))  # randint(high, size)
+    assert r.shape == (200,) and r.dtype == core.int64 and 0 <= r.min().item() and r.max().item() <= 4
+    assert core.randint(high=3, size=(2, 2)).shape == (2, 2)
+    assert core.randint(2, 4, size=(50,)).min().item() >= 2
+    assert core.randint_like(core.zeros(3), high=2).dtype == core.float32
+
+
+def test_max_and_min_take_other_as_a_keyword():
+    a, b = core.tensor([1.0, 5.0]), core.tensor([3.0, 2.0])
+    assert a.max(other=b).tolist() == [3.0, 5.0] and core.min(a, other=b).tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match="both dim=0 and other"):
+        a.max(0, other=b)
+
+
+def test_prod_with_dtype_computes_in_that_dtype():
+    x = core.tensor([[1.5, 2.0], [3.0, 4.0]])
+    y = x.prod(dtype=core.float64)
+    assert y.dtype == core.float64 and y.item() == 36.0
+    assert core.prod(x, 1, dtype=core.float64).tolist() == [3.0, 12.0]
+    z = core.tensor([2 ** 20, 2 ** 20]).prod(dtype=core.int32)  # 2**40 wraps to 0 in int32, as PyTorch
+    assert z.dtype == core.int32 and z.item() == 0

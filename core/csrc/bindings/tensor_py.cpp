@@ -215,7 +215,14 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("ndim", &Tensor::dim)
       .def("dim", &Tensor::dim)
       .def("numel", &Tensor::numel)
-      .def("stride", [](const Tensor& t) { return py::tuple(py::cast(t.strides())); })
+      .def(
+          "stride",
+          [](const Tensor& t, std::optional<int64_t> dim) -> py::object {
+            if (!dim) return py::tuple(py::cast(t.strides()));
+            if (t.dim() == 0) index_error("stride: dimension ", *dim, " given, but a 0-d tensor has no dimensions");
+            return py::int_(t.strides()[wrap_dim(*dim, t.dim(), "stride")]);
+          },
+          py::arg("dim") = py::none())
       .def("storage_offset", &Tensor::offset)
       .def("element_size", [](const Tensor& t) { return itemsize(t.dtype()); })
       .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()); })
