@@ -16,20 +16,36 @@ def _shape_args(args: tuple) -> list[int]:
     return T._shape(args)
 
 
-def _to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    """t.to(dtype), t.to("cpu"), t.to(other_tensor): the CPU is the only device."""
-    dtype = kwargs.get("dtype")
-    for a in args:
-        if isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, str) or a is None:
-            if a not in (None, "cpu"):
-                raise ValueError(f"to: zoohub runs on the CPU only, got device {a!r}")
-        else:
-            dtype = a
-    if kwargs.get("device") not in (None, "cpu"):
-        raise ValueError(f"to: zoohub runs on the CPU only, got device {kwargs['device']!r}")
-    return self if dtype is None else _C.to_dtype(self, T._check_dtype(dtype))
+def _to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False,
+        copy: bool = False) -> Tensor:
+    """t.to(dtype), t.to("cpu", dtype), t.to(other_tensor), each optionally followed by non_blocking and copy, or
+    their keywords: the CPU is the only device. Without copy=True, t itself comes back when nothing changes.
+
+    >>> t = core.zeros(2); t.to(core.float32, copy=True)._shares_storage(t)
+    False
+    """
+    rest = list(args)
+    if rest and (rest[0] is None or isinstance(rest[0], str)):
+        if device is not None:
+            _to_error(f"device given twice ({rest[0]!r} and device={device!r})")
+        device = rest.pop(0)
+    if rest and not isinstance(rest[0], bool):
+        target = rest.pop(0)
+        if dtype is not None:
+            _to_error(f"dtype given twice ({target!r} and dtype={dtype!r})")
+        dtype = target.dtype if isinstance(target, Tensor) else target
+    if len(rest) > 2 or not all(isinstance(a, bool) for a in rest):
+        _to_error(f"expected (device, dtype or tensor, non_blocking, copy), got {args!r}")
+    copy = rest[1] if len(rest) == 2 else copy
+    if device not in (None, "cpu"):
+        raise ValueError(f"to: zoohub runs on the CPU only, got device {device!r}")
+    if dtype is not None and T._check_dtype(dtype) != self.dtype:
+        return _C.to_dtype(self, T._check_dtype(dtype))
+    return _C.clone(self) if copy else self
+
+
+def _to_error(message: str):
+    raise TypeError(f"to: {message}")
 
 
 def _repr(self: Tensor) -> str:

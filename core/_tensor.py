@@ -52,8 +52,8 @@ def _dims(dim: int | Sequence[int] | None) -> list[int]:
 def _check_dtype(dt: Any) -> dtype:
     if isinstance(dt, dtype):
         return dt
-    if dt is builtins.float:
-        return float32
+    if dt is builtins.float:  # as in PyTorch: dtype=float is float64, though a Python float operand counts as float32
+        return float64
     if dt is builtins.int:
         return int64
     if dt is builtins.bool:
@@ -85,7 +85,7 @@ def tensor(data: Any, dtype: dtype | None = None, requires_grad: bool = False) -
         arr = np.asarray(data)
         if arr.dtype == object:
             raise TypeError("tensor: data must be numbers, nested sequences of numbers, or arrays")
-        if not isinstance(data, np.ndarray):  # Python numbers: float32 and int64 by default, as in PyTorch
+        if not isinstance(data, (np.ndarray, np.generic)):  # Python numbers: float32 and int64, as in PyTorch
             if arr.dtype.kind == "f":
                 arr = arr.astype(np.float32)
             elif arr.dtype.kind in "iu":
@@ -161,7 +161,8 @@ def empty(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = 
 
 def full(size: Sequence[int], fill_value: float, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
-        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else _DEFAULT_FLOAT
+        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, (int, np.integer)) \
+            else _DEFAULT_FLOAT
     t = _C.full(_shape((size,)), fill_value, _check_dtype(dtype))
     if requires_grad:
         t.requires_grad = True

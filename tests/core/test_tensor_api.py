@@ -230,3 +230,33 @@ def test_prod_with_dtype_computes_in_that_dtype():
     assert core.prod(x, 1, dtype=core.float64).tolist() == [3.0, 12.0]
     z = core.tensor([2 ** 20, 2 ** 20]).prod(dtype=core.int32)  # 2**40 wraps to 0 in int32, as PyTorch
     assert z.dtype == core.int32 and z.item() == 0
+
+
+def test_to_copies_when_asked_and_refuses_arguments_it_does_not_know():
+    t = core.tensor([1.0, 2.0])
+    assert t.to(core.float32) is t and t.to("cpu") is t and t.to() is t
+    c = t.to(core.float32, copy=True)
+    assert not c._shares_storage(t) and c.tolist() == [1.0, 2.0]
+    assert not t.to(copy=True)._shares_storage(t)
+    assert not t.to("cpu", core.float32, False, True)._shares_storage(t)  # (device, dtype, non_blocking, copy)
+    assert t.to(core.float64, False, True).dtype == core.float64
+    assert t.to(dtype=core.int64, device="cpu", non_blocking=True).dtype == core.int64
+    with pytest.raises(TypeError):
+        t.to(core.float64, bogus=True)
+    with pytest.raises(TypeError, match="dtype given twice"):
+        t.to(core.float64, dtype=core.float16)
+
+
+def test_python_types_as_dtypes_mean_what_they_mean_in_pytorch():
+    assert core.zeros(2, dtype=float).dtype == core.float64  # float is float64 as a dtype, as in PyTorch
+    assert core.tensor([1, 2]).to(float).dtype == core.float64
+    assert core.zeros(2, dtype=int).dtype == core.int64 and core.zeros(2, dtype=bool).dtype == core.bool
+
+
+def test_numpy_scalars_keep_their_dtype_in_tensor_and_full():
+    assert core.tensor(np.float64(2.5)).dtype == core.float64
+    assert core.tensor(np.int32(2)).dtype == core.int32 and core.tensor(np.int32(2)).item() == 2
+    assert core.tensor(np.float32(1.5)).dtype == core.float32 and core.tensor(np.bool_(True)).dtype == core.bool
+    assert core.as_tensor(np.float64(2.5)).dtype == core.float64
+    assert core.tensor(2.5).dtype == core.float32  # a Python float stays float32
+    assert core.full((2,), np.int32(1)).dtype == core.int64  # an integer fill value, as a Python int
