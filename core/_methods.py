@@ -37,8 +37,7 @@ def _to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None, non_blo
     if len(rest) > 2 or not all(isinstance(a, bool) for a in rest):
         _to_error(f"expected (device, dtype or tensor, non_blocking, copy), got {args!r}")
     copy = rest[1] if len(rest) == 2 else copy
-    if device not in (None, "cpu"):
-        raise ValueError(f"to: zoohub runs on the CPU only, got device {device!r}")
+    T._on_cpu("to", device)
     if dtype is not None and T._check_dtype(dtype) != self.dtype:
         return _C.to_dtype(self, T._check_dtype(dtype))
     return _C.clone(self) if copy else self
@@ -158,7 +157,9 @@ def _fill_(self: Tensor, value: float) -> Tensor:
     return self
 
 
-def _copy_(self: Tensor, src: Any) -> Tensor:
+def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    """Writes src (a tensor or a number, broadcast and converted to self's dtype) into self; non_blocking is
+    accepted for PyTorch's sake and changes nothing on the CPU."""
     _C.copy_(self, src)
     return self
 
@@ -214,33 +215,42 @@ def _transposed(self: Tensor) -> Tensor:
     return _C.permute(self, list(range(self.ndim))[::-1])
 
 
-def _new_zeros(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new_zeros(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
     """Zeros of the given size with self's dtype unless told otherwise."""
-    return T.zeros(*shape, size=size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    return T.zeros(*shape, size=size, dtype=self.dtype if dtype is None else dtype, device=device,
+                   requires_grad=requires_grad)
 
 
-def _new_ones(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new_ones(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
     """Ones of the given size with self's dtype unless told otherwise."""
-    return T.ones(*shape, size=size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    return T.ones(*shape, size=size, dtype=self.dtype if dtype is None else dtype, device=device,
+                  requires_grad=requires_grad)
 
 
-def _new_empty(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new_empty(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of the given size with self's dtype unless told otherwise."""
-    return T.empty(*shape, size=size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    return T.empty(*shape, size=size, dtype=self.dtype if dtype is None else dtype, device=device,
+                   requires_grad=requires_grad)
 
 
-def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
     """fill_value everywhere, with self's dtype unless told otherwise (not the fill value's)."""
-    return T.full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    return T.full(size, fill_value, dtype=self.dtype if dtype is None else dtype, device=device,
+                  requires_grad=requires_grad)
 
 
-def _new_tensor(self: Tensor, data: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
+                requires_grad: bool = False) -> Tensor:
     """A copy of data (as core.tensor) with self's dtype unless told otherwise.
 
     >>> core.zeros(2, dtype=core.float16).new_tensor([1, 2]).dtype
     core.float16
     """
-    return T.tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    return T.tensor(data, dtype=self.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad)
 
 
 def _equality(op):

@@ -129,12 +129,15 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     return _C.triu(input, _int("triu", "diagonal", diagonal))
 
 
-def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    """out[i][j] = input[index[i][j]][j] for dim 0 (and likewise for other dims); index is int64.
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """out[i][j] = input[index[i][j]][j] for dim 0 (and likewise for other dims); index is int64. Gradients are
+    dense: sparse_grad=True is refused.
 
     >>> core.gather(core.tensor([[1, 2], [3, 4]]), 1, core.tensor([[1], [0]])).tolist()
     [[2], [3]]
     """
+    if sparse_grad:
+        raise ValueError("gather: sparse_grad=True is not supported (core has no sparse tensors); leave it False")
     return _C.gather(input, _int("gather", "dim", dim), index)
 
 

@@ -73,12 +73,13 @@ def _from_numpy_dtype(nd: np.dtype) -> dtype:
 
 # ---------------------------------------------------------------------------------------------- creation
 
-def tensor(data: Any, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: dtype | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor copied from data (nested lists, numbers, numpy arrays or tensors).
 
     >>> core.tensor([[1.0, 2.0], [3.0, 4.0]]).shape
     (2, 2)
     """
+    _on_cpu("tensor", device)
     if isinstance(data, Tensor):
         t = _C.clone(_C.detach(data))
     else:
@@ -97,9 +98,7 @@ def tensor(data: Any, dtype: dtype | None = None, requires_grad: bool = False) -
         t = _C.clone(_C.from_numpy(np.array(arr, copy=True, order="C")))
     if dtype is not None:
         t = _C.to_dtype(t, _check_dtype(dtype))
-    if requires_grad:
-        t.requires_grad = True
-    return t
+    return _created(t, requires_grad)
 
 
 def _check_fits(arr: np.ndarray, target: Any) -> None:
@@ -113,7 +112,8 @@ def _check_fits(arr: np.ndarray, target: Any) -> None:
         raise OverflowError(f"tensor: value {bad} does not fit in {np.dtype(target).name}")
 
 
-def as_tensor(data: Any, dtype: dtype | None = None) -> Tensor:
+def as_tensor(data: Any, dtype: dtype | None = None, device: Any = None) -> Tensor:
+    _on_cpu("as_tensor", device)
     if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
         return data
     if isinstance(data, np.ndarray) and (dtype is None or _from_numpy_dtype(data.dtype) == dtype):
@@ -137,109 +137,128 @@ def _one_of(op: str, name: str, args: tuple, keyword: Any) -> tuple:
     return (keyword,)
 
 
-def _creation(fn, args, dtype, requires_grad, default=None):
-    t = fn(_shape(args), _check_dtype(dtype) if dtype is not None else (default or _DEFAULT_FLOAT))
+def _on_cpu(op: str, device: Any) -> None:
+    """Factories and to() take device= as PyTorch's do; the CPU is the only one (t.device is "cpu")."""
+    if device not in (None, "cpu"):
+        raise ValueError(f"{op}: zoohub runs on the CPU only, got device {device!r}")
+
+
+def _created(t: Tensor, requires_grad: bool) -> Tensor:
     if requires_grad:
         t.requires_grad = True
     return t
 
 
-def zeros(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None,
+def _creation(fn, op, shape, size, dtype, device, requires_grad):
+    _on_cpu(op, device)
+    t = fn(_shape(_one_of(op, "size", shape, size)), _check_dtype(dtype) if dtype is not None else _DEFAULT_FLOAT)
+    return _created(t, requires_grad)
+
+
+def zeros(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
-    return _creation(_C.zeros, _one_of("zeros", "size", shape, size), dtype, requires_grad)
+    return _creation(_C.zeros, "zeros", shape, size, dtype, device, requires_grad)
 
 
-def ones(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None,
+def ones(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
-    return _creation(_C.ones, _one_of("ones", "size", shape, size), dtype, requires_grad)
+    return _creation(_C.ones, "ones", shape, size, dtype, device, requires_grad)
 
 
-def empty(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None,
+def empty(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
-    return _creation(_C.empty, _one_of("empty", "size", shape, size), dtype, requires_grad)
+    return _creation(_C.empty, "empty", shape, size, dtype, device, requires_grad)
 
 
-def full(size: Sequence[int], fill_value: float, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
+def full(size: Sequence[int], fill_value: float, dtype: dtype | None = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    _on_cpu("full", device)
     if dtype is None:
         dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, (int, np.integer)) \
             else _DEFAULT_FLOAT
-    t = _C.full(_shape((size,)), fill_value, _check_dtype(dtype))
-    if requires_grad:
-        t.requires_grad = True
-    return t
+    return _created(_C.full(_shape((size,)), fill_value, _check_dtype(dtype)), requires_grad)
 
 
-def rand(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None,
+def rand(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
-    return _creation(_C.rand, _one_of("rand", "size", shape, size), dtype, requires_grad)
+    return _creation(_C.rand, "rand", shape, size, dtype, device, requires_grad)
 
 
-def randn(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None,
+def randn(*shape: Any, size: Sequence[int] | None = None, dtype: dtype | None = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
-    return _creation(_C.randn, _one_of("randn", "size", shape, size), dtype, requires_grad)
+    return _creation(_C.randn, "randn", shape, size, dtype, device, requires_grad)
 
 
-def randint(low: int = 0, high: int | None = None, size: Sequence[int] = (), dtype: dtype | None = None) -> Tensor:
+def randint(low: int = 0, high: int | None = None, size: Sequence[int] = (), dtype: dtype | None = None,
+            device: Any = None, requires_grad: bool = False) -> Tensor:
     """Random integers in [low, high): randint(low, high, size), randint(high, size) or randint(high=, size=).
 
     >>> core.randint(10, (2, 3)).shape
     (2, 3)
     """
+    _on_cpu("randint", device)
     if isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    return _C.randint(int(low), int(high), _shape((size,)), _check_dtype(dtype) if dtype else int64)
+    t = _C.randint(int(low), int(high), _shape((size,)), _check_dtype(dtype) if dtype else int64)
+    return _created(t, requires_grad)
 
 
 def arange(start: float = 0, end: float | None = None, step: float = 1, dtype: dtype | None = None,
-           requires_grad: bool = False) -> Tensor:
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    _on_cpu("arange", device)
     if end is None:
         start, end = 0, start
     if dtype is None:
         is_int = builtins.all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end, step))
         dtype = int64 if is_int else _DEFAULT_FLOAT
-    t = _C.arange(float(start), float(end), float(step), _check_dtype(dtype))
-    if requires_grad:
-        t.requires_grad = True
-    return t
+    return _created(_C.arange(float(start), float(end), float(step), _check_dtype(dtype)), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: dtype | None = None) -> Tensor:
-    return _C.linspace(float(start), float(end), int(steps), _check_dtype(dtype) if dtype else _DEFAULT_FLOAT)
+def linspace(start: float, end: float, steps: int, dtype: dtype | None = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    _on_cpu("linspace", device)
+    t = _C.linspace(float(start), float(end), int(steps), _check_dtype(dtype) if dtype else _DEFAULT_FLOAT)
+    return _created(t, requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: dtype | None = None) -> Tensor:
-    return _C.eye(int(n), int(n if m is None else m), _check_dtype(dtype) if dtype else _DEFAULT_FLOAT)
+def eye(n: int, m: int | None = None, dtype: dtype | None = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    _on_cpu("eye", device)
+    t = _C.eye(int(n), int(n if m is None else m), _check_dtype(dtype) if dtype else _DEFAULT_FLOAT)
+    return _created(t, requires_grad)
 
 
-def zeros_like(input: Tensor, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return zeros(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def zeros_like(input: Tensor, dtype: dtype | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
 
 
-def ones_like(input: Tensor, dtype: dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return ones(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def ones_like(input: Tensor, dtype: dtype | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
 
 
-def empty_like(input: Tensor, dtype: dtype | None = None) -> Tensor:
-    return empty(input.shape, dtype=dtype or input.dtype)
+def empty_like(input: Tensor, dtype: dtype | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return empty(input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(input: Tensor, fill_value: float, dtype: dtype | None = None) -> Tensor:
-    return full(input.shape, fill_value, dtype=dtype or input.dtype)
+def full_like(input: Tensor, fill_value: float, dtype: dtype | None = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
 
 
-def rand_like(input: Tensor, dtype: dtype | None = None) -> Tensor:
-    return rand(input.shape, dtype=dtype or input.dtype)
+def rand_like(input: Tensor, dtype: dtype | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, dtype: dtype | None = None) -> Tensor:
-    return randn(input.shape, dtype=dtype or input.dtype)
+def randn_like(input: Tensor, dtype: dtype | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low: int = 0, high: int | None = None, dtype: dtype | None = None) -> Tensor:
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, dtype: dtype | None = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
     """randint(low, high) (or randint(high)) with input's shape and, unless told otherwise, its dtype."""
-    return randint(low, high, input.shape, dtype=dtype or input.dtype)
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
 
 
 def manual_seed(seed: int) -> None:

@@ -135,6 +135,7 @@ def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
 
 
 def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
-               padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
-    """Mean over kernel windows (stride defaults to kernel_size)."""
-    return N.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad)
+               padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """Mean over kernel windows (stride defaults to kernel_size); divisor_override replaces the window size."""
+    return N.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)

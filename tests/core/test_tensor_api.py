@@ -260,3 +260,44 @@ def test_numpy_scalars_keep_their_dtype_in_tensor_and_full():
     assert core.as_tensor(np.float64(2.5)).dtype == core.float64
     assert core.tensor(2.5).dtype == core.float32  # a Python float stays float32
     assert core.full((2,), np.int32(1)).dtype == core.int64  # an integer fill value, as a Python int
+
+
+def test_factories_take_device_cpu_and_requires_grad():
+    x = core.zeros(2, 3)
+    made = [core.zeros(2, device="cpu"), core.ones(2, device=x.device), core.empty(2, device=None),
+            core.full((2,), 1.0, device="cpu"), core.rand(2, device="cpu"), core.randn(2, device="cpu"),
+            core.arange(3, device="cpu"), core.linspace(0, 1, 3, device="cpu"), core.eye(2, device="cpu"),
+            core.tensor([1.0], device="cpu"), core.as_tensor([1.0], device="cpu"), core.randint(3, (2,), device="cpu"),
+            core.zeros_like(x, device="cpu"), core.full_like(x, 2, device="cpu"), x.new_zeros(2, device="cpu"),
+            x.new_ones(2, device="cpu"), x.new_empty(2, device="cpu"), x.new_full((2,), 1, device="cpu"),
+            x.new_tensor([1.0], device="cpu")]
+    assert all(t.device == "cpu" for t in made)
+    with pytest.raises(ValueError, match="CPU only, got device 'cuda'"):
+        core.zeros(2, device="cuda")
+    with pytest.raises(ValueError, match="CPU only"):
+        x.new_zeros(2, device="cuda:0")
+    grads = [core.eye(2, requires_grad=True), core.linspace(0, 1, 3, requires_grad=True),
+             core.empty_like(x, requires_grad=True), core.full_like(x, 2.0, requires_grad=True),
+             core.rand_like(x, requires_grad=True), core.randn_like(x, requires_grad=True)]
+    assert all(t.requires_grad and t.is_leaf for t in grads)
+
+
+def test_copy_numpy_and_gather_take_pytorch_keywords():
+    t = core.zeros(2)
+    assert t.copy_(core.ones(2), non_blocking=True).tolist() == [1.0, 1.0]
+    w = core.ones(2, requires_grad=True)
+    a = w.numpy(force=True)
+    assert a.tolist() == [1.0, 1.0] and not a.flags.owndata  # still shares w's memory
+    with pytest.raises(RuntimeError, match="requires grad"):
+        w.numpy()
+    x = core.tensor([[1, 2], [3, 4]])
+    assert core.gather(x, 1, core.tensor([[1], [0]]), sparse_grad=False).tolist() == [[2], [3]]
+    with pytest.raises(ValueError, match="sparse_grad=True is not supported"):
+        x.gather(1, core.tensor([[1], [0]]), sparse_grad=True)
+
+
+def test_functional_avg_pool2d_takes_divisor_override():
+    import core.nn.functional as F
+
+    x = core.ones(1, 1, 2, 2)
+    assert F.avg_pool2d(x, 2, divisor_override=1).tolist() == [[[[4.0]]]]

@@ -251,7 +251,10 @@ void bind_tensor(py::module_& m) {
                              })
       .def_property_readonly("is_leaf", &Tensor::is_leaf)
       .def("item", &item)
-      .def("numpy", &to_numpy)
+      .def(
+          "numpy", [](const Tensor& t, bool force) { return to_numpy(force ? detach(t) : t); },
+          "The values as a numpy array sharing memory; force=True detaches first, as PyTorch's",
+          py::arg("force") = false)
       .def("_backward",
            [](const Tensor& t, py::object grad, bool retain_graph, bool create_graph) {
              Tensor g = grad.is_none() ? Tensor() : grad.cast<Tensor>();
