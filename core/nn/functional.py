@@ -98,11 +98,12 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: float | None = None) -> Tensor:
-    """softmax(q @ k.T * scale + mask) @ v over (..., L, E) inputs; a bool attn_mask marks allowed pairs with True."""
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(q @ k.T * scale + mask) @ v over (..., L, E) inputs; a bool attn_mask marks allowed pairs with True;
+    enable_gqa lets key and value have fewer heads than query (see core.scaled_dot_product_attention)."""
     return N.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p,
-                                          is_causal=is_causal, scale=scale)
+                                          is_causal=is_causal, scale=scale, enable_gqa=enable_gqa)
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:

@@ -301,3 +301,13 @@ def test_functional_avg_pool2d_takes_divisor_override():
 
     x = core.ones(1, 1, 2, 2)
     assert F.avg_pool2d(x, 2, divisor_override=1).tolist() == [[[[4.0]]]]
+
+
+def test_functional_attention_takes_enable_gqa():
+    import core.nn.functional as F
+
+    core.manual_seed(0)
+    q, k, v = core.randn(1, 4, 3, 8), core.randn(1, 2, 3, 8), core.randn(1, 2, 3, 8)
+    got = F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+    k4, v4 = k[:, [0, 0, 1, 1]], v[:, [0, 0, 1, 1]]  # each key/value head serves two query heads
+    np.testing.assert_allclose(got.numpy(), core.scaled_dot_product_attention(q, k4, v4).numpy(), rtol=1e-5, atol=1e-6)
