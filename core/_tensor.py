@@ -210,10 +210,11 @@ def arange(start: float = 0, end: float | None = None, step: float = 1, dtype: d
     _on_cpu("arange", device)
     if end is None:
         start, end = 0, start
-    if dtype is None:
-        is_int = builtins.all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end, step))
-        dtype = int64 if is_int else _DEFAULT_FLOAT
-    return _created(_C.arange(float(start), float(end), float(step), _check_dtype(dtype)), requires_grad)
+    is_int = builtins.all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, end, step))
+    dtype = _check_dtype(dtype) if dtype is not None else int64 if is_int else _DEFAULT_FLOAT
+    if is_int and not dtype.is_floating_point:  # in int64, exact past 2**53; float dtypes count in doubles, as PyTorch
+        return _created(_C.arange_int(int(start), int(end), int(step), dtype), requires_grad)
+    return _created(_C.arange(float(start), float(end), float(step), dtype), requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, dtype: dtype | None = None, device: Any = None,

@@ -311,3 +311,16 @@ def test_functional_attention_takes_enable_gqa():
     got = F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
     k4, v4 = k[:, [0, 0, 1, 1]], v[:, [0, 0, 1, 1]]  # each key/value head serves two query heads
     np.testing.assert_allclose(got.numpy(), core.scaled_dot_product_attention(q, k4, v4).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_integer_arange_is_exact_past_two_to_the_53():
+    big = 2 ** 62
+    assert core.arange(big, big + 3).tolist() == [big, big + 1, big + 2]  # through doubles: no elements at all
+    assert core.arange(2 ** 63 - 3, 2 ** 63 - 1).tolist() == [2 ** 63 - 3, 2 ** 63 - 2]
+    assert core.arange(-2 ** 63, -2 ** 63 + 2).tolist() == [-2 ** 63, -2 ** 63 + 1]
+    assert core.arange(10, 0, -3).tolist() == [10, 7, 4, 1] and core.arange(5, 5, -1).shape == (0,)
+    assert core.arange(-5, 5, 3, dtype=core.int32).tolist() == [-5, -2, 1, 4]
+    with pytest.raises(ValueError, match="step must be nonzero"):
+        core.arange(0, 5, 0)
+    with pytest.raises(ValueError, match="inconsistent"):
+        core.arange(0, 10, -1)

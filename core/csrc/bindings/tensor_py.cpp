@@ -310,6 +310,7 @@ void bind_tensor(py::module_& m) {
     return nogil([&] { return full(shape, v, dtype); });
   });
   m.def("arange", &arange, rel);
+  m.def("arange_int", &arange_int, rel);
   m.def("linspace", &linspace, rel);
   m.def("eye", &eye, rel);
   m.def("manual_seed", &manual_seed);

@@ -1,6 +1,7 @@
 // Creation, random numbers, casts and copies.
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "autograd/autograd.h"
 #include "ops/dispatch.h"
@@ -74,6 +75,31 @@ Tensor arange(double start, double end, double step, DType dtype) {
     using T = decltype(tag);
     T* o = t.data<T>();
     for (int64_t i = 0; i < n; ++i) o[i] = convert<T>(start + static_cast<double>(i) * step);
+  });
+  return t;
+}
+
+Tensor arange_int(int64_t start, int64_t end, int64_t step, DType dtype) {
+  if (step == 0) value_error("arange: step must be nonzero");
+  if ((end > start && step < 0) || (end < start && step > 0))
+    value_error("arange: upper bound and step sign are inconsistent (start=", start, ", end=", end, ", step=", step,
+                ")");
+  // Counted in 128 bits: end - start can pass int64, and a double would round 2**62 + 3 down to 2**62.
+  const __int128 span = static_cast<__int128>(end) - start;
+  const __int128 count = (span + step + (step > 0 ? -1 : 1)) / step;  // ceil(span / step), span / step >= 0
+  if (count > std::numeric_limits<int64_t>::max())
+    value_error("arange: ", static_cast<double>(count), " elements (start=", start, ", end=", end, ", step=", step,
+                ") are more than a tensor can hold");
+  const int64_t n = static_cast<int64_t>(count);
+  Tensor t = empty({n}, dtype);
+  dispatch_all(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* o = t.data<T>();
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t v = start + i * step;  // between start and end, so it fits
+      if constexpr (std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t>) o[i] = static_cast<T>(v);
+      else o[i] = convert<T>(static_cast<double>(v));
+    }
   });
   return t;
 }

@@ -21,6 +21,7 @@ Tensor full(const Shape& shape, const Tensor& value, DType dtype);  // value: a 
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
 Tensor arange(double start, double end, double step, DType dtype);
+Tensor arange_int(int64_t start, int64_t end, int64_t step, DType dtype);  // exact past 2**53
 Tensor linspace(double start, double end, int64_t steps, DType dtype);
 Tensor eye(int64_t n, int64_t m, DType dtype);
 void manual_seed(uint64_t seed);
