@@ -195,10 +195,12 @@ def _pow(self: Tensor, exponent: Any) -> Tensor:
     return T.pow(self, exponent)
 
 
+@T.numpy_names
 def _max(self: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None):
     return T.max(self, dim, keepdim, other=other)
 
 
+@T.numpy_names
 def _min(self: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None):
     return T.min(self, dim, keepdim, other=other)
 
@@ -305,8 +307,8 @@ METHODS: dict[str, Any] = {
     "reshape_as": lambda self, other: _C.reshape(self, list(other.shape)),
     "permute": _permute, "transpose": _C.transpose, "t": T.t, "expand": _expand,
     "expand_as": lambda self, other: _C.expand(self, list(other.shape)),
-    "unsqueeze": _C.unsqueeze, "squeeze": T.squeeze, "flatten": T.flatten, "narrow": _C.narrow,
-    "select": _C.select, "contiguous": _C.contiguous, "clone": _C.clone, "detach": _C.detach,
+    "unsqueeze": T.unsqueeze, "squeeze": T.squeeze, "flatten": T.flatten, "narrow": T.narrow,
+    "select": T.select, "contiguous": _C.contiguous, "clone": _C.clone, "detach": _C.detach,
     "sum": T.sum, "mean": T.mean, "amax": T.amax, "amin": T.amin, "max": _max, "min": _min,
     "argmax": T.argmax, "argmin": T.argmin, "prod": T.prod, "any": T.any, "all": T.all,
     "abs": _C.abs, "neg": _C.neg, "exp": _C.exp, "log": _C.log, "log1p": _C.log1p, "sqrt": _C.sqrt,

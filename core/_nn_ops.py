@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from core import _C
+from core._tensor import numpy_names
 
 Tensor = _C.Tensor
 
@@ -45,6 +46,7 @@ def _implicit_softmax_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
+@numpy_names
 def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along dim, computed stably (the row max is subtracted first).
 
@@ -55,6 +57,7 @@ def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     return _C.softmax(x, _implicit_softmax_dim(x.ndim) if dim is None else int(dim))
 
 
+@numpy_names
 def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     """x - logsumexp(x) along dim: log-probabilities without the round-off of log(softmax(x))."""
     x = _cast(input, dtype)
@@ -215,10 +218,12 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return _C.one_hot(tensor, int(num_classes))
 
 
+@numpy_names
 def _softmax_method(self: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     return softmax(self, dim, dtype=dtype)
 
 
+@numpy_names
 def _log_softmax_method(self: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     return log_softmax(self, dim, dtype=dtype)
 

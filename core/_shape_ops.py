@@ -31,6 +31,7 @@ def _int(op: str, name: str, v: Any) -> int:
     return v.__index__()
 
 
+@T.numpy_names
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenates tensors along an existing dim (dtypes are promoted; 1-d empty tensors are skipped).
 
@@ -40,6 +41,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return _C.cat(_tensors("cat", tensors), _int("cat", "dim", dim))
 
 
+@T.numpy_names
 def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Alias of cat."""
     return cat(tensors, dim)
@@ -50,6 +52,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return cat(tensors, axis)
 
 
+@T.numpy_names
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Joins equal-shaped tensors along a new dim.
 
@@ -72,6 +75,7 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
     return tuple(_C.split(tensor, size, _int("split", "dim", dim)))
 
 
+@T.numpy_names
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Views of `chunks` nearly equal pieces (pieces of ceil(size / chunks); there may be fewer).
 
@@ -81,6 +85,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return tuple(_C.chunk(input, _int("chunk", "chunks", chunks), _int("chunk", "dim", dim)))
 
 
+@T.numpy_names
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along `dim` as views, with that dim removed."""
     d, n = _int("unbind", "dim", dim), input.ndim
@@ -129,6 +134,7 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     return _C.triu(input, _int("triu", "diagonal", diagonal))
 
 
+@T.numpy_names
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """out[i][j] = input[index[i][j]][j] for dim 0 (and likewise for other dims); index is int64. Gradients are
     dense: sparse_grad=True is refused.
@@ -141,6 +147,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     return _C.gather(input, _int("gather", "dim", dim), index)
 
 
+@T.numpy_names
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None) -> Tensor:
     """A copy of input with src (a tensor) or value (a number) written at index along dim (gather's inverse)."""
     if src is None and value is None:
@@ -154,11 +161,13 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any 
     return _C.scatter_value(input, d, index, _C._to_operand(src))
 
 
+@T.numpy_names
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of input with src added at index along dim; repeated indices accumulate."""
     return _C.scatter_add(input, _int("scatter_add", "dim", dim), index, src)
 
 
+@T.numpy_names
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """(values, indices) sorted along dim. Always stable; NaN sorts as the largest value.
 
@@ -169,12 +178,14 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     return T.values_indices(*_C.sort(input, _int("sort", "dim", dim), bool(descending)))
 
 
+@T.numpy_names
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """The indices that sort input along dim (stable)."""
     del stable
     return _C.argsort(input, _int("argsort", "dim", dim), bool(descending))
 
 
+@T.numpy_names
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """(values, indices) of the k largest (or smallest) elements along dim, in order; ties go to the lower index.
 
@@ -185,6 +196,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
                                      bool(sorted)))
 
 
+@T.numpy_names
 def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """Running sums along dim; integer and bool inputs give int64 (as in PyTorch).
 
@@ -204,6 +216,7 @@ def _correction(op: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any,
     return dim, float(correction)
 
 
+@T.numpy_names
 def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None) -> Tensor:
     """Variance over dim (all dims by default) with Bessel's correction (correction=1) unless told otherwise.
@@ -215,6 +228,7 @@ def var(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
     return _C.var(input, T._dims(dim), c, bool(keepdim))
 
 
+@T.numpy_names
 def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None) -> Tensor:
     """Standard deviation: the square root of var with the same arguments."""
@@ -222,6 +236,7 @@ def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
     return _C.std(input, T._dims(dim), c, bool(keepdim))
 
 
+@T.numpy_names
 def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
     """log(sum(exp(input))) over dim, computed stably (the maximum is subtracted first).
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from collections import namedtuple
 from typing import Any, Iterable, Sequence
 
@@ -313,17 +314,31 @@ def _backward(self: Tensor, gradient: Tensor | None = None, retain_graph: bool =
 
 # ---------------------------------------------------------------------------------------------- ops
 
+def numpy_names(fn):
+    """Lets fn take numpy's axis= and keepdims= for dim= and keepdim=, as PyTorch's functions do (t.sum(axis=0))."""
+    def call(*args, **kwargs):
+        for numpy_name, name in (("axis", "dim"), ("keepdims", "keepdim")):
+            if numpy_name in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{fn.__name__}: got both {name}= and its alias {numpy_name}=")
+                kwargs[name] = kwargs.pop(numpy_name)
+        return fn(*args, **kwargs)
+    return functools.wraps(fn)(call)
+
+
 def _reduce(fn):
     def op(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, **kw) -> Tensor:
         return fn(input, _dims(dim), bool(keepdim), **kw)
     return op
 
 
+@numpy_names
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False,
         dtype: dtype | None = None) -> Tensor:
     return _C.sum(input, _dims(dim), bool(keepdim), _check_dtype(dtype) if dtype is not None else None)
 
 
+@numpy_names
 def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
          dtype: dtype | None = None) -> Tensor:
     """Mean over dim (all dims by default). With dtype (a floating one) the input is converted to it first, which
@@ -340,14 +355,17 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     return _C.mean(input, _dims(dim), bool(keepdim))
 
 
+@numpy_names
 def amax(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     return _C.amax(input, _dims(dim), bool(keepdim))
 
 
+@numpy_names
 def amin(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     return _C.amin(input, _dims(dim), bool(keepdim))
 
 
+@numpy_names
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None):
     """max(t) -> the largest value; max(t, dim) -> (values, indices); max(a, b) or max(a, other=b) ->
     elementwise maximum."""
@@ -362,6 +380,7 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor 
     return values_indices(*_C.max_dim(input, int(dim), bool(keepdim)))
 
 
+@numpy_names
 def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None):
     """min(t) -> the smallest value; min(t, dim) -> (values, indices); min(a, b) or min(a, other=b) ->
     elementwise minimum."""
@@ -376,14 +395,17 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor 
     return values_indices(*_C.min_dim(input, int(dim), bool(keepdim)))
 
 
+@numpy_names
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _C.argmax(input, None if dim is None else int(dim), bool(keepdim))
 
 
+@numpy_names
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _C.argmin(input, None if dim is None else int(dim), bool(keepdim))
 
 
+@numpy_names
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: dtype | None = None) -> Tensor:
     """Product over dim (all elements by default); integer and bool inputs give int64. With dtype the input is
     converted to it first.
@@ -397,10 +419,12 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
     return _C.to_dtype(_C.prod(_C.to_dtype(input, dtype), None if dim is None else int(dim), bool(keepdim)), dtype)
 
 
+@numpy_names
 def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     return _C.any(input, _dims(dim), bool(keepdim))
 
 
+@numpy_names
 def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     return _C.all(input, _dims(dim), bool(keepdim))
 
@@ -464,6 +488,7 @@ def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
     return _C.permute(input, _shape((dims,)))
 
 
+@numpy_names
 def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     """Removes dims of size 1: all of them, the one `dim`, or those among a tuple of dims."""
     if not isinstance(dim, (tuple, list)):
@@ -500,6 +525,7 @@ def t(input: Tensor) -> Tensor:
     return _C.transpose(input, 0, 1) if input.ndim == 2 else input
 
 
+@numpy_names
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of input at `index` (a 0-d or 1-d int64/int32 tensor) along dim; a copy, differentiable.
 
@@ -534,10 +560,11 @@ def _export(names: Iterable[str]) -> dict[str, Any]:
     return {n: getattr(_C, n) for n in names}
 
 
+globals().update({n: numpy_names(getattr(_C, n)) for n in ("unsqueeze", "narrow", "select")})
 globals().update(_export([
     "neg", "abs", "sign", "floor", "ceil", "trunc", "remainder", "fmod", "floor_divide", "exp", "log", "log1p",
     "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "silu", "erf",
     "logical_not", "add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
-    "logical_and", "logical_or", "matmul", "bmm", "transpose", "unsqueeze", "narrow", "select", "clone", "detach",
+    "logical_and", "logical_or", "matmul", "bmm", "transpose", "clone", "detach",
     "contiguous",
 ]))

@@ -324,3 +324,16 @@ def test_integer_arange_is_exact_past_two_to_the_53():
         core.arange(0, 5, 0)
     with pytest.raises(ValueError, match="inconsistent"):
         core.arange(0, 10, -1)
+
+
+def test_dim_and_keepdim_take_numpys_axis_and_keepdims_aliases():
+    x = core.tensor([[1.0, 5.0], [3.0, 2.0]])
+    assert x.sum(axis=0).tolist() == [4.0, 7.0] and core.mean(x, axis=1, keepdims=True).tolist() == [[3.0], [2.5]]
+    assert x.max(axis=1).indices.tolist() == [1, 0] and x.argmin(axis=0).tolist() == [0, 1]
+    assert x.amax(axis=(0, 1)).item() == 5.0 and x.std(axis=0, keepdims=True).shape == (1, 2)
+    assert x.cumsum(axis=1).tolist() == [[1.0, 6.0], [3.0, 5.0]] and x.sort(axis=0).values.tolist()[0] == [1.0, 2.0]
+    assert core.cat([x, x], axis=1).shape == (2, 4) and core.stack([x, x], axis=0).shape == (2, 2, 2)
+    assert x.softmax(axis=1).shape == (2, 2) and x.unsqueeze(axis=0).shape == (1, 2, 2)
+    assert x.gather(axis=1, index=core.tensor([[1], [0]])).tolist() == [[5.0], [3.0]]
+    with pytest.raises(TypeError, match="got both dim= and its alias axis="):
+        x.sum(dim=0, axis=0)
