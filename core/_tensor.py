@@ -548,7 +548,17 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, 
     return tuple(_C.select(coords, 1, i) for i in range(coords.shape[1]))
 
 
-def where(condition: Tensor, input: Any, other: Any) -> Tensor:
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor | tuple[Tensor, ...]:
+    """input where condition holds, other elsewhere (broadcast, promoted); where(condition) alone is
+    nonzero(condition, as_tuple=True), as in PyTorch.
+
+    >>> core.where(core.tensor([True, False]), 1.0, 0.0).tolist()
+    [1.0, 0.0]
+    """
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where: pass both input and other, or neither (where(condition) gives the indices)")
     return _C.where(condition, input, other)
 
 

@@ -337,3 +337,11 @@ def test_dim_and_keepdim_take_numpys_axis_and_keepdims_aliases():
     assert x.gather(axis=1, index=core.tensor([[1], [0]])).tolist() == [[5.0], [3.0]]
     with pytest.raises(TypeError, match="got both dim= and its alias axis="):
         x.sum(dim=0, axis=0)
+
+
+def test_where_with_only_a_condition_gives_the_indices():
+    cond = core.tensor([[True, False], [False, True]])
+    rows, cols = core.where(cond)
+    assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1]
+    with pytest.raises(TypeError, match="pass both input and other, or neither"):
+        core.where(cond, 1.0)
