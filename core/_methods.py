@@ -105,8 +105,8 @@ def _len(self: Tensor) -> int:
 
 
 def _inplace(op):
-    def method(self: Tensor, other: Any = None, *args: Any, **kwargs: Any) -> Tensor:
-        result = op(self, other, *args, **kwargs) if other is not None else op(self, *args, **kwargs)
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        result = op(self, *args, **kwargs)
         if _loses_category(result.dtype, self.dtype):
             raise TypeError(f"result type {result.dtype!r} can't be cast to the desired output type {self.dtype!r} "
                             "of an in-place op; use the out-of-place op, e.g. x = x + y")

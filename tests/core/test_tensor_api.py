@@ -345,3 +345,10 @@ def test_where_with_only_a_condition_gives_the_indices():
     assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1]
     with pytest.raises(TypeError, match="pass both input and other, or neither"):
         core.where(cond, 1.0)
+
+
+def test_in_place_methods_pass_a_positional_none_through():
+    t = core.tensor([-2.0, 0.5, 3.0])
+    assert t.clamp_(None, 1.0).tolist() == [-2.0, 0.5, 1.0]  # max=1, not min=1
+    assert t.clamp_(0.0, None).tolist() == [0.0, 0.5, 1.0]
+    assert t.add_(other=1).tolist() == [1.0, 1.5, 2.0]
