@@ -46,13 +46,14 @@ Tensor to_operand(py::handle h) {
   type_error("expected a Tensor or a number, got ", std::string(py::str(py::type::of(h).attr("__name__"))));
 }
 
-// alpha * other for add / sub; an integer result refuses a float alpha, as PyTorch, since it could not hold it.
-Tensor scaled_operand(const Tensor& input, const Tensor& other, py::handle alpha, const char* op) {
-  if (py::isinstance<py::int_>(alpha) && alpha.cast<py::int_>().equal(py::int_(1))) return other;
+// The alpha of add / sub (input + alpha * other) as an operand, or none for 1; an integer result refuses a float
+// alpha, as PyTorch, since it could not hold it.
+std::optional<Tensor> alpha_operand(const Tensor& input, const Tensor& other, py::handle alpha, const char* op) {
+  if (py::isinstance<py::int_>(alpha) && alpha.cast<py::int_>().equal(py::int_(1))) return std::nullopt;
   Tensor a = to_operand(alpha);
   if (is_floating(a.dtype()) && !is_floating(result_type({input, other})))
     type_error(op, ": alpha must be an integer for integer or bool tensors, got ", std::string(py::str(alpha)));
-  return mul(other, a);
+  return a;
 }
 
 // div with rounding_mode: 'floor' is floor_divide; 'trunc' rounds the true quotient toward zero, which for integers
@@ -405,15 +406,17 @@ void bind_tensor(py::module_& m) {
   m.def(
       "add",
       [](py::handle a, py::handle b, py::handle alpha) {
-        Tensor x = to_operand(a), y = scaled_operand(x, to_operand(b), alpha, "add");
-        return nogil([&] { return add(x, y); });
+        Tensor x = to_operand(a), y = to_operand(b);
+        std::optional<Tensor> scale = alpha_operand(x, y, alpha, "add");
+        return nogil([&] { return add(x, scale ? mul(y, *scale) : y); });
       },
       py::arg("input"), py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
   m.def(
       "sub",
       [](py::handle a, py::handle b, py::handle alpha) {
-        Tensor x = to_operand(a), y = scaled_operand(x, to_operand(b), alpha, "sub");
-        return nogil([&] { return sub(x, y); });
+        Tensor x = to_operand(a), y = to_operand(b);
+        std::optional<Tensor> scale = alpha_operand(x, y, alpha, "sub");
+        return nogil([&] { return sub(x, scale ? mul(y, *scale) : y); });
       },
       py::arg("input"), py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
   m.def(
