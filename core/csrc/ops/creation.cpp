@@ -96,7 +96,7 @@ Tensor arange_int(int64_t start, int64_t end, int64_t step, DType dtype) {
     using T = decltype(tag);
     T* o = t.data<T>();
     for (int64_t i = 0; i < n; ++i) {
-      const int64_t v = start + i * step;  // between start and end, so it fits
+      const int64_t v = static_cast<int64_t>(start + static_cast<__int128>(i) * step);  // in [start, end): fits
       if constexpr (std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t>) o[i] = static_cast<T>(v);
       else o[i] = convert<T>(static_cast<double>(v));
     }
