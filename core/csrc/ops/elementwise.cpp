@@ -40,9 +40,12 @@ DType result_type(const std::vector<Tensor>& ts) {
     else if (t.dim() == 0) acc(zero, t.dtype());
     else acc(dim, t.dtype());
   }
-  std::optional<DType> low = (zero || wrapped) ? std::optional<DType>(combine(zero, wrapped)) : std::nullopt;
-  if (!dim) return *low;
-  return low ? combine(dim, low) : *dim;
+  if (!zero && !wrapped) {
+    if (!dim) throw std::logic_error("internal: result_type of no operands");
+    return *dim;
+  }
+  const DType low = combine(zero, wrapped);
+  return dim ? combine(dim, low) : low;
 }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
