@@ -62,13 +62,22 @@ def _copy(self: Tensor) -> Tensor:
 
 
 def _deepcopy(self: Tensor, memo: dict) -> Tensor:
-    """copy.deepcopy: a contiguous copy of the values, with requires_grad, .grad and Python attributes copied;
-    a tensor met twice in one deepcopy is copied once (tied weights stay tied)."""
+    """copy.deepcopy, as PyTorch's: the storage is copied once per deepcopy and the copy is a view of that copy with
+    self's shape, strides and offset, so views that shared memory (tied weights, a tensor and its slices) still
+    share it; requires_grad, .grad and Python attributes are copied."""
     if not self.is_leaf:
         raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol "
                            f"at the moment; this one comes from '{self.grad_fn}'. Deepcopy t.detach() (and set "
                            "requires_grad on the copy) to copy its values.")
-    out = _as_class(type(self), _C.contiguous(_C.clone(_C.detach(self))), self.requires_grad)
+    source = _C.detach(self)
+    key = ("core.storage", source._storage_key(), self.dtype.name)
+    storage = memo.get(key)
+    if storage is None:
+        storage = _C.clone(_C.as_strided(source, [source._storage_numel()], [1], 0))
+        memo[key] = storage
+        memo.setdefault(id(memo), []).append(source)  # keeps the storage alive, so its key is not reused meanwhile
+    values = _C.as_strided(storage, list(self.shape), list(self.stride()), self.storage_offset())
+    out = _as_class(type(self), values, self.requires_grad)
     memo[id(self)] = out
     if self.grad is not None:
         out.grad = copy.deepcopy(self.grad, memo)

@@ -38,10 +38,14 @@ def test_pickle_and_deepcopy_give_an_independent_tensor_with_equal_values(dt, ho
                                   lambda: core.arange(12.0).reshape(3, 4).t()[1:, ::2],
                                   lambda: core.tensor([1.0, 2.0]).expand(3, 2)],
                          ids=["0d", "empty", "non_contiguous", "expanded"])
-def test_copies_of_0d_empty_and_strided_tensors_are_contiguous_with_equal_values(how, make):
+def test_copies_of_0d_empty_and_strided_tensors_have_equal_values(how, make):
     x = make()
     y = how(x)
-    assert y.shape == x.shape and y.dtype == x.dtype and y.is_contiguous() and y.tolist() == x.tolist()
+    assert y.shape == x.shape and y.dtype == x.dtype and y.tolist() == x.tolist()
+    if how is _pickled:  # pickle carries the values alone; deepcopy keeps the layout, as PyTorch's
+        assert y.is_contiguous()
+    else:
+        assert y.stride() == x.stride() and y.storage_offset() == x.storage_offset() and not y._shares_storage(x)
 
 
 def test_pickle_keeps_requires_grad_and_loads_a_leaf_without_the_graph():
@@ -75,6 +79,25 @@ def test_deepcopy_keeps_shared_tensors_shared():
     a = core.ones(3)
     pair = copy.deepcopy([a, {"again": a}])
     assert pair[0] is pair[1]["again"] and pair[0] is not a
+
+
+@pytest.mark.parametrize("dt", [core.float32, core.bfloat16, core.int64])
+def test_deepcopy_keeps_views_of_one_storage_sharing_the_copy(dt):
+    base = core.arange(12).to(dt).reshape(3, 4)
+    row, col, wide = base[1], base[:, 2], base.t()
+    twin = copy.deepcopy({"base": base, "row": row, "col": col, "t": wide})
+    assert twin["t"].stride() == (1, 4) and twin["col"].storage_offset() == 2
+    assert all(twin[k]._shares_storage(twin["base"]) for k in ("row", "col", "t"))
+    assert not twin["base"]._shares_storage(base)
+    twin["row"][0] = 100  # one write shows through every view of the copy, none of the originals
+    assert twin["base"][1, 0].item() == 100 and twin["t"][0, 1].item() == 100 and base[1, 0].item() == 4
+    assert twin["col"].tolist() == col.tolist()
+
+
+def test_deepcopy_of_a_view_alone_copies_its_whole_storage_and_keeps_its_place():
+    base = core.arange(10.0)
+    tail = copy.deepcopy(base[7:])
+    assert tail.tolist() == [7.0, 8.0, 9.0] and tail.storage_offset() == 7 and tail._storage_numel() == 10
 
 
 def test_copy_shares_memory_as_pytorch_does():

@@ -232,6 +232,12 @@ void bind_tensor(py::module_& m) {
           "How many in-place writes through core its storage has had (shared by views), as in PyTorch.")
       .def("is_contiguous", &Tensor::is_contiguous)
       .def("_shares_storage", [](const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); })
+      .def(
+          "_storage_key", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.storage().get()); },
+          "The same number for every view of one storage while it lives (deepcopy's memo key).")
+      .def(
+          "_storage_numel", [](const Tensor& t) { return t.storage()->nbytes / itemsize(t.dtype()); },
+          "How many elements of t's dtype its whole storage holds.")
       .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
       .def_property(
           "grad", [](const Tensor& t) -> py::object { return t.grad().defined() ? py::cast(t.grad()) : py::none(); },
