@@ -124,3 +124,23 @@ def test_attention_over_a_sliced_cache_reads_it_in_place_with_the_same_result(qu
     F.scaled_dot_product_attention(q, kc, v).sum().backward()
     np.testing.assert_allclose(kg.grad.numpy()[:, :, :45], kc.grad.numpy(), rtol=1e-6, atol=1e-6)
     assert not kg.grad.numpy()[:, :, 45:].any()
+
+
+@pytest.mark.parametrize("dtype", [core.float32, core.float64])
+def test_attention_rows_with_every_key_masked_are_zero_with_zero_gradient_as_pytorch(dtype):
+    # float32 takes the fused kernels, float64 the reference loop with its backward
+    rng = np.random.default_rng(4)
+    q = core.tensor(rng.standard_normal((1, 2, 3, 4)), dtype=dtype, requires_grad=True)
+    k = core.tensor(rng.standard_normal((1, 2, 5, 4)), dtype=dtype, requires_grad=True)
+    v = core.tensor(rng.standard_normal((1, 2, 5, 4)), dtype=dtype, requires_grad=True)
+    keep = np.ones((3, 5), bool)
+    keep[1] = False
+    F = core.nn.functional
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=core.tensor(keep))
+    values = out.detach().numpy()
+    assert (values[:, :, 1] == 0).all() and np.isfinite(values).all()
+    out.sum().backward()
+    assert (q.grad.numpy()[:, :, 1] == 0).all()
+    assert all(np.isfinite(t.grad.numpy()).all() for t in (q, k, v))
+    empty = F.scaled_dot_product_attention(q.detach(), k.detach()[:, :, :0], v.detach()[:, :, :0])
+    assert empty.shape == (1, 2, 3, 4) and (empty.numpy() == 0).all()

@@ -98,11 +98,11 @@ void sdpa_forward(const AttnArgs& a, Isa isa) {
   const int64_t B = a.batch, H = a.heads, Lq = a.lq, Lk = a.lk, D = a.d, Dv = a.dv;
   if (B * H * Lq == 0) return;
   if (Lk == 0) {
-    // No keys: softmax over an empty row is undefined; PyTorch returns NaN there too.
+    // No keys: an empty weighted sum, 0, as PyTorch 2.13 gives (and as for a row with every key masked).
     for (int64_t bh = 0; bh < B * H; ++bh)
       for (int64_t i = 0; i < Lq; ++i) {
         float* o = a.out + (bh / H) * a.out_sb + (bh % H) * a.out_sh + i * a.out_sl;
-        for (int64_t j = 0; j < Dv; ++j) o[j] = NAN;
+        for (int64_t j = 0; j < Dv; ++j) o[j] = 0.0f;
         if (a.lse) a.lse[bh * Lq + i] = -INFINITY;
       }
     return;
@@ -175,7 +175,8 @@ void sdpa_forward(const AttnArgs& a, Isa isa) {
       }
       for (int64_t i = 0; i < rows; ++i) {
         float* o = a.out + b * a.out_sb + h * a.out_sh + (q0 + i) * a.out_sl;
-        t.axpb(w.o.data() + i * Dv, o, Dv, 1.0f / w.l[i], 0.0f);
+        if (w.l[i] == 0.0f) std::fill(o, o + Dv, 0.0f);  // every key masked: 0, as PyTorch 2.13
+        else t.axpb(w.o.data() + i * Dv, o, Dv, 1.0f / w.l[i], 0.0f);
         if (a.lse) a.lse[bh * Lq + q0 + i] = w.m[i] + std::log(w.l[i]);
       }
     }

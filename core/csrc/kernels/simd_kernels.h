@@ -504,13 +504,13 @@ static inline void weighted_rows(const float* p, const float* v, int64_t ld, int
 }
 
 // Output rows [i0, i1) of attention from their softmax numerators (row i at p + (i - i0) * p_ld) and sums; a sum
-// of 0 (every key masked) gives a NaN row, as PyTorch.
+// of 0 (every key masked) gives a row of 0, as PyTorch 2.13's attention.
 static void out_rows(const AttnRowArgs& a, int64_t i0, int64_t i1, const float* p, int64_t p_ld, const float* sums) {
   for (int64_t i = i0; i < i1; ++i) {
     const int64_t keys = a.causal && i + 1 < a.lk ? i + 1 : a.lk;
     float* o = a.out + i * a.out_ld;
     if (sums[i - i0] == 0.0f) {
-      for (int64_t c = 0; c < a.dv; ++c) o[c] = __builtin_nanf("");
+      for (int64_t c = 0; c < a.dv; ++c) o[c] = 0.0f;
       continue;
     }
     for (int64_t c = 0; c < a.dv; c += 4 * W)
@@ -636,7 +636,7 @@ static void attn_rows(const AttnRowArgs& a) {
       const int64_t padded = (keys + W - 1) / W * W;
       for (; j < padded; ++j) s[j] = -__builtin_inff();
       const float mx = row_max(s, padded);
-      if (mx == -__builtin_inff()) {  // every key masked: NaN, as PyTorch
+      if (mx == -__builtin_inff()) {  // every key masked: a row of 0 (out_rows)
         sums[i - i0] = 0.0f;
         if (a.lse != nullptr) a.lse[i] = -__builtin_inff();
         continue;

@@ -2,6 +2,7 @@
 // matrix, softmax rows (their log-sum-exp is kept), then P v. The backward recomputes P from q, k and the kept
 // log-sum-exp, so no [batch, heads, L, S] tensor is ever stored. Dropout on P draws its keep mask from a
 // counter-based hash of a seed taken from core's generator, so the backward regenerates the same mask.
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <limits>
@@ -70,6 +71,11 @@ void softmax_rows_lse(T* s, int64_t L, int64_t S, T* lse) {
   for (int64_t i = 0; i < L; ++i) {
     T* row = s + i * S;
     auto [mx, sum] = max_and_expsum(row, S);
+    if (mx == -std::numeric_limits<T>::infinity()) {  // every key masked: no weight anywhere, as PyTorch 2.13
+      std::fill(row, row + S, T(0));
+      lse[i] = mx;
+      continue;
+    }
     const double l = static_cast<double>(mx) + std::log(sum);
     for (int64_t j = 0; j < S; ++j) row[j] = static_cast<T>(std::exp(static_cast<double>(row[j]) - l));
     lse[i] = static_cast<T>(l);
@@ -144,9 +150,11 @@ void attention_backward(const T* q, const T* k, const T* v, const Operands& off,
     for (int64_t b = lo; b < hi; ++b) {
       const T *qb = q + off.q[b], *kb = k + off.k[b], *vb = v + off.v[b], *gb = dout + b * a.L * a.Ev;
       attention_scores(qb, kb, a, m, b, p.data());
-      for (int64_t i = 0; i < a.L; ++i)
+      for (int64_t i = 0; i < a.L; ++i) {
+        const double l = static_cast<double>(lse[b * a.L + i]);  // -inf: every key masked, so P's row is 0
         for (int64_t j = 0; j < a.S; ++j)
-          p[i * a.S + j] = static_cast<T>(std::exp(static_cast<double>(p[i * a.S + j]) - lse[b * a.L + i]));
+          p[i * a.S + j] = l == -INFINITY ? T(0) : static_cast<T>(std::exp(static_cast<double>(p[i * a.S + j]) - l));
+      }
       // dP_dropped = dO v^T; with dropout, the same mask scales it back onto P.
       gemm<T>(false, true, a.L, a.S, a.Ev, T(1), gb, a.Ev, vb, a.Ev, T(0), dp.data(), a.S);
       if (a.dropout > 0) apply_dropout(dp.data(), a, b);
