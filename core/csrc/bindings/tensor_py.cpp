@@ -25,7 +25,8 @@ Tensor int_operand(py::handle h) {
   try {
     return wrapped_int(h.cast<int64_t>());
   } catch (const py::cast_error&) {
-    throw std::overflow_error("value " + std::string(py::str(h)) + " cannot be converted to core.int64 without overflow");
+    throw std::overflow_error("value " + std::string(py::str(h)) +
+                              " cannot be converted to core.int64 without overflow");
   }
 }
 
@@ -409,22 +410,17 @@ void bind_tensor(py::module_& m) {
   ZH_BIND_BINARY(bmm, "mat2");
 #undef ZH_BIND_BINARY
   // add and sub take PyTorch's alpha (input + alpha * other), e.g. an optimizer's p.add_(g, alpha=-lr)
-  m.def(
-      "add",
-      [](py::handle a, py::handle b, py::handle alpha) {
-        Tensor x = to_operand(a), y = to_operand(b);
-        std::optional<Tensor> scale = alpha_operand(x, y, alpha, "add");
-        return nogil([&] { return add(x, scale ? mul(y, *scale) : y); });
-      },
-      py::arg("input"), py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
-  m.def(
-      "sub",
-      [](py::handle a, py::handle b, py::handle alpha) {
-        Tensor x = to_operand(a), y = to_operand(b);
-        std::optional<Tensor> scale = alpha_operand(x, y, alpha, "sub");
-        return nogil([&] { return sub(x, scale ? mul(y, *scale) : y); });
-      },
-      py::arg("input"), py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
+  using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
+  for (const auto& [name, op] :
+       {std::pair<const char*, BinaryFn>{"add", &add}, std::pair<const char*, BinaryFn>{"sub", &sub}})
+    m.def(
+        name,
+        [name = name, op = op](py::handle a, py::handle b, py::handle alpha) {
+          Tensor x = to_operand(a), y = to_operand(b);
+          std::optional<Tensor> scale = alpha_operand(x, y, alpha, name);
+          return nogil([&] { return op(x, scale ? mul(y, *scale) : y); });
+        },
+        py::arg("input"), py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
   m.def(
       "div",
       [](py::handle a, py::handle b, std::optional<std::string> rounding_mode) {

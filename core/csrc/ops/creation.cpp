@@ -35,7 +35,8 @@ void fill_(const Tensor& dst, double value) {
 }
 
 void fill_(const Tensor& dst, const Tensor& value) {
-  if (value.dim() != 0) value_error("fill_: value must be a number or a 0-d tensor, got shape ", shape_str(value.shape()));
+  if (value.dim() != 0)
+    value_error("fill_: value must be a number or a 0-d tensor, got shape ", shape_str(value.shape()));
   check_number_fits(value, dst.dtype());
   const Tensor v = to_dtype(detach(value), dst.dtype());
   dispatch_all(dst.dtype(), [&](auto tag) {

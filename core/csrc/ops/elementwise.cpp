@@ -284,7 +284,8 @@ Tensor clamp(const Tensor& t, std::optional<Tensor> lo, std::optional<Tensor> hi
   if (!lo && !hi) value_error("clamp: at least one of min and max must be given");
   for (const std::optional<Tensor>* b : {&lo, &hi}) {
     if (!*b) continue;
-    if ((*b)->dim() != 0) value_error("clamp: a bound must be a number, got a tensor of shape ", shape_str((*b)->shape()));
+    if ((*b)->dim() != 0)
+      value_error("clamp: a bound must be a number, got a tensor of shape ", shape_str((*b)->shape()));
     // an integer bound an integer tensor cannot hold is refused, as in PyTorch (int32 input, min=2**40)
     if (!is_floating(t.dtype()) && !is_floating((*b)->dtype())) check_number_fits(**b, t.dtype());
   }

@@ -192,7 +192,8 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& t, int64_t dim, bool keepdim
 
 template <bool IsMax>
 Tensor arg_extreme(const Tensor& t, std::optional<int64_t> dim, bool keepdim, const char* op) {
-  if (t.dtype() == DType::Bool) type_error(op, ": not supported for bool tensors, as in PyTorch; convert first, e.g. t.int()");
+  if (t.dtype() == DType::Bool)
+    type_error(op, ": not supported for bool tensors, as in PyTorch; convert first, e.g. t.int()");
   NoGradGuard ng;
   if (!dim) {
     if (t.numel() == 0) value_error(op, ": cannot reduce an empty tensor");

@@ -187,7 +187,8 @@ Tensor scatter(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& 
 }
 
 Tensor scatter_value(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& value) {
-  if (value.dim() != 0) value_error("scatter: value must be a number, got a tensor of shape ", shape_str(value.shape()));
+  if (value.dim() != 0)
+    value_error("scatter: value must be a number, got a tensor of shape ", shape_str(value.shape()));
   Tensor out = scatter_impl("scatter", t, dim, index, nullptr, value, Scatter::Assign);
   Tensor index_c = detach(index);
   return attach("scatter", out, {t}, {index}, [dim, index_c](const Tensor& g, const std::vector<bool>&) {

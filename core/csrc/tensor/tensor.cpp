@@ -173,8 +173,8 @@ void check_number_fits(const Tensor& number, DType dtype) {
     case DType::Float32: fits = float_fits(std::numeric_limits<float>::max()); break;
   }
   if (!fits)
-    throw std::runtime_error("value " + (integral ? std::to_string(i) : float_repr(d)) + " cannot be converted to core." +
-                             dtype_name(dtype) + " without overflow");
+    throw std::runtime_error("value " + (integral ? std::to_string(i) : float_repr(d)) +
+                             " cannot be converted to core." + dtype_name(dtype) + " without overflow");
 }
 
 double read_as_double(const Tensor& t, const Shape& index) {
