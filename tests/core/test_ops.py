@@ -327,7 +327,7 @@ def test_the_refusal_names_the_value_as_python_prints_it():
 def test_an_integer_past_int64_is_an_overflow_error_before_anything_is_written():
     t = core.tensor([1, 2, 3])
     for write in (lambda: t.__setitem__(0, 2 ** 63), lambda: t.fill_(-(2 ** 63) - 1), lambda: t + 2 ** 64,
-                  lambda: core.full((2,), 2 ** 63)):
+                  lambda: core.full((2,), 2 ** 63), lambda: t * np.uint64(2 ** 63)):
         with pytest.raises(OverflowError, match="cannot be converted to core.int64 without overflow"):
             write()
     assert t.tolist() == [1, 2, 3]
