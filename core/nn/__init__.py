@@ -8,16 +8,18 @@
 from core.nn import functional, init
 from core.nn.activation import GELU, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from core.nn.attention import MultiheadAttention
-from core.nn.container import ModuleDict, ModuleList, Sequential
+from core.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from core.nn.conv import Conv1d, Conv2d
 from core.nn.dropout import Dropout
 from core.nn.linear import Flatten, Identity, Linear
+from core.nn.loss import CrossEntropyLoss, MSELoss
 from core.nn.module import Module
 from core.nn.normalization import LayerNorm
 from core.nn.parameter import Parameter
 from core.nn.pooling import AvgPool2d, MaxPool2d
 from core.nn.sparse import Embedding
 
-__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "Dropout", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm",
-           "Linear", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MultiheadAttention", "Parameter", "ReLU",
-           "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "functional", "init"]
+__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "Identity",
+           "LayerNorm", "Linear", "MSELoss", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MultiheadAttention",
+           "Parameter", "ParameterDict", "ParameterList", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh",
+           "functional", "init"]

@@ -1,16 +1,28 @@
-"""Containers: Sequential (a pipeline), ModuleList and ModuleDict (indexable groups of sub-modules)."""
+"""Containers: Sequential (a pipeline), ModuleList and ModuleDict (indexable groups of sub-modules), ParameterList
+and ParameterDict (groups of parameters)."""
 from __future__ import annotations
 
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Mapping
 
+from core import _C
 from core.nn.module import Module
+from core.nn.parameter import Parameter
 
 
-def _index(idx: int, n: int, what: str) -> int:
+def _index(idx: int, n: int, what: str, items: str = "modules") -> int:
     if not -n <= idx < n:
-        raise IndexError(f"{what}: index {idx} is out of range for {n} modules")
+        raise IndexError(f"{what}: index {idx} is out of range for {n} {items}")
     return idx % n
+
+
+def _as_parameter(value: Any, what: str) -> Parameter:
+    """A Parameter as is, a tensor wrapped into one (as PyTorch's parameter containers do)."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, _C.Tensor):
+        return Parameter(value, requires_grad=value.dtype.is_floating_point)
+    raise TypeError(f"{what}: expected a Parameter or a Tensor, got {type(value).__name__}")
 
 
 class Sequential(Module):
@@ -188,4 +200,107 @@ class ModuleDict(Module):
         for pair in pairs:
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(f"ModuleDict.update: expected (name, module) pairs, got {pair!r}")
+            self[pair[0]] = pair[1]
+
+
+class ParameterList(Module):
+    """A list of parameters, registered with the owner under "0", "1", ... (tensors are wrapped into Parameters).
+
+    >>> scales = core.nn.ParameterList([core.nn.Parameter(core.ones(4)) for _ in range(2)])
+    >>> len(list(scales.parameters())), scales[1].shape
+    (2, (4,))
+    """
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def __getitem__(self, idx: int | slice) -> Parameter | ParameterList:
+        if isinstance(idx, slice):
+            return ParameterList(list(self._parameters.values())[idx])
+        return self._parameters[str(_index(idx, len(self), "ParameterList", "parameters"))]
+
+    def __setitem__(self, idx: int, value: Any) -> None:
+        self._parameters[str(_index(idx, len(self), "ParameterList", "parameters"))] = \
+            _as_parameter(value, "ParameterList")
+
+    def append(self, value: Any) -> ParameterList:
+        """Adds a parameter at the end; returns self."""
+        self.register_parameter(str(len(self)), _as_parameter(value, "ParameterList.append"))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        """Adds parameters at the end; returns self."""
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)} ({p.dtype!r})"
+                         for i, p in enumerate(self._parameters.values()))
+
+
+class ParameterDict(Module):
+    """A dict of parameters by name (insertion ordered), registered with the owner.
+
+    >>> gains = core.nn.ParameterDict({"text": core.nn.Parameter(core.ones(2))})
+    >>> [name for name, _ in gains.named_parameters()]
+    ['text']
+    """
+
+    def __init__(self, values: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.update(values)
+
+    def __getitem__(self, key: str) -> Parameter:
+        try:
+            return self._parameters[key]
+        except KeyError:
+            raise KeyError(f"ParameterDict has no parameter {key!r} (keys: {list(self._parameters)})") from None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        param = _as_parameter(value, "ParameterDict")
+        if key in self._parameters:
+            self._parameters[key] = param
+        else:
+            self.register_parameter(key, param)
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def keys(self) -> Iterable[str]:
+        """The names, in insertion order."""
+        return self._parameters.keys()
+
+    def values(self) -> Iterable[Parameter]:
+        """The parameters, in insertion order."""
+        return self._parameters.values()
+
+    def items(self) -> Iterable[tuple[str, Parameter]]:
+        """(name, parameter) pairs, in insertion order."""
+        return self._parameters.items()
+
+    def update(self, values: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+        """Adds (or replaces) parameters from a mapping or from (name, tensor) pairs."""
+        pairs = values.items() if isinstance(values, Mapping) else values
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"ParameterDict.update: expected (name, tensor) pairs, got {pair!r}")
             self[pair[0]] = pair[1]

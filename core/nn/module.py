@@ -248,6 +248,22 @@ class Module:
             module = child
         return module
 
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path ("encoder.0.weight")."""
+        return self._get_member(target, "_parameters", "parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path ("norm.running_mean")."""
+        return self._get_member(target, "_buffers", "buffer")
+
+    def _get_member(self, target: str, table: str, kind: str) -> Any:
+        path, _, name = target.rpartition(".")
+        owner = self.get_submodule(path)
+        value = getattr(owner, table).get(name)
+        if value is None:
+            raise AttributeError(f"get_{kind}: {path or type(self).__name__} has no {kind} {name!r} (path {target!r})")
+        return value
+
     # ------------------------------------------------------------------------------------------ modes
 
     def train(self, mode: bool = True) -> Module:

@@ -280,3 +280,50 @@ def test_module_dict_registers_and_reports_missing_keys():
     with pytest.raises(KeyError, match="'box'"):
         heads["box"]
     assert isinstance(heads.pop("reg"), nn.Linear) and len(heads) == 1
+
+
+def test_parameter_list_and_dict_register_their_parameters_and_train():
+    scales = nn.ParameterList([nn.Parameter(core.ones(2)), core.zeros(3)])  # a tensor is wrapped into a Parameter
+    assert len(scales) == 2 and isinstance(scales[1], nn.Parameter) and scales[-1].shape == (3,)
+    scales.append(core.ones(1))
+    assert [n for n, _ in scales.named_parameters()] == ["0", "1", "2"] and len(scales[1:]) == 2
+    with pytest.raises(IndexError, match="index 3 is out of range for 3 parameters"):
+        scales[3]
+    with pytest.raises(TypeError, match="expected a Parameter or a Tensor, got str"):
+        scales.append("w")
+    gains = nn.ParameterDict({"text": nn.Parameter(core.ones(2))})
+    gains["audio"] = core.full((2,), 3.0)
+    owner = nn.Module()
+    owner.scales, owner.gains = scales, gains
+    assert sorted(owner.state_dict()) == ["gains.audio", "gains.text", "scales.0", "scales.1", "scales.2"]
+    assert owner.get_parameter("gains.audio").tolist() == [3.0, 3.0]
+    (gains["audio"] * scales[0]).sum().backward()
+    assert gains["audio"].grad.tolist() == [1.0, 1.0] and scales[0].grad.tolist() == [3.0, 3.0]
+    with pytest.raises(KeyError, match="no parameter 'video'"):
+        gains["video"]
+
+
+def test_get_parameter_and_get_buffer_follow_dotted_paths():
+    net = nn.Sequential(nn.Linear(2, 3), nn.LayerNorm(3))
+    net[1].register_buffer("seen", core.zeros(1))
+    assert net.get_parameter("0.weight") is net[0].weight and net.get_buffer("1.seen") is net[1].seen
+    with pytest.raises(AttributeError, match=r"get_parameter: 0 has no parameter 'scale' \(path '0.scale'\)"):
+        net.get_parameter("0.scale")
+    with pytest.raises(AttributeError, match="get_buffer: Sequential has no buffer 'nope'"):
+        net.get_buffer("nope")
+    with pytest.raises(AttributeError, match="has no submodule '7'"):
+        net.get_parameter("7.weight")
+
+
+def test_loss_modules_keep_their_settings_and_match_the_functions():
+    logits, target = core.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]]), core.tensor([0, 2])
+    weight = core.tensor([1.0, 2.0, 0.5])
+    loss = nn.CrossEntropyLoss(weight=weight, label_smoothing=0.2, reduction="sum")
+    expected = nn.functional.cross_entropy(logits, target, weight=weight, label_smoothing=0.2, reduction="sum")
+    assert loss(logits, target).item() == expected.item() and "weight" in loss.state_dict()
+    assert nn.MSELoss()(core.zeros(2), core.tensor([1.0, 3.0])).item() == 5.0
+    assert nn.MSELoss(reduction="none")(core.zeros(2), core.tensor([1.0, 3.0])).tolist() == [1.0, 9.0]
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        nn.MSELoss(reduction="avg")
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\]"):
+        nn.CrossEntropyLoss(label_smoothing=1.5)
