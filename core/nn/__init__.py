@@ -14,12 +14,12 @@ from core.nn.dropout import Dropout
 from core.nn.linear import Flatten, Identity, Linear
 from core.nn.loss import CrossEntropyLoss, MSELoss
 from core.nn.module import Module
-from core.nn.normalization import LayerNorm
+from core.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from core.nn.parameter import Parameter
 from core.nn.pooling import AvgPool2d, MaxPool2d
 from core.nn.sparse import Embedding
 
-__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "Identity",
-           "LayerNorm", "Linear", "MSELoss", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MultiheadAttention",
-           "Parameter", "ParameterDict", "ParameterList", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh",
-           "functional", "init"]
+__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding",
+           "Flatten", "GELU", "GroupNorm", "Identity", "LayerNorm", "Linear", "MSELoss", "MaxPool2d", "Module",
+           "ModuleDict", "ModuleList", "MultiheadAttention", "Parameter", "ParameterDict", "ParameterList", "ReLU",
+           "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "functional", "init"]

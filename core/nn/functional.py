@@ -68,6 +68,64 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     return N.layer_norm(input, normalized_shape, weight, bias, eps)
 
 
+def _channel_shape(input: Tensor, who: str) -> list[int]:
+    """[1, C, 1, ...]: a per-channel vector broadcast over input (N, C, *)."""
+    if input.ndim < 2:
+        raise ValueError(f"{who}: expected input of shape (N, C, ...), got shape {tuple(input.shape)}")
+    return [1, input.shape[1]] + [1] * (input.ndim - 2)
+
+
+def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None, shape: list[int]) -> Tensor:
+    if weight is not None:
+        out = out * _C.reshape(weight, shape)
+    return out if bias is None else out + _C.reshape(bias, shape)
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalises each channel of input (N, C, *) over the batch and the other dims, then weight * y + bias.
+
+    Training: the batch's mean and biased variance, and running_mean / running_var (if given) move toward the
+    batch's mean and unbiased variance by `momentum`, in place. Otherwise: the running statistics.
+    """
+    shape = _channel_shape(input, "batch_norm")
+    dims = [0] + list(range(2, input.ndim))
+    if training:
+        count = input.numel() // input.shape[1] if input.shape[1] else 0
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
+                             f"{tuple(input.shape)}")
+        mean = T.mean(input, dims)
+        centred = input - _C.reshape(mean, shape)
+        var = T.mean(centred * centred, dims)
+        if running_mean is not None and running_var is not None:
+            with T.no_grad():
+                running_mean.mul_(1.0 - momentum).add_(_C.detach(mean) * momentum)
+                running_var.mul_(1.0 - momentum).add_(_C.detach(var) * (momentum * count / (count - 1)))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed outside training")
+        mean, var = running_mean, running_var
+        centred = input - _C.reshape(mean, shape)
+    return _affine(centred * _C.rsqrt(_C.reshape(var, shape) + eps), weight, bias, shape)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalises each sample's channels in num_groups groups (biased variance over a group's channels and the
+    other dims), then a per-channel weight * y + bias."""
+    shape = _channel_shape(input, "group_norm")
+    channels = input.shape[1]
+    if not isinstance(num_groups, int) or num_groups < 1 or channels % num_groups:
+        raise ValueError(f"group_norm: {channels} channels cannot be split into {num_groups!r} groups")
+    grouped = _C.reshape(input, [input.shape[0], num_groups, -1])
+    mean = T.mean(grouped, [-1], keepdim=True)
+    centred = grouped - mean
+    var = T.mean(centred * centred, [-1], keepdim=True)
+    out = _C.reshape(centred * _C.rsqrt(var + eps), list(input.shape))
+    return _affine(out, weight, bias, shape)
+
+
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of weight picked by the integer ids in input; the padding_idx row gets no gradient."""
     return N.embedding(input, weight, padding_idx)

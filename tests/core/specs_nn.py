@@ -6,6 +6,8 @@ import numpy as np
 import core
 from tests.core.harness import Spec
 
+F = core.nn.functional
+
 
 def ints(shape, lo=0, hi=5):
     return lambda rng: rng.integers(lo, hi, size=shape)
@@ -49,6 +51,22 @@ def np_layer_norm(x, k, w=None, b=None, eps=1e-5):
     if b is not None:
         y = y + b
     return y
+
+
+def np_batch_norm(x, w=None, b=None, eps=1e-5, mean=None, var=None):
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = [1, x.shape[1]] + [1] * (x.ndim - 2)
+    mu = x.mean(axis=axes) if mean is None else mean
+    var = ((x - mu.reshape(shape)) ** 2).mean(axis=axes) if var is None else var
+    y = (x - mu.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
+    return y * (1 if w is None else w.reshape(shape)) + (0 if b is None else b.reshape(shape))
+
+
+def np_group_norm(x, groups, w=None, b=None, eps=1e-5):
+    g = x.reshape(x.shape[0], groups, -1)
+    y = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + eps)).reshape(x.shape)
+    shape = [1, x.shape[1]] + [1] * (x.ndim - 2)
+    return y * (1 if w is None else w.reshape(shape)) + (0 if b is None else b.reshape(shape))
 
 
 def np_cross_entropy(x, t, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
@@ -222,6 +240,17 @@ SPECS = [
          [(3, 5), (5,)], id="layer_norm_weight_only"),
     Spec("layer_norm", lambda x: core.layer_norm(x, (4,)), lambda x: np.zeros((0, 4)), [(0, 4)],
          id="layer_norm_empty", grad=False),
+    # batch_norm (batch statistics) and group_norm
+    Spec("batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+         lambda x, w, b: np_batch_norm(x, w, b), [(4, 3, 5), (3,), (3,)]),
+    Spec("batch_norm", lambda x: F.batch_norm(x, None, None, training=True, eps=0.1),
+         lambda x: np_batch_norm(x, eps=0.1), [(3, 2, 2, 3)], id="batch_norm_2d_no_affine"),
+    Spec("batch_norm", lambda x, m, v: F.batch_norm(x, m, v), lambda x, m, v: np_batch_norm(x, mean=m, var=v),
+         [(5, 4), (4,), lambda rng: rng.uniform(0.5, 2.0, 4)], id="batch_norm_running_stats", grad_inputs=[0]),
+    Spec("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), lambda x, w, b: np_group_norm(x, 2, w, b),
+         [(2, 4, 5), (4,), (4,)]),
+    Spec("group_norm", lambda x: F.group_norm(x, 3, eps=0.01), lambda x: np_group_norm(x, 3, eps=0.01),
+         [(2, 6, 2, 3)], id="group_norm_2d_no_affine"),
     # losses
     Spec("cross_entropy", lambda x, t: core.cross_entropy(x, t), lambda x, t: np_cross_entropy(x, t),
          [(4, 5), ints((4,), 0, 5)]),

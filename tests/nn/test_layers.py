@@ -207,3 +207,51 @@ def test_functional_losses_match_numpy():
     a, b = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
     assert F.mse_loss(t64(a), t64(b)).item() == pytest.approx(((a - b) ** 2).mean(), rel=1e-12)
     np.testing.assert_allclose(np_(F.log_softmax(t64(logits), dim=1)), logp, atol=1e-12)
+
+
+def test_batch_norm_trains_on_batch_statistics_and_evaluates_on_running_ones():
+    rng = np.random.default_rng(3)
+    bn = nn.BatchNorm2d(3, momentum=0.25).double()
+    assert sorted(bn.state_dict()) == ["bias", "num_batches_tracked", "running_mean", "running_var", "weight"]
+    batches = [rng.standard_normal((4, 3, 2, 5)) * 2 + 1 for _ in range(3)]
+    mean, var = np.zeros(3), np.ones(3)
+    for x in batches:
+        out = bn(core.tensor(x, dtype=core.float64)).detach().numpy()
+        mu, sd = x.mean(axis=(0, 2, 3)), x.std(axis=(0, 2, 3))
+        np.testing.assert_allclose(out, (x - mu[:, None, None]) / np.sqrt(sd[:, None, None] ** 2 + 1e-5), atol=1e-9)
+        mean = 0.75 * mean + 0.25 * mu
+        var = 0.75 * var + 0.25 * x.var(axis=(0, 2, 3), ddof=1)  # the running variance is the unbiased one
+    np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var.numpy(), var, rtol=1e-12)
+    assert bn.num_batches_tracked.item() == 3 and bn.num_batches_tracked.dtype == core.int64
+    bn.eval()
+    x = batches[0][:1]
+    expected = (x - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-5)
+    np.testing.assert_allclose(bn(core.tensor(x, dtype=core.float64)).detach().numpy(), expected, atol=1e-9)
+    assert bn.num_batches_tracked.item() == 3  # eval leaves the statistics alone
+
+
+def test_batch_norm_momentum_none_averages_every_batch_and_untracked_always_uses_the_batch():
+    cumulative = nn.BatchNorm1d(2, momentum=None)
+    for value in (1.0, 3.0, 8.0):
+        cumulative(core.tensor([[value, 0.0], [value, 2.0]]))
+    assert cumulative.running_mean.tolist() == pytest.approx([4.0, 1.0])
+    untracked = nn.BatchNorm1d(2, affine=False, track_running_stats=False).eval()
+    assert untracked.running_mean is None and list(untracked.state_dict()) == []
+    out = untracked(core.tensor([[0.0, 1.0], [2.0, 3.0]]))
+    np.testing.assert_allclose(out.numpy(), [[-1.0, -1.0], [1.0, 1.0]], atol=1e-4)
+
+
+def test_norm_layers_check_their_input():
+    with pytest.raises(ValueError, match=r"BatchNorm2d: expected 4D input, got shape \(2, 3\)"):
+        nn.BatchNorm2d(3)(core.ones(2, 3))
+    with pytest.raises(ValueError, match=r"BatchNorm1d: expected 3 channels \(dim 1\), got shape \(2, 4\)"):
+        nn.BatchNorm1d(3)(core.ones(2, 4))
+    with pytest.raises(ValueError, match="expected more than 1 value per channel when training"):
+        nn.BatchNorm1d(3)(core.ones(1, 3))
+    with pytest.raises(ValueError, match=r"num_channels \(5\) must be divisible by num_groups \(2\)"):
+        nn.GroupNorm(2, 5)
+    with pytest.raises(ValueError, match=r"GroupNorm: expected input \(N, 4, \.\.\.\), got shape \(2, 3, 5\)"):
+        nn.GroupNorm(2, 4)(core.ones(2, 3, 5))
+    gn = nn.GroupNorm(2, 4)
+    assert [n for n, _ in gn.named_parameters()] == ["weight", "bias"] and gn.weight.tolist() == [1.0] * 4
