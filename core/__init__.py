@@ -10,14 +10,13 @@ from core import _C, _methods, _pickling  # noqa: F401
 from core._backend import backend_info, get_num_threads, set_num_threads  # noqa: F401
 from core._C import Tensor, dtype
 from core._tensor import (  # noqa: F401
-    abs, add, all, amax, amin, any, arange, argmax, argmin, as_tensor, bfloat16, bmm, ceil, clamp, clone,
-    contiguous, cos, detach, div, empty, empty_like, enable_grad, eq, erf, exp, eye, flatten, float16, float32,
-    float64, floor, floor_divide, fmod, from_numpy, full, full_like, ge, gelu, gt, index_select, int32, int64,
-    is_grad_enabled, le, linear, linspace, log, log1p, logical_and, logical_not, logical_or, lt, manual_seed,
-    masked_fill, matmul, max, maximum, mean, min, minimum, mul, narrow, ne, neg, no_grad, nonzero, ones, ones_like,
-    permute, pow, prod, rand, rand_like, randint, randint_like, randn, randn_like, relu, remainder, reshape, round,
-    rsqrt, select, sigmoid, sign, silu, sin, sqrt, squeeze, sub, sum, t, tanh, tensor, transpose, trunc, unsqueeze,
-    where, zeros, zeros_like,
+    abs, add, all, amax, amin, any, arange, argmax, argmin, as_tensor, bfloat16, bmm, ceil, clamp, clone, contiguous,
+    cos, detach, div, empty, empty_like, enable_grad, eq, erf, exp, eye, flatten, float16, float32, float64, floor,
+    floor_divide, fmod, from_numpy, full, full_like, ge, gelu, gt, index_select, int32, int64, is_grad_enabled, le,
+    linear, linspace, log, log1p, logical_and, logical_not, logical_or, lt, manual_seed, masked_fill, matmul, max,
+    maximum, mean, min, minimum, mul, narrow, ne, neg, no_grad, nonzero, norm, ones, ones_like, permute, pow, prod,
+    rand, rand_like, randint, randint_like, randn, randn_like, relu, remainder, reshape, round, rsqrt, select, sigmoid,
+    sign, silu, sin, sqrt, squeeze, sub, sum, t, tanh, tensor, transpose, trunc, unsqueeze, where, zeros, zeros_like,
 )
 from core._nn_ops import *  # noqa: F401, F403  (softmax, layer_norm, cross_entropy, conv2d, ...: see its __all__)
 from core._shape_ops import (  # noqa: F401
@@ -37,4 +36,4 @@ _pickling.install()
 
 __all__ = ["Tensor", "dtype"]
 
-from core import autograd, io, nn, optim  # noqa: E402, F401  (they build on the Tensor methods installed above)
+from core import autograd, io, linalg, nn, optim  # noqa: E402, F401  (they build on the Tensor methods installed above)

@@ -319,7 +319,7 @@ METHODS: dict[str, Any] = {
     "add": _C.add, "sub": _C.sub, "mul": _C.mul, "div": _C.div, "matmul": _C.matmul,
     "maximum": _C.maximum, "minimum": _C.minimum, "eq": _C.eq, "ne": _C.ne, "lt": _C.lt, "le": _C.le,
     "gt": _C.gt, "ge": _C.ge, "logical_not": _C.logical_not, "masked_fill": T.masked_fill,
-    "masked_fill_": _inplace(T.masked_fill),
+    "masked_fill_": _inplace(T.masked_fill), "norm": T.norm,
 }
 
 PROPERTIES: dict[str, Any] = {

@@ -429,6 +429,56 @@ def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = F
     return _C.all(input, _dims(dim), bool(keepdim))
 
 
+_FLOAT_RANK = {float16: 1, bfloat16: 1, float32: 2, float64: 3}
+
+
+def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+                dtype: dtype | None = None) -> Tensor:
+    """(sum |x|^ord)^(1/ord) over dim (all dims by default): ord=inf is max |x|, -inf min |x|, 0 the count of
+    nonzeros. x must be floating; dtype (a floating dtype at least as wide) converts it first. The gradient of
+    the 2-norm of a zero vector is 0, as in PyTorch.
+
+    >>> core.linalg.vector_norm(core.tensor([3.0, -4.0])).item()
+    5.0
+    >>> core.linalg.vector_norm(core.tensor([[3.0, -4.0]]), ord=1, dim=1).tolist()
+    [7.0]
+    """
+    if isinstance(ord, (bool, str)) or not isinstance(ord, (int, float, np.integer, np.floating)):
+        raise TypeError(f"vector_norm: ord must be a number, got {ord!r}" +
+                        ("; core.norm takes 'fro'" if isinstance(ord, str) else ""))
+    if dtype is not None:
+        dtype = _check_dtype(dtype)
+        if not dtype.is_floating_point:
+            raise TypeError(f"vector_norm: dtype must be a floating point dtype, got {dtype!r}")
+        if not x.dtype.is_floating_point:
+            raise TypeError(f"vector_norm: expected a floating point tensor, got {x.dtype!r}; convert it with "
+                            ".float()")
+        if dtype != x.dtype and _FLOAT_RANK[dtype] <= _FLOAT_RANK[x.dtype]:
+            raise TypeError(f"vector_norm: dtype {dtype!r} would narrow the input's {x.dtype!r}; pass a wider dtype "
+                            "or convert the input first")
+        x = _C.to_dtype(x, dtype)
+    return _C.vector_norm(x, builtins.float(ord), _dims(dim), bool(keepdim))
+
+
+def norm(input: Tensor, p: float | str | None = "fro", dim: int | Sequence[int] | None = None,
+         keepdim: bool = False, dtype: dtype | None = None) -> Tensor:
+    """The vector p-norm of input over dim (all dims by default), as core.linalg.vector_norm; p='fro' (over at most
+    two dims) and None are the 2-norm. The nuclear norm ('nuc') is not implemented.
+
+    >>> core.tensor([[1.0, 2.0], [2.0, 4.0]]).norm(dim=1).tolist()
+    [2.2360680103302, 4.4721360206604]
+    """
+    if isinstance(p, str):
+        if p == "nuc":
+            raise NotImplementedError("norm: the nuclear norm (p='nuc') is not implemented in core")
+        if p != "fro":
+            raise ValueError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
+        if len(_dims(dim)) > 2:
+            raise ValueError(f"norm: p='fro' takes at most two dims, got dim={dim!r}; use a number p for more")
+        p = 2
+    return vector_norm(input, 2 if p is None else p, dim, keepdim, dtype=dtype)
+
+
 def clamp(input: Tensor, min: float | Tensor | None = None, max: float | Tensor | None = None) -> Tensor:
     """Limits input to [min, max] (max wins where min > max); bounds may be numbers or broadcastable tensors.
 

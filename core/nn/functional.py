@@ -126,6 +126,15 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     return _affine(out, weight, bias, shape)
 
 
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """input divided by its p-norm along dim, the norm held at least eps (so zero vectors stay zero).
+
+    >>> F.normalize(core.tensor([[3.0, 4.0]])).tolist()
+    [[0.6000000238418579, 0.800000011920929]]
+    """
+    return _C.div(input, T.clamp(T.vector_norm(input, p, dim, keepdim=True), eps))
+
+
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of weight picked by the integer ids in input; the padding_idx row gets no gradient."""
     return N.embedding(input, weight, padding_idx)

@@ -30,6 +30,26 @@ def nonzero_divisor(shape):
     return lambda rng: rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
+def np_norm(x, p=2.0, axis=None, keepdims=False):
+    a = np.abs(x)
+    if p == np.inf:
+        return a.max(axis, keepdims=keepdims)
+    if p == -np.inf:
+        return a.min(axis, keepdims=keepdims)
+    if p == 0:
+        return (a != 0).sum(axis, keepdims=keepdims).astype(np.float64)
+    return (a ** p).sum(axis, keepdims=keepdims) ** (1 / p)
+
+
+def np_normalize(x, p=2.0, dim=1, eps=1e-12):
+    return x / np.maximum(np_norm(x, p, dim, keepdims=True), eps)
+
+
+def away_from_zero(shape, margin=0.2):
+    """Values in [-2, -margin] or [margin, 2]: |x|^(p-1) is smooth there for every p."""
+    return lambda rng: rng.uniform(margin, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
 def np_gelu(x):
     return 0.5 * x * (1 + special.erf(x / np.sqrt(2)))
 
@@ -180,6 +200,28 @@ SPECS = [
          id="prod_with_zero"),
     Spec("any", lambda x: (x > 1).any(1), lambda x: (x > 1).any(1), [(3, 4)], grad=False),
     Spec("all", lambda x: (x > -1).all(), lambda x: (x > -1).all(), [(3, 4)], grad=False),
+    # norms
+    Spec("vector_norm", lambda x: core.linalg.vector_norm(x), lambda x: np_norm(x), [(3, 4)]),
+    Spec("vector_norm", lambda x: x.norm(dim=(0, 2), keepdim=True), lambda x: np_norm(x, 2, (0, 2), True),
+         [(2, 3, 4)], id="norm_dims_keepdim"),
+    Spec("vector_norm", lambda x: core.norm(x, 1, 1), lambda x: np_norm(x, 1, 1), [away_from_zero((3, 5))],
+         id="norm_1"),
+    Spec("vector_norm", lambda x: x.norm(float("inf"), -1), lambda x: np_norm(x, np.inf, -1), [(3, 5)],
+         id="norm_inf"),
+    Spec("vector_norm", lambda x: core.linalg.vector_norm(x, -float("inf"), 0), lambda x: np_norm(x, -np.inf, 0),
+         [(4, 3)], id="norm_minus_inf"),
+    Spec("vector_norm", lambda x: core.linalg.vector_norm(x, 0, 1), lambda x: np_norm(x, 0, 1),
+         [lambda rng: rng.uniform(-2, 2, (3, 4)) * (rng.uniform(size=(3, 4)) > 0.5)], id="norm_0_counts_nonzeros"),
+    Spec("vector_norm", lambda x: x.norm(3, 0), lambda x: np_norm(x, 3, 0), [(5, 2)], id="norm_3"),
+    Spec("vector_norm", lambda x: x.norm(0.5), lambda x: np_norm(x, 0.5), [away_from_zero((3, 4))], id="norm_half"),
+    Spec("vector_norm", lambda x: x.norm(-1.5, 1), lambda x: np_norm(x, -1.5, 1), [away_from_zero((2, 3))],
+         id="norm_negative_p"),
+    Spec("vector_norm", lambda x: core.norm(x, "fro"), lambda x: np_norm(x), [(2, 3, 1)], id="norm_fro"),
+    Spec("vector_norm", lambda x: x.norm(), lambda x: np.abs(x), [()], id="norm_0d"),
+    Spec("vector_norm", lambda x: x.norm(2, 0), lambda x: np_norm(x, 2, 0), [(0, 3)], id="norm_empty", grad=False),
+    Spec("normalize", lambda x: core.nn.functional.normalize(x), np_normalize, [(3, 4, 2)]),
+    Spec("normalize", lambda x: core.nn.functional.normalize(x, p=1.0, dim=-1), lambda x: np_normalize(x, 1, -1),
+         [away_from_zero((2, 5))], id="normalize_p1_last_dim"),
     # linear algebra
     Spec("matmul", core.matmul, np.matmul, [(3, 4), (4, 5)]),
     Spec("matmul", core.matmul, np.matmul, [(2, 1, 3, 4), (5, 4, 2)], id="matmul_batch_broadcast"),

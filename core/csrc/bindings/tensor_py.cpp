@@ -457,6 +457,7 @@ void bind_tensor(py::module_& m) {
   m.def("prod", &prod, rel);
   m.def("any", &any, rel);
   m.def("all", &all, rel);
+  m.def("vector_norm", &vector_norm, rel);
   m.def("result_type", [](py::handle a, py::handle b) { return result_type({to_operand(a), to_operand(b)}); });
 }
 

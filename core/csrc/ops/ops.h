@@ -115,6 +115,8 @@ Tensor argmin(const Tensor& t, std::optional<int64_t> dim, bool keepdim);
 Tensor prod(const Tensor& t, std::optional<int64_t> dim, bool keepdim);
 Tensor any(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim);
 Tensor all(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim);
+// (sum |x|^ord)^(1/ord) over dims; ord may be +-inf (max / min of |x|) or 0 (count of nonzeros). Floating only.
+Tensor vector_norm(const Tensor& t, double ord, const std::vector<int64_t>& dims, bool keepdim);
 
 // ---- linear algebra
 Tensor matmul(const Tensor& a, const Tensor& b);

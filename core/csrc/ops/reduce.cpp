@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <sstream>
+#include <string>
 
 #include "autograd/autograd.h"
 #include "kernels/rowops.h"
@@ -14,7 +16,7 @@
 
 namespace zh {
 
-ZH_REGISTER_OPS(true, "sum", "mean", "amax", "amin", "max", "min", "prod");
+ZH_REGISTER_OPS(true, "sum", "mean", "amax", "amin", "max", "min", "prod", "vector_norm");
 ZH_REGISTER_OPS(false, "argmax", "argmin", "any", "all");
 
 using Grads = std::vector<Tensor>;
@@ -275,6 +277,84 @@ Tensor prod(const Tensor& t, std::optional<int64_t> dim, bool keepdim) {
     return Grads{mul(second_order_unsupported("prod", back, {x}), reshape(g, keep))};
   });
   return to_dtype(out, result);
+}
+
+namespace {
+
+std::string ord_str(double ord) {
+  if (std::isinf(ord)) return ord > 0 ? "inf" : "-inf";
+  std::ostringstream os;
+  os << ord;
+  return os.str();
+}
+
+// d norm / d x_i = sign(x_i) |x_i|^(ord-1) / norm^(ord-1), in differentiable ops; zero where the norm is zero and,
+// for ord < 1, where x_i is zero (there |x_i|^(ord-1) is infinite), as in PyTorch.
+Tensor norm_backward(const Tensor& x, const Tensor& norm, const Tensor& g, double ord) {
+  const Tensor zero = wrapped_scalar(0, DType::Float64);
+  if (ord == 0) return zeros_like(x);  // a count of nonzeros: piecewise constant
+  if (ord == 1) return mul(sign(x), g);
+  if (std::isinf(ord)) {
+    // max / min of |x|: the gradient is split evenly among the positions that hold it
+    Tensor hit = to_dtype(eq(abs(x), norm), g.dtype());
+    return mul(mul(sign(x), hit), div(g, sum_to_shape(hit, norm.shape())));
+  }
+  if (ord == 2) return mul(x, masked_fill(div(g, norm), eq(norm, zero), zero));
+  Tensor scaled = masked_fill(mul(sign(x), pow_scalar(abs(x), ord - 1)), eq(x, zero), zero);
+  return mul(scaled, masked_fill(mul(g, pow_scalar(norm, 1 - ord)), eq(norm, zero), zero));
+}
+
+}  // namespace
+
+Tensor vector_norm(const Tensor& t, double ord, const std::vector<int64_t>& dims, bool keepdim) {
+  if (!is_floating(t.dtype()))
+    type_error("vector_norm: expected a floating point tensor, got ", dtype_name(t.dtype()),
+               "; convert it with .float() or pass dtype=");
+  const DType ct = compute_dtype(t.dtype());
+  Tensor x = to_dtype(t, ct);
+  Rows r = to_rows(x, dims, keepdim, "vector_norm");
+  if (ord < 0 || std::isinf(ord)) {  // these have no value for no elements (no identity), as in PyTorch
+    for (int64_t i = 0; i < x.dim(); ++i)
+      if (r.reduced[i] && x.shape()[i] == 0)
+        value_error("vector_norm: the ", ord_str(ord), " norm of an empty dimension is undefined (dimension ", i,
+                    " of shape ", shape_str(x.shape()), "); reduce only non-empty dimensions");
+  }
+  Tensor out = empty(r.out_shape, ct);
+  dispatch_float(ct, "vector_norm", [&](auto tag) {
+    using T = decltype(tag);
+    auto store = [](double& a, char* o, int64_t i) { reinterpret_cast<T*>(o)[i] = static_cast<T>(a); };
+    auto zero = [] { return 0.0; };
+    if (std::isinf(ord)) {
+      const bool largest = ord > 0;
+      reduce_rows<double, T>(
+          r, out, [largest] { return largest ? 0.0 : std::numeric_limits<double>::infinity(); },
+          [largest](double& a, T v, int64_t) {
+            const double m = std::fabs(static_cast<double>(v));
+            if (!std::isnan(a) && (largest ? !(m <= a) : !(m >= a))) a = m;  // NaN wins and stays
+          },
+          store);
+    } else if (ord == 0) {
+      reduce_rows<double, T>(r, out, zero, [](double& a, T v, int64_t) { a += v != T(0); }, store);
+    } else if (ord == 1) {
+      reduce_rows<double, T>(r, out, zero, [](double& a, T v, int64_t) { a += std::fabs(static_cast<double>(v)); },
+                             store);
+    } else if (ord == 2) {
+      reduce_rows<double, T>(
+          r, out, zero, [](double& a, T v, int64_t) { a += static_cast<double>(v) * static_cast<double>(v); },
+          [](double& a, char* o, int64_t i) { reinterpret_cast<T*>(o)[i] = static_cast<T>(std::sqrt(a)); });
+    } else {
+      reduce_rows<double, T>(
+          r, out, zero, [ord](double& a, T v, int64_t) { a += std::pow(std::fabs(static_cast<double>(v)), ord); },
+          [ord](double& a, char* o, int64_t i) { reinterpret_cast<T*>(o)[i] = static_cast<T>(std::pow(a, 1 / ord)); });
+    }
+  });
+  Tensor res = detach(out);
+  Shape keep = r.keep_shape;
+  // x itself and the output rebuilt by saved_output: differentiable again under create_graph
+  out = attach("vector_norm", out, {x}, {x, out}, [x, res, keep, ord](const Tensor& g, const std::vector<bool>&) {
+    return Grads{norm_backward(x, reshape(saved_output(res), keep), reshape(g, keep), ord)};
+  });
+  return to_dtype(out, t.dtype());
 }
 
 namespace {
