@@ -253,6 +253,89 @@ def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
     return _C.flip(input, T._dims(dims))
 
 
+def _int_list(op: str, name: str, v: Any) -> list[int]:
+    return [_int(op, name, x) for x in v] if isinstance(v, (list, tuple)) else [_int(op, name, v)]
+
+
+def _wrap_dim(op: str, d: int, ndim: int) -> int:
+    n = builtins.max(ndim, 1)  # a 0-d tensor takes dims 0 and -1
+    if not -n <= d < n:
+        raise IndexError(f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
+                         f"(expected to be in [{-n}, {n - 1}])")
+    return d % n
+
+
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+    """A copy with the elements moved `shifts` places along dims (wrapping around); without dims, along the
+    flattened tensor, keeping its shape. Differentiable.
+
+    >>> core.roll(core.tensor([1, 2, 3, 4]), 1).tolist()
+    [4, 1, 2, 3]
+    >>> core.roll(core.tensor([[1, 2], [3, 4]]), (1, -1), (0, 1)).tolist()
+    [[4, 3], [2, 1]]
+    """
+    steps = _int_list("roll", "shifts", shifts)
+    if dims is None:
+        if len(steps) != 1:
+            raise ValueError(f"roll: without dims, shifts must be one integer, got {tuple(steps)}; pass dims to roll "
+                             "several dimensions")
+        return _C.reshape(roll(_C.reshape(input, [-1]), steps, 0), list(input.shape))
+    axes = _int_list("roll", "dims", dims)
+    if input.ndim == 0:
+        raise IndexError(f"roll: a 0-d tensor has no dimension {axes[0] if axes else ''} to roll along; leave dims "
+                         "out")
+    if len(steps) != len(axes) or not steps:
+        raise ValueError(f"roll: shifts {tuple(steps)} and dims {tuple(axes)} must have the same, non-zero length")
+    out = input
+    for step, axis in zip(steps, axes):
+        d = _wrap_dim("roll", axis, input.ndim)
+        size = input.shape[d]
+        k = step % size if size else 0
+        if k:
+            out = _C.cat([_C.narrow(out, d, size - k, k), _C.narrow(out, d, 0, size - k)], d)
+    return _C.clone(out) if out is input else out
+
+
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """A view with the dims at source moved to the positions at destination, the other dims keeping their order.
+
+    >>> core.zeros(2, 3, 4).movedim(0, -1).shape
+    (3, 4, 2)
+    """
+    src, dst = _int_list("movedim", "source", source), _int_list("movedim", "destination", destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {tuple(src)} and destination {tuple(dst)} must name the same number of "
+                         "dims")
+    n = input.ndim
+    src = [_wrap_dim("movedim", d, n) for d in src]
+    dst = [_wrap_dim("movedim", d, n) for d in dst]
+    for name, ds in (("source", src), ("destination", dst)):
+        if len(set(ds)) != len(ds):
+            raise ValueError(f"movedim: a dim appears more than once in {name} {tuple(ds)}")
+    if n == 0:
+        return _C.permute(input, [])
+    order: list[int | None] = [None] * n
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(d for d in range(n) if d not in src)
+    return _C.permute(input, [next(rest) if d is None else d for d in order])
+
+
+def moveaxis(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """Alias of movedim (numpy's name)."""
+    return movedim(input, source, destination)
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """Alias of transpose (numpy's name): a view with the two dims exchanged."""
+    return _C.transpose(input, _int("swapaxes", "axis0", axis0), _int("swapaxes", "axis1", axis1))
+
+
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Alias of transpose: a view with the two dims exchanged."""
+    return _C.transpose(input, _int("swapdims", "dim0", dim0), _int("swapdims", "dim1", dim1))
+
+
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
     """Repeats input along each dim; with fewer dims than input.ndim, leading ones are assumed."""
     reps = T._shape((dims,))
@@ -299,6 +382,7 @@ METHODS: dict[str, Any] = {
     "scatter_add": scatter_add, "scatter_add_": _in_place(scatter_add), "sort": sort, "argsort": argsort,
     "topk": topk, "cumsum": cumsum, "var": var, "std": std, "logsumexp": logsumexp, "flip": _flip,
     "repeat": _repeat, "tile": _tile, "unflatten": unflatten,
+    "roll": roll, "movedim": movedim, "moveaxis": moveaxis, "swapaxes": swapaxes, "swapdims": swapdims,
 }
 
 

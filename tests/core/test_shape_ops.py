@@ -228,3 +228,41 @@ def test_writing_into_an_expanded_view_is_refused_where_positions_share_an_eleme
     wide[1] = core.tensor([4.0, 5.0, 6.0])  # a row repeats no element
     assert base.tolist() == [4.0, 5.0, 6.0]
     core.zeros(1).expand(1, 1).copy_(core.ones(1, 1))  # a stride-0 dim of size 1 shares nothing
+
+
+def test_roll_returns_a_copy_even_when_nothing_moves():
+    t = core.arange(4.0)
+    for out in (t.roll(0), t.roll(4, 0), t.roll(-8)):
+        assert out.tolist() == t.tolist() and not out._shares_storage(t)
+    empty = core.zeros(0, 2)
+    assert not empty.roll(1, 0)._shares_storage(empty)
+
+
+def test_roll_gradient_is_rolled_back():
+    x = core.arange(5.0, requires_grad=True)
+    (x.roll(2) * core.arange(5.0)).sum().backward()
+    assert x.grad.tolist() == [2.0, 3.0, 4.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda t: t.roll((1, 2)), ValueError, r"without dims, shifts must be one integer, got \(1, 2\)"),
+    (lambda t: t.roll((1, 2), 0), ValueError, r"shifts \(1, 2\) and dims \(0,\) must have the same"),
+    (lambda t: t.roll((), ()), ValueError, "non-zero length"),
+    (lambda t: t.roll(1, 2), IndexError, r"roll: dimension 2 is out of range .* \[-2, 1\]"),
+    (lambda t: core.tensor(1.0).roll(1, 0), IndexError, "0-d tensor has no dimension 0"),
+    (lambda t: t.roll(1.5, 0), TypeError, "shifts must be an integer"),
+    (lambda t: t.movedim((0, 0), (1, 0)), ValueError, r"appears more than once in source \(0, 0\)"),
+    (lambda t: t.movedim((0, 1), 1), ValueError, r"source \(0, 1\) and destination \(1,\) must name the same"),
+    (lambda t: t.movedim(2, 0), IndexError, r"movedim: dimension 2 is out of range"),
+    (lambda t: core.swapaxes(t, 0, 2), IndexError, "out of range"),
+])
+def test_roll_and_movedim_errors_name_what_was_wrong(call, error, message):
+    with pytest.raises(error, match=message):
+        call(core.zeros(2, 3))
+
+
+def test_movedim_moveaxis_swapaxes_swapdims_are_views():
+    t = core.zeros(2, 3, 4)
+    for out in (t.movedim(0, 2), core.moveaxis(t, (0, 1), (1, 0)), t.swapaxes(0, 1), core.swapdims(t, 2, 0)):
+        assert out._shares_storage(t)
+    assert t.movedim(-1, 0).shape == (4, 2, 3) and t.swapdims(0, 2).shape == (4, 3, 2)
