@@ -20,8 +20,9 @@ from core._tensor import (  # noqa: F401
 )
 from core._nn_ops import *  # noqa: F401, F403  (softmax, layer_norm, cross_entropy, conv2d, ...: see its __all__)
 from core._shape_ops import (  # noqa: F401
-    argsort, cat, chunk, concat, concatenate, cumsum, flip, from_dlpack, gather, logsumexp, moveaxis, movedim, roll,
-    scatter, scatter_add, sort, split, stack, std, swapaxes, swapdims, tile, topk, tril, triu, unbind, unflatten, var,
+    argsort, cat, chunk, concat, concatenate, cumprod, cumsum, flip, from_dlpack, gather, logsumexp, moveaxis, movedim,
+    roll, scatter, scatter_add, sort, split, stack, std, std_mean, swapaxes, swapdims, tile, topk, tril, triu, unbind,
+    unflatten, var, var_mean,
 )
 from core._tensor import bool_ as bool  # noqa: F401, A001  (core.bool, as torch.bool)
 

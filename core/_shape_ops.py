@@ -206,6 +206,17 @@ def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return _C.cumsum(input, _int("cumsum", "dim", dim), None if dtype is None else T._check_dtype(dtype))
 
 
+@T.numpy_names
+def cumprod(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """Running products along dim; integer and bool inputs give int64 (as in PyTorch). The gradient is exact where
+    the input holds zeros.
+
+    >>> core.cumprod(core.tensor([2, 3, 4]), 0).tolist()
+    [2, 6, 24]
+    """
+    return _C.cumprod(input, _int("cumprod", "dim", dim), None if dtype is None else T._check_dtype(dtype))
+
+
 def _correction(op: str, dim: Any, unbiased: Any, correction: Any) -> tuple[Any, float]:
     if isinstance(dim, bool):  # var(t, True): the old var(input, unbiased) form
         dim, unbiased = None, dim
@@ -234,6 +245,26 @@ def std(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
     """Standard deviation: the square root of var with the same arguments."""
     dim, c = _correction("std", dim, unbiased, correction)
     return _C.std(input, T._dims(dim), c, bool(keepdim))
+
+
+@T.numpy_names
+def var_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple[Tensor, Tensor]:
+    """(var, mean) over dim, var with the same arguments as core.var.
+
+    >>> [v.item() for v in core.var_mean(core.tensor([1.0, 3.0]))]
+    [2.0, 2.0]
+    """
+    dim, c = _correction("var_mean", dim, unbiased, correction)
+    return _C.var(input, T._dims(dim), c, bool(keepdim)), _C.mean(input, T._dims(dim), bool(keepdim))
+
+
+@T.numpy_names
+def std_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple[Tensor, Tensor]:
+    """(std, mean) over dim, std with the same arguments as core.std."""
+    dim, c = _correction("std_mean", dim, unbiased, correction)
+    return _C.std(input, T._dims(dim), c, bool(keepdim)), _C.mean(input, T._dims(dim), bool(keepdim))
 
 
 @T.numpy_names
@@ -381,7 +412,7 @@ METHODS: dict[str, Any] = {
     "triu_": _in_place(triu), "gather": gather, "scatter": scatter, "scatter_": _in_place(scatter),
     "scatter_add": scatter_add, "scatter_add_": _in_place(scatter_add), "sort": sort, "argsort": argsort,
     "topk": topk, "cumsum": cumsum, "var": var, "std": std, "logsumexp": logsumexp, "flip": _flip,
-    "repeat": _repeat, "tile": _tile, "unflatten": unflatten,
+    "repeat": _repeat, "tile": _tile, "unflatten": unflatten, "cumprod": cumprod, "cumprod_": _in_place(cumprod),
     "roll": roll, "movedim": movedim, "moveaxis": moveaxis, "swapaxes": swapaxes, "swapdims": swapdims,
 }
 

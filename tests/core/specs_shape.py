@@ -54,6 +54,10 @@ def np_topk(x, k, dim=-1, largest=True):
     return np.take_along_axis(x, idx, axis=dim), idx
 
 
+def with_zeros(rows):
+    return lambda rng: np.array(rows, dtype=np.float64)
+
+
 def around(center):
     return lambda shape: (lambda rng: rng.uniform(center - 2, center + 2, size=shape))
 
@@ -127,6 +131,20 @@ SPECS = [
     Spec("cumsum", lambda x: core.cumsum(x, -1), lambda x: np.cumsum(x, -1), [(2, 0)], id="cumsum_empty"),
     Spec("cumsum", lambda x: core.cumsum(x, 0), lambda x: np.cumsum(x, 0), [(lambda rng: rng.integers(-5, 5, 6))],
          id="cumsum_int_to_int64", grad=False),
+    Spec("cumprod", lambda x: x.cumprod(1), lambda x: np.cumprod(x, 1), [(3, 5)]),
+    Spec("cumprod", lambda x: core.cumprod(x, -1), lambda x: np.cumprod(x, -1),
+         [with_zeros([[1.5, 0.0, 2.0, -1.0, 0.5], [0.0, 0.0, 3.0, 1.0, 2.0], [2.0, 1.0, -1.5, 0.5, 0.0]])],
+         id="cumprod_with_zeros"),
+    Spec("cumprod", lambda x: x.cumprod(0), lambda x: np.cumprod(x, 0),
+         [with_zeros([[1.5, 0.0, 2.0], [0.0, -2.0, 3.0], [2.0, 0.5, 0.0], [-1.0, 1.5, 0.0]])],
+         id="cumprod_with_zeros_dim0"),
+    Spec("cumprod", lambda x: x.cumprod(0), lambda x: x, [()], id="cumprod_0d"),
+    Spec("cumprod", lambda x: core.cumprod(x, 1), lambda x: np.cumprod(x, 1), [(2, 0)], id="cumprod_empty"),
+    Spec("cumprod", lambda x: core.cumprod(x, 0), lambda x: np.cumprod(x, 0), [(lambda rng: rng.integers(-5, 5, 6))],
+         id="cumprod_int_to_int64", grad=False),
+    Spec("var_mean", lambda x: core.var_mean(x, 1, correction=0), lambda x: (x.var(1), x.mean(1)), [(3, 4)]),
+    Spec("std_mean", lambda x: core.std_mean(x, (0, 2), keepdim=True),
+         lambda x: (x.std((0, 2), ddof=1, keepdims=True), x.mean((0, 2), keepdims=True)), [(2, 3, 4)]),
     Spec("var", lambda x: x.var(), lambda x: x.var(ddof=1), [(3, 4)]),
     Spec("var", lambda x: x.var((0, 2), keepdim=True, correction=0), lambda x: x.var((0, 2), keepdims=True),
          [(2, 3, 4)], id="var_dims_keepdim_population"),

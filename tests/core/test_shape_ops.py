@@ -266,3 +266,39 @@ def test_movedim_moveaxis_swapaxes_swapdims_are_views():
     for out in (t.movedim(0, 2), core.moveaxis(t, (0, 1), (1, 0)), t.swapaxes(0, 1), core.swapdims(t, 2, 0)):
         assert out._shares_storage(t)
     assert t.movedim(-1, 0).shape == (4, 2, 3) and t.swapdims(0, 2).shape == (4, 3, 2)
+
+
+def test_cumprod_gradient_is_exact_with_one_and_several_zeros():
+    x = core.tensor([2.0, 0.0, 3.0, 0.0, 5.0], dtype=core.float64, requires_grad=True)
+    x.cumprod(0).sum().backward()
+    # d/dx_i sum_j prod_{m<=j} x_m: only products up to the first zero are nonzero
+    assert x.grad.tolist() == [1.0, 2.0 + 2 * 3.0, 0.0, 0.0, 0.0]
+    y = core.tensor([0.0, 4.0], requires_grad=True)
+    y.cumprod(0).sum().backward()
+    assert y.grad.tolist() == [5.0, 0.0]
+
+
+def test_cumprod_of_bool_and_int_gives_int64_wrapping_and_dtype_wins():
+    assert core.tensor([True, True, False]).cumprod(0).tolist() == [1, 1, 0]
+    assert core.tensor([2 ** 40, 2 ** 40]).cumprod(0).tolist() == [2 ** 40, 0]
+    assert core.tensor([3, 4], dtype=core.int32).cumprod(0, dtype=core.int32).dtype == core.int32
+    assert core.tensor([1.5, 2.0]).cumprod(0, dtype=core.float64).dtype == core.float64
+    with pytest.raises(IndexError, match=r"cumprod: dimension 2 is out of range .* \[-2, 1\]"):
+        core.zeros(2, 3).cumprod(2)
+
+
+def test_cumprod_second_derivative_is_refused_not_wrong():
+    x = core.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = core.autograd.grad(x.cumprod(0).sum(), x, create_graph=True)
+    with pytest.raises(NotImplementedError, match="second derivative of 'cumprod'"):
+        g.sum().backward()
+
+
+def test_var_mean_and_std_mean_take_var_arguments():
+    x = core.tensor([1.0, 2.0, 4.0])
+    v, m = core.var_mean(x, 0, unbiased=False)
+    assert v.item() == pytest.approx(14 / 9) and m.item() == pytest.approx(7 / 3)
+    s, m = core.std_mean(x, True)
+    assert s.item() == pytest.approx(math.sqrt(7 / 3)) and m.item() == pytest.approx(7 / 3)
+    with pytest.raises(TypeError, match="floating point"):
+        core.var_mean(core.tensor([1, 2]))

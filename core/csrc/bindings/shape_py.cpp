@@ -30,6 +30,7 @@ void bind_shape_ops(py::module_& m) {
   m.def("argsort", &argsort, rel);
   m.def("topk", &topk, rel);
   m.def("cumsum", &cumsum, rel);
+  m.def("cumprod", &cumprod, rel);
   m.def("var", &var, rel);
   m.def("std", &std_dev, rel);
   m.def("logsumexp", &logsumexp, rel);

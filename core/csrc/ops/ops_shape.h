@@ -1,5 +1,5 @@
 // Joining, splitting, reordering and selecting along a dim, and the reductions that need whole rows
-// (cumsum, var/std, logsumexp). Each op's forward and backward sit side by side in ops/shape_*.cpp.
+// (cumsum, cumprod, var/std, logsumexp). Each op's forward and backward sit side by side in ops/shape_*.cpp.
 #pragma once
 #include <optional>
 #include <utility>
@@ -33,6 +33,7 @@ std::pair<Tensor, Tensor> topk(const Tensor& t, int64_t k, int64_t dim, bool lar
 
 // ---- shape_reduce.cpp (dims empty = all)
 Tensor cumsum(const Tensor& t, int64_t dim, std::optional<DType> dtype);
+Tensor cumprod(const Tensor& t, int64_t dim, std::optional<DType> dtype);
 Tensor var(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim);
 Tensor std_dev(const Tensor& t, const std::vector<int64_t>& dims, double correction, bool keepdim);
 Tensor logsumexp(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim);

@@ -1,4 +1,4 @@
-// cumsum, var, std and logsumexp. var/std are two-pass (mean first, then squared deviations summed in
+// cumsum, cumprod, var, std and logsumexp. var/std are two-pass (mean first, then squared deviations summed in
 // double); logsumexp subtracts the row maximum before exp so large inputs do not overflow. Each forward runs
 // without recording and attaches one node whose backward is written here in differentiable ops.
 #include <algorithm>
@@ -14,7 +14,7 @@
 
 namespace zh {
 
-ZH_REGISTER_OPS(true, "cumsum", "var", "std", "logsumexp");
+ZH_REGISTER_OPS(true, "cumsum", "cumprod", "var", "std", "logsumexp");
 
 using Grads = std::vector<Tensor>;
 
@@ -81,6 +81,82 @@ Tensor cumsum(const Tensor& t, int64_t dim, std::optional<DType> dtype) {
     // Each input feeds every later output: the gradient is a cumsum from the end.
     if (g.dim() == 0) return Grads{g};
     return Grads{flip(cumsum(flip(g, {d}), d, std::nullopt), {d})};
+  });
+  return to_dtype(out, result);
+}
+
+namespace {
+
+// cumprod's backward along one row of n elements (stride `step`): input gradient i is the sum over j >= i of g_j
+// times the product of x_0..x_j without x_i. Before the first zero that is (sum_{j>=i} g_j y_j) / x_i; at the first
+// zero k it is y_{k-1} times sum_{j>=k} g_j x_{k+1}..x_j, computed directly; after k every such product holds the
+// zero, so the gradient is 0. Exact with zeros, where dividing by x would give NaN.
+template <typename T>
+void cumprod_backward_row(const T* x, const T* y, const T* g, T* gx, int64_t n, int64_t step) {
+  int64_t k = 0;
+  while (k < n && x[k * step] != T(0)) ++k;
+  double suffix = 0;
+  for (int64_t j = k - 1; j >= 0; --j) {
+    suffix += static_cast<double>(g[j * step]) * static_cast<double>(y[j * step]);
+    gx[j * step] = static_cast<T>(suffix / static_cast<double>(x[j * step]));
+  }
+  if (k == n) return;
+  double run = 1, acc = 0;
+  for (int64_t j = k; j < n; ++j) {
+    if (j > k) run *= static_cast<double>(x[j * step]);
+    acc += static_cast<double>(g[j * step]) * run;
+  }
+  gx[k * step] = static_cast<T>((k == 0 ? 1.0 : static_cast<double>(y[(k - 1) * step])) * acc);
+  for (int64_t j = k + 1; j < n; ++j) gx[j * step] = T(0);
+}
+
+}  // namespace
+
+Tensor cumprod(const Tensor& t, int64_t dim, std::optional<DType> dtype) {
+  const AlongDim a = along_dim(t.shape(), dim, "cumprod");
+  const DType result = dtype ? *dtype : (is_floating(t.dtype()) ? t.dtype() : DType::Int64);
+  const DType ct = compute_dtype(result);
+  Tensor x = to_dtype(t, ct);
+  Tensor xc = contiguous(detach(x));
+  Tensor out = empty(t.shape(), ct);
+  dispatch_compute(ct, "cumprod", [&](auto tag) {
+    using T = decltype(tag);
+    // integers multiply in int64 and wrap as PyTorch's do; floats keep the running product in double
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
+    const T* xp = xc.data<T>();
+    T* op = out.data<T>();
+    cpu::parallel_for(a.outer * a.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(a.size, 1)),
+                      [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const int64_t base = (r / a.inner) * a.size * a.inner + r % a.inner;
+        Acc acc = 1;
+        for (int64_t j = 0; j < a.size; ++j) {
+          acc *= static_cast<Acc>(xp[base + j * a.inner]);
+          if constexpr (std::is_same_v<T, uint8_t>) op[base + j * a.inner] = acc != 0;
+          else op[base + j * a.inner] = static_cast<T>(acc);
+        }
+      }
+    });
+  });
+  const AlongDim along = a;
+  Tensor res = detach(out);
+  out = attach("cumprod", out, {x}, {x, out}, [x, xc, res, along](const Tensor& g, const std::vector<bool>&) {
+    Tensor gc = contiguous(g);
+    Tensor gx = empty(xc.shape(), xc.dtype());
+    dispatch_float(xc.dtype(), "cumprod", [&](auto tag) {
+      using T = decltype(tag);
+      const T *xp = xc.data<T>(), *yp = res.data<T>(), *gp = gc.data<T>();
+      T* op = gx.data<T>();
+      cpu::parallel_for(along.outer * along.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(along.size, 1)),
+                        [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) {
+          const int64_t base = (r / along.inner) * along.size * along.inner + r % along.inner;
+          cumprod_backward_row(xp + base, yp + base, gp + base, op + base, along.size, along.inner);
+        }
+      });
+    });
+    // the loop above is invisible to autograd
+    return Grads{second_order_unsupported("cumprod", gx, {x})};
   });
   return to_dtype(out, result);
 }
