@@ -320,6 +320,12 @@ METHODS: dict[str, Any] = {
     "maximum": _C.maximum, "minimum": _C.minimum, "eq": _C.eq, "ne": _C.ne, "lt": _C.lt, "le": _C.le,
     "gt": _C.gt, "ge": _C.ge, "logical_not": _C.logical_not, "masked_fill": T.masked_fill,
     "masked_fill_": _inplace(T.masked_fill), "norm": T.norm,
+    "exp_": _inplace(_C.exp), "log_": _inplace(_C.log), "sqrt_": _inplace(_C.sqrt), "abs_": _inplace(_C.abs),
+    "neg_": _inplace(_C.neg), "sigmoid_": _inplace(_C.sigmoid), "tanh_": _inplace(_C.tanh),
+    "relu_": _inplace(_C.relu),
+    "true_divide": _C.div, "divide": _C.div, "multiply": _C.mul, "subtract": _C.sub, "greater": _C.gt,
+    "less": _C.lt, "greater_equal": _C.ge, "less_equal": _C.le, "not_equal": _C.ne,
+    "where": lambda self, condition, other: _C.where(condition, self, other),
 }
 
 PROPERTIES: dict[str, Any] = {

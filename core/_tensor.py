@@ -616,6 +616,11 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     return _C.masked_fill(input, mask, value)
 
 
+def relu_(input: Tensor) -> Tensor:
+    """relu written into input itself; returns input."""
+    return input.relu_()
+
+
 def _export(names: Iterable[str]) -> dict[str, Any]:
     return {n: getattr(_C, n) for n in names}
 
@@ -628,3 +633,7 @@ globals().update(_export([
     "logical_and", "logical_or", "matmul", "bmm", "transpose", "clone", "detach",
     "contiguous",
 ]))
+# PyTorch's other names for the same ops
+true_divide = divide = _C.div
+multiply, subtract = _C.mul, _C.sub
+greater, less, greater_equal, less_equal, not_equal = _C.gt, _C.lt, _C.ge, _C.le, _C.ne

@@ -352,3 +352,56 @@ def test_in_place_methods_pass_a_positional_none_through():
     assert t.clamp_(None, 1.0).tolist() == [-2.0, 0.5, 1.0]  # max=1, not min=1
     assert t.clamp_(0.0, None).tolist() == [0.0, 0.5, 1.0]
     assert t.add_(other=1).tolist() == [1.0, 1.5, 2.0]
+
+
+@pytest.mark.parametrize("name, ref", [
+    ("exp_", np.exp), ("log_", np.log), ("sqrt_", np.sqrt), ("abs_", np.abs), ("neg_", np.negative),
+    ("sigmoid_", lambda a: 1 / (1 + np.exp(-a))), ("tanh_", np.tanh), ("relu_", lambda a: np.maximum(a, 0)),
+])
+def test_in_place_unary_methods_write_through_views_and_return_self(name, ref):
+    base = core.tensor([[-1.5, 0.5, 2.0], [0.25, -0.75, 3.0]], dtype=core.float64)
+    expected = base.numpy().copy()
+    with np.errstate(invalid="ignore"):  # log and sqrt of the negative entry are nan, in numpy as here
+        expected[:, 1:] = ref(expected[:, 1:])
+    view = base[:, 1:]
+    version = base._version
+    assert getattr(view, name)() is view
+    np.testing.assert_allclose(base.numpy(), expected)
+    assert base._version > version
+
+
+def test_in_place_unary_methods_keep_integer_dtypes_or_refuse_a_float_result():
+    t = core.tensor([-2, 3])
+    assert t.abs_().tolist() == [2, 3] and t.neg_().tolist() == [-2, -3] and t.relu_().tolist() == [0, 0]
+    with pytest.raises(TypeError, match="can't be cast to the desired output type"):
+        core.tensor([1, 2]).exp_()
+    u = core.tensor([-1.0, 2.0])
+    assert core.relu_(u) is u and u.tolist() == [0.0, 2.0]
+
+
+def test_in_place_unary_methods_refuse_a_tensor_that_requires_grad():
+    # copy_ raises ValueError here, where docs/tensors.md and the indexing path say RuntimeError
+    with pytest.raises((RuntimeError, ValueError), match="requires grad cannot be written in place"):
+        core.ones(2, requires_grad=True).exp_()
+
+
+def test_pytorch_alias_names_are_the_same_ops():
+    a, b = core.tensor([6.0, 1.0]), core.tensor([3.0, 2.0])
+    assert core.true_divide(a, b).tolist() == a.divide(b).tolist() == [2.0, 0.5]
+    assert core.divide(core.tensor([7]), 2, rounding_mode="floor").tolist() == [3]
+    assert core.multiply(a, b).tolist() == a.multiply(b).tolist() == [18.0, 2.0]
+    assert core.subtract(a, b, alpha=2).tolist() == [0.0, -3.0] and a.subtract(b).tolist() == [3.0, -1.0]
+    assert core.greater(a, b).tolist() == a.greater(b).tolist() == [True, False]
+    assert core.less(a, b).tolist() == a.less(b).tolist() == [False, True]
+    assert core.greater_equal(a, 6.0).tolist() == a.greater_equal(6.0).tolist() == [True, False]
+    assert core.less_equal(a, 1.0).tolist() == a.less_equal(1.0).tolist() == [False, True]
+    assert core.not_equal(a, 1.0).tolist() == a.not_equal(1.0).tolist() == [True, False]
+
+
+def test_tensor_where_takes_self_where_condition_holds():
+    x = core.tensor([1.0, -2.0], requires_grad=True)
+    cond = core.tensor([True, False])
+    assert x.where(cond, 0.0).tolist() == [1.0, 0.0]
+    assert x.where(cond, core.tensor([5.0, 6.0])).tolist() == [1.0, 6.0]
+    x.where(cond, 0.0).sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0]
