@@ -309,7 +309,7 @@ Tensor norm_backward(const Tensor& x, const Tensor& norm, const Tensor& g, doubl
 Tensor vector_norm(const Tensor& t, double ord, const std::vector<int64_t>& dims, bool keepdim) {
   if (!is_floating(t.dtype()))
     type_error("vector_norm: expected a floating point tensor, got ", dtype_name(t.dtype()),
-               "; convert it with .float() or pass dtype=");
+               "; convert it with .float()");
   const DType ct = compute_dtype(t.dtype());
   Tensor x = to_dtype(t, ct);
   Rows r = to_rows(x, dims, keepdim, "vector_norm");
