@@ -287,6 +287,13 @@ def test_cumprod_of_bool_and_int_gives_int64_wrapping_and_dtype_wins():
         core.zeros(2, 3).cumprod(2)
 
 
+def test_cumprod_in_place_keeps_the_dtype_and_writes_through_a_view():
+    t = core.tensor([[2, 3, 4], [1, 5, 6]], dtype=core.int32)
+    row = t[1]
+    assert row.cumprod_(0) is row
+    assert t.dtype == core.int32 and t.tolist() == [[2, 3, 4], [1, 5, 30]]
+
+
 def test_cumprod_second_derivative_is_refused_not_wrong():
     x = core.tensor([1.0, 2.0], requires_grad=True)
     (g,) = core.autograd.grad(x.cumprod(0).sum(), x, create_graph=True)
