@@ -240,7 +240,8 @@ Tensor detach(const Tensor& t) { return make_view(t, t.shape(), t.strides(), t.o
 
 void copy_(const Tensor& dst, const Tensor& src) {
   if (GradMode::enabled() && dst.requires_grad())
-    value_error("a tensor that requires grad cannot be written in place; wrap the write in core.no_grad()");
+    throw std::runtime_error(  // RuntimeError, as PyTorch's and as setitem's
+        "a tensor that requires grad cannot be written in place; wrap the write in core.no_grad()");
   // PyTorch's rule: a destination whose elements share memory (a stride-0 dim of size > 1, as from expand) would
   // get each shared element written more than once, by whichever position comes last; fill_ stays allowed.
   for (int64_t d = 0; d < dst.dim(); ++d)
