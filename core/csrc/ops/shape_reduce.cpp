@@ -51,31 +51,52 @@ Reduced reduced_shape(const Tensor& t, const std::vector<int64_t>& dims, bool ke
 
 }  // namespace
 
-Tensor cumsum(const Tensor& t, int64_t dim, std::optional<DType> dtype) {
-  const AlongDim a = along_dim(t.shape(), dim, "cumsum");
-  const DType result = dtype ? *dtype : (is_floating(t.dtype()) ? t.dtype() : DType::Int64);
-  const DType ct = compute_dtype(result);
-  Tensor x = to_dtype(t, ct);
-  Tensor xc = contiguous(detach(x));
-  Tensor out = empty(t.shape(), ct);
-  dispatch_compute(ct, "cumsum", [&](auto tag) {
+namespace {
+
+// Calls f(base) for every row along a's dim (the elements base + j * a.inner, j < a.size), rows split over threads.
+template <typename F>
+void for_each_row(const AlongDim& a, F f) {
+  cpu::parallel_for(a.outer * a.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(a.size, 1)),
+                    [&](int64_t b, int64_t e) {
+                      for (int64_t r = b; r < e; ++r) f((r / a.inner) * a.size * a.inner + r % a.inner);
+                    });
+}
+
+// The running sum (Product: product) of the contiguous xc along a's dim: floats accumulate in double, integers in
+// 64 bits wrapping around as PyTorch's do; a bool result is whether the running value is nonzero.
+template <bool Product>
+Tensor running(const Tensor& xc, const AlongDim& a) {
+  Tensor out = empty(xc.shape(), xc.dtype());
+  dispatch_compute(xc.dtype(), Product ? "cumprod" : "cumsum", [&](auto tag) {
     using T = decltype(tag);
-    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
     const T* xp = xc.data<T>();
     T* op = out.data<T>();
-    cpu::parallel_for(a.outer * a.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(a.size, 1)),
-                      [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const int64_t base = (r / a.inner) * a.size * a.inner + r % a.inner;
-        Acc acc = 0;
-        for (int64_t j = 0; j < a.size; ++j) {
-          acc += static_cast<Acc>(xp[base + j * a.inner]);
-          if constexpr (std::is_same_v<T, uint8_t>) op[base + j * a.inner] = acc != 0;
-          else op[base + j * a.inner] = static_cast<T>(acc);
-        }
+    for_each_row(a, [&](int64_t base) {
+      Acc acc = Product ? 1 : 0;
+      for (int64_t j = 0; j < a.size; ++j) {
+        const Acc v = static_cast<Acc>(xp[base + j * a.inner]);
+        acc = Product ? acc * v : acc + v;
+        if constexpr (std::is_same_v<T, uint8_t>) op[base + j * a.inner] = acc != 0;
+        else op[base + j * a.inner] = static_cast<T>(acc);
       }
     });
   });
+  return out;
+}
+
+// cumsum's and cumprod's result dtype: dtype if given, else the input's if floating, else int64.
+DType scan_result(const Tensor& t, std::optional<DType> dtype) {
+  return dtype ? *dtype : (is_floating(t.dtype()) ? t.dtype() : DType::Int64);
+}
+
+}  // namespace
+
+Tensor cumsum(const Tensor& t, int64_t dim, std::optional<DType> dtype) {
+  const AlongDim a = along_dim(t.shape(), dim, "cumsum");
+  const DType result = scan_result(t, dtype);
+  Tensor x = to_dtype(t, compute_dtype(result));
+  Tensor out = running<false>(contiguous(detach(x)), a);
   const int64_t d = a.dim;
   out = attach("cumsum", out, {x}, {}, [d](const Tensor& g, const std::vector<bool>&) {
     // Each input feeds every later output: the gradient is a cumsum from the end.
@@ -114,30 +135,10 @@ void cumprod_backward_row(const T* x, const T* y, const T* g, T* gx, int64_t n, 
 
 Tensor cumprod(const Tensor& t, int64_t dim, std::optional<DType> dtype) {
   const AlongDim a = along_dim(t.shape(), dim, "cumprod");
-  const DType result = dtype ? *dtype : (is_floating(t.dtype()) ? t.dtype() : DType::Int64);
-  const DType ct = compute_dtype(result);
-  Tensor x = to_dtype(t, ct);
+  const DType result = scan_result(t, dtype);
+  Tensor x = to_dtype(t, compute_dtype(result));
   Tensor xc = contiguous(detach(x));
-  Tensor out = empty(t.shape(), ct);
-  dispatch_compute(ct, "cumprod", [&](auto tag) {
-    using T = decltype(tag);
-    // integers multiply in int64 and wrap as PyTorch's do; floats keep the running product in double
-    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
-    const T* xp = xc.data<T>();
-    T* op = out.data<T>();
-    cpu::parallel_for(a.outer * a.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(a.size, 1)),
-                      [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const int64_t base = (r / a.inner) * a.size * a.inner + r % a.inner;
-        Acc acc = 1;
-        for (int64_t j = 0; j < a.size; ++j) {
-          acc *= static_cast<Acc>(xp[base + j * a.inner]);
-          if constexpr (std::is_same_v<T, uint8_t>) op[base + j * a.inner] = acc != 0;
-          else op[base + j * a.inner] = static_cast<T>(acc);
-        }
-      }
-    });
-  });
+  Tensor out = running<true>(xc, a);
   const AlongDim along = a;
   Tensor res = detach(out);
   out = attach("cumprod", out, {x}, {x, out}, [x, xc, res, along](const Tensor& g, const std::vector<bool>&) {
@@ -147,12 +148,8 @@ Tensor cumprod(const Tensor& t, int64_t dim, std::optional<DType> dtype) {
       using T = decltype(tag);
       const T *xp = xc.data<T>(), *yp = res.data<T>(), *gp = gc.data<T>();
       T* op = gx.data<T>();
-      cpu::parallel_for(along.outer * along.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(along.size, 1)),
-                        [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) {
-          const int64_t base = (r / along.inner) * along.size * along.inner + r % along.inner;
-          cumprod_backward_row(xp + base, yp + base, gp + base, op + base, along.size, along.inner);
-        }
+      for_each_row(along, [&](int64_t base) {
+        cumprod_backward_row(xp + base, yp + base, gp + base, op + base, along.size, along.inner);
       });
     });
     // the loop above is invisible to autograd
