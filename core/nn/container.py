@@ -138,7 +138,67 @@ class ModuleList(Module):
             self.add_module(str(i), m)
 
 
-class ModuleDict(Module):
+class _NamedTable:
+    """The dict protocol of ModuleDict and ParameterDict over one of the Module's tables (`_table`), insertion
+    ordered; `_kind` names what it holds in messages. Subclasses define __setitem__ (which registers)."""
+
+    _table = ""
+    _kind = ""
+
+    def _entries(self) -> dict:
+        return self.__dict__[self._table]
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._entries()[key]
+        except KeyError:
+            raise KeyError(f"{type(self).__name__} has no {self._kind} {key!r} (keys: {list(self._entries())})") \
+                from None
+
+    def __delitem__(self, key: str) -> None:
+        del self._entries()[key]
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries()
+
+    def keys(self) -> Iterable[str]:
+        """The names, in insertion order."""
+        return self._entries().keys()
+
+    def values(self) -> Iterable[Any]:
+        """The entries, in insertion order."""
+        return self._entries().values()
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        """(name, entry) pairs, in insertion order."""
+        return self._entries().items()
+
+    def pop(self, key: str) -> Any:
+        """Removes and returns the entry under key."""
+        value = self[key]
+        del self._entries()[key]
+        return value
+
+    def clear(self) -> None:
+        """Removes every entry."""
+        self._entries().clear()
+
+    def update(self, entries: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+        """Adds (or replaces) entries from a mapping or from (name, entry) pairs."""
+        pairs = entries.items() if isinstance(entries, Mapping) else entries
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"{type(self).__name__}.update: expected (name, {self._kind}) pairs, got {pair!r}")
+            self[pair[0]] = pair[1]
+
+
+class ModuleDict(_NamedTable, Module):
     """A dict of sub-modules by name (insertion ordered), registered with the owner.
 
     >>> heads = core.nn.ModuleDict({"cls": core.nn.Linear(8, 2), "reg": core.nn.Linear(8, 1)})
@@ -146,61 +206,15 @@ class ModuleDict(Module):
     1
     """
 
+    _table, _kind = "_modules", "module"
+
     def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key: str) -> Module:
-        try:
-            return self._modules[key]
-        except KeyError:
-            raise KeyError(f"ModuleDict has no module {key!r} (keys: {list(self._modules)})") from None
-
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
-
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._modules
-
-    def keys(self) -> Iterable[str]:
-        """The names, in insertion order."""
-        return self._modules.keys()
-
-    def values(self) -> Iterable[Module]:
-        """The modules, in insertion order."""
-        return self._modules.values()
-
-    def items(self) -> Iterable[tuple[str, Module]]:
-        """(name, module) pairs, in insertion order."""
-        return self._modules.items()
-
-    def pop(self, key: str) -> Module:
-        """Removes and returns the module under key."""
-        module = self[key]
-        del self._modules[key]
-        return module
-
-    def clear(self) -> None:
-        """Removes every module."""
-        self._modules.clear()
-
-    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
-        """Adds (or replaces) modules from a mapping or from (name, module) pairs."""
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
-        for pair in pairs:
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise TypeError(f"ModuleDict.update: expected (name, module) pairs, got {pair!r}")
-            self[pair[0]] = pair[1]
 
 
 class ParameterList(Module):
@@ -247,7 +261,7 @@ class ParameterList(Module):
                          for i, p in enumerate(self._parameters.values()))
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedTable, Module):
     """A dict of parameters by name (insertion ordered), registered with the owner.
 
     >>> gains = core.nn.ParameterDict({"text": core.nn.Parameter(core.ones(2))})
@@ -255,16 +269,12 @@ class ParameterDict(Module):
     ['text']
     """
 
+    _table, _kind = "_parameters", "parameter"
+
     def __init__(self, values: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None) -> None:
         super().__init__()
         if values is not None:
             self.update(values)
-
-    def __getitem__(self, key: str) -> Parameter:
-        try:
-            return self._parameters[key]
-        except KeyError:
-            raise KeyError(f"ParameterDict has no parameter {key!r} (keys: {list(self._parameters)})") from None
 
     def __setitem__(self, key: str, value: Any) -> None:
         param = _as_parameter(value, "ParameterDict")
@@ -272,35 +282,3 @@ class ParameterDict(Module):
             self._parameters[key] = param
         else:
             self.register_parameter(key, param)
-
-    def __delitem__(self, key: str) -> None:
-        del self._parameters[key]
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parameters)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._parameters
-
-    def keys(self) -> Iterable[str]:
-        """The names, in insertion order."""
-        return self._parameters.keys()
-
-    def values(self) -> Iterable[Parameter]:
-        """The parameters, in insertion order."""
-        return self._parameters.values()
-
-    def items(self) -> Iterable[tuple[str, Parameter]]:
-        """(name, parameter) pairs, in insertion order."""
-        return self._parameters.items()
-
-    def update(self, values: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
-        """Adds (or replaces) parameters from a mapping or from (name, tensor) pairs."""
-        pairs = values.items() if isinstance(values, Mapping) else values
-        for pair in pairs:
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise TypeError(f"ParameterDict.update: expected (name, tensor) pairs, got {pair!r}")
-            self[pair[0]] = pair[1]
