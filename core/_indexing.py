@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from core import _C
+from core._inplace import check_writable, needs_graph, write_recorded
 
 Tensor = _C.Tensor
 
@@ -149,8 +150,9 @@ def getitem(t: Tensor, key: Any) -> Tensor:
 
 
 def setitem(t: Tensor, key: Any, value: Any) -> None:
-    if t.requires_grad and _C.is_grad_enabled():
-        raise RuntimeError("a tensor that requires grad cannot be written in place; wrap the write in core.no_grad()")
+    if needs_graph(t, value):
+        _setitem_recorded(t, key, value)
+        return
     view, adv = _basic(t, _normalise(t, key))
     if not adv:
         _C.copy_(view, value)
@@ -164,15 +166,31 @@ def setitem(t: Tensor, key: Any, value: Any) -> None:
     else:
         src = _C._to_operand(value)
         _C._check_number_fits(src, t.dtype)
-    target_shape = list(shape) + rest
-    pos = _result_position(adv)
-    if pos and isinstance(value, Tensor) and value.ndim == len(target_shape):
-        k = len(shape)
-        src = _C.permute(src, list(range(pos, pos + k)) + list(range(pos)) + list(range(pos + k, value.ndim)))
-    src = _C.contiguous(_C.expand(_C.to_dtype(src, t.dtype), target_shape))
-    src = _C.reshape(src, [-1] + rest)
+    # value broadcasts against t[key]'s shape, where the indexed dims sit at `pos` as getitem puts them, and is
+    # then laid out as the flattened view has them (indexed dims first)
+    pos, k = _result_position(adv), len(shape)
+    result_shape = rest[:pos] + list(shape) + rest[pos:]
+    src = _C.expand(_C.to_dtype(src, t.dtype), result_shape)
+    if pos:
+        src = _C.permute(src, list(range(pos, pos + k)) + list(range(pos)) + list(range(pos + k, len(result_shape))))
+    src = _C.reshape(_C.contiguous(src), [-1] + rest)
     flat_view = _C.reshape(permuted, [-1] + rest)
     if not flat_view._shares_storage(t):
         raise RuntimeError("advanced-index assignment needs a tensor whose indexed dims can be flattened in place; "
                            "call .contiguous() first")
     _C.index_copy_(flat_view, 0, flat_lin, src)
+
+
+def _setitem_recorded(t: Tensor, key: Any, value: Any) -> None:
+    """t[key] = value recorded by autograd: a scatter into t's flat positions that `key` selects (found by indexing
+    an arange of t's shape with the same key, so every kind of index means what it means in getitem)."""
+    check_writable(t)
+    positions = getitem(_C.reshape(_C.arange_int(0, t.numel(), 1, _C.dtype.int64), list(t.shape)), key)
+    if isinstance(value, Tensor):
+        src = value
+    else:
+        src = _C._to_operand(value)
+        _C._check_number_fits(src, t.dtype)
+    src = _C.reshape(_C.expand(_C.to_dtype(src, t.dtype), list(positions.shape)), [-1])
+    flat = _C.scatter(_C.reshape(t, [-1]), 0, _C.reshape(positions, [-1]), src)
+    write_recorded(t, _C.reshape(flat, list(t.shape)))

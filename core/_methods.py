@@ -8,6 +8,7 @@ import numpy as np
 from core import _C
 from core import _tensor as T
 from core._indexing import getitem, setitem
+from core._inplace import check_writable, needs_graph, write_recorded
 
 Tensor = _C.Tensor
 
@@ -106,10 +107,16 @@ def _len(self: Tensor) -> int:
 
 def _inplace(op):
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        result = op(self, *args, **kwargs)
+        recorded = needs_graph(self, *args, *kwargs.values())
+        if recorded:
+            check_writable(self)
+        # recorded: the op reads a copy, so what its backward keeps of self is not overwritten below
+        result = op(_C.clone(self) if recorded else self, *args, **kwargs)
         if _loses_category(result.dtype, self.dtype):
             raise TypeError(f"result type {result.dtype!r} can't be cast to the desired output type {self.dtype!r} "
                             "of an in-place op; use the out-of-place op, e.g. x = x + y")
+        if recorded:
+            return write_recorded(self, result)
         _C.copy_(self, result)
         return self
     return method
@@ -148,11 +155,17 @@ def _requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
 
 
 def _zero_(self: Tensor) -> Tensor:
-    _C.fill_(self, 0)
-    return self
+    return _fill_(self, 0)
 
 
-def _fill_(self: Tensor, value: float) -> Tensor:
+def _fill_(self: Tensor, value: Any) -> Tensor:
+    if needs_graph(self, value):
+        check_writable(self)
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise ValueError(f"fill_: value must be a number or a 0-d tensor, got shape {tuple(value.shape)}")
+        number = _C._to_operand(value)
+        _C._check_number_fits(number, self.dtype)
+        return write_recorded(self, number, overwrite=True)
     _C.fill_(self, value)
     return self
 
@@ -160,6 +173,14 @@ def _fill_(self: Tensor, value: float) -> Tensor:
 def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     """Writes src (a tensor or a number, broadcast and converted to self's dtype) into self; non_blocking is
     accepted for PyTorch's sake and changes nothing on the CPU."""
+    if needs_graph(self, src):
+        check_writable(self)
+        number = not isinstance(src, Tensor)
+        value = _C._to_operand(src)
+        if number:
+            _C._check_number_fits(value, self.dtype)
+        _C.expand(value, list(self.shape))  # the shape error of the plain path, before anything is written
+        return write_recorded(self, value, overwrite=True)
     _C.copy_(self, src)
     return self
 

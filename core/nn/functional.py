@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from core import _C
 from core import _nn_ops as N
 from core import _tensor as T
+from core._methods import _inplace
 
 Tensor = _C.Tensor
 
@@ -22,7 +23,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(input, 0) elementwise."""
-    return _inplace_result(input, _C.relu(input), inplace)
+    return _apply(_C.relu, input, inplace)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -32,7 +33,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
-    return _inplace_result(input, _C.silu(input), inplace)
+    return _apply(_C.silu, input, inplace)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -45,20 +46,19 @@ def tanh(input: Tensor) -> Tensor:
     return _C.tanh(input)
 
 
-def _inplace_result(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
-    if not inplace:
-        return result
-    input.copy_(result)
-    return input
+def _apply(op: Any, input: Tensor, inplace: bool) -> Tensor:
+    """op(input), or with inplace=True written into input as a method like `relu_` writes (core/_inplace.py)."""
+    return _inplace(op)(input) if inplace else op(input)
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    """exp(x) / sum(exp(x)) along dim (computed stably)."""
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along dim (computed stably). `_stacklevel` is PyTorch's (a warning's stack level),
+    accepted so a third positional argument means what it means there, and unused."""
     return N.softmax(input, dim, dtype=dtype)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    """x - logsumexp(x) along dim."""
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """x - logsumexp(x) along dim; `_stacklevel` as in softmax."""
     return N.log_softmax(input, dim, dtype=dtype)
 
 
@@ -146,7 +146,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout: probability must be between 0 and 1, got {p}")
     if not training or p == 0.0:
         return input
-    return _inplace_result(input, N.dropout(input, p, True), inplace)
+    return _apply(lambda x: N.dropout(x, p, True), input, inplace)
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

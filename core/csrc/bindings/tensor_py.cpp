@@ -239,6 +239,26 @@ void bind_tensor(py::module_& m) {
       .def(
           "_storage_numel", [](const Tensor& t) { return t.storage()->nbytes / itemsize(t.dtype()); },
           "How many elements of t's dtype its whole storage holds.")
+      .def(
+          "_storage_users", [](const Tensor& t) { return t.storage() ? t.storage().use_count() : 0L; },
+          "How many tensors hold t's storage: its views and the tensor it views, values a backward keeps, numpy "
+          "arrays over it. 1 when t alone does.")
+      .def(
+          "_take_history",
+          [](const Tensor& t, const Tensor& from) {
+            // An in-place write recorded by autograd (core/_inplace.py): t, now holding from's values, becomes
+            // from's output in the graph, as PyTorch rebases a tensor's grad_fn.
+            if (t.shape() != from.shape() || t.dtype() != from.dtype())
+              value_error("_take_history: shapes ", shape_str(t.shape()), " and ", shape_str(from.shape()),
+                          " or dtypes differ");
+            if (t.is_leaf() && t.requires_grad())
+              throw std::runtime_error("a leaf tensor that requires grad cannot be written in place");
+            if (from.requires_grad() && from.is_leaf())
+              value_error("_take_history: the new history must come from an op, not a leaf");
+            t.impl()->grad_fn = from.grad_fn();
+            t.impl()->requires_grad = from.requires_grad();
+          },
+          "Internal: t takes from's place in the autograd graph after an in-place write of from's values.")
       .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
       .def_property(
           "grad", [](const Tensor& t) -> py::object { return t.grad().defined() ? py::cast(t.grad()) : py::none(); },

@@ -421,11 +421,21 @@ Tensor compare(const Tensor& a, const Tensor& b, const char* op, F f) {
 
 // `saved`: what d reads of p.a, p.b and out (attach's Saved), so a write to it before the backward is refused.
 // d gets the operands themselves, not detached copies, so that under create_graph its result depends on them.
+// The backward closure keeps an operand only when `saved` says the gradient of an input that requires grad reads
+// it; `d` gets an undefined Tensor in its place otherwise. So add keeps neither operand alive until the backward,
+// and `h * 2` keeps only the 2, as PyTorch's nodes do (an in-place write to h is then no write to a kept value).
 Tensor record2(const char* name, const Binary& p, Tensor out, std::initializer_list<Saved> saved,
                std::function<Grads(const Tensor& g, const Tensor& a, const Tensor& b, const std::vector<bool>&)> d) {
-  out = attach(name, out, {p.a, p.b}, saved, [d, a = p.a, b = p.b](const Tensor& g, const std::vector<bool>& needs) {
-    return d(g, a, b, needs);
-  });
+  const uint32_t needed = (p.a.requires_grad() ? grad_of(0) : 0u) | (p.b.requires_grad() ? grad_of(1) : 0u);
+  auto kept = [&](const Tensor& t) {
+    for (const Saved& s : saved)
+      if (s.t.impl() == t.impl() && (s.for_grads & needed) != 0) return t;
+    return Tensor();
+  };
+  out = attach(name, out, {p.a, p.b}, saved,
+               [d, a = kept(p.a), b = kept(p.b)](const Tensor& g, const std::vector<bool>& needs) {
+                 return d(g, a, b, needs);
+               });
   return to_dtype(out, p.result);
 }
 
