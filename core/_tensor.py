@@ -84,22 +84,60 @@ def tensor(data: Any, dtype: dtype | None = None, device: Any = None, requires_g
     if isinstance(data, Tensor):
         t = _C.clone(_C.detach(data))
     else:
-        arr = np.asarray(data)
+        mixed = None if isinstance(data, (np.ndarray, np.generic)) else _sequence_dtype(data)
+        arr = np.asarray(data, dtype=mixed)  # each number rounded once, straight to the dtype it ends in
         if arr.dtype == object:
             raise TypeError("tensor: data must be numbers, nested sequences of numbers, or arrays")
-        if not isinstance(data, (np.ndarray, np.generic)):  # Python numbers: float32 and int64, as in PyTorch
+        python_numbers = mixed is None and not isinstance(data, (np.ndarray, np.generic))
+        if python_numbers:  # float32 and int64, as in PyTorch
             if arr.dtype.kind == "f":
                 arr = arr.astype(np.float32)
             elif arr.dtype.kind in "iu":
                 _check_fits(arr, np.int64 if dtype is None or _check_dtype(dtype) not in (int32, bool_)
                             else _NUMPY_OF[_check_dtype(dtype)])
                 arr = arr.astype(np.int64)
-        elif arr.dtype.kind in "iu" and arr.dtype not in (np.int32, np.int64):
-            arr = arr.astype(np.int64)
+        elif mixed is None:
+            arr = arr.astype(_narrowed(arr.dtype), copy=False)
         t = _C.clone(_C.from_numpy(np.array(arr, copy=True, order="C")))
     if dtype is not None:
         t = _C.to_dtype(t, _check_dtype(dtype))
     return _created(t, requires_grad)
+
+
+def _sequence_dtype(data: Any) -> Any:
+    """The numpy dtype PyTorch gives a nested sequence holding numpy scalars or arrays, None if it holds none: each
+    numpy element keeps its dtype, a Python float counts as float32, an int as int64, a bool as bool, and all are
+    promoted together (`[1, np.float64(2)]` is float64, `[np.int32(3)]` int32). numpy's own rule differs
+    (a Python float beside a float16 stays float16)."""
+    kinds: set[Any] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, (np.ndarray, np.generic)):
+            kinds.add(x.dtype)
+        elif isinstance(x, bool):
+            kinds.add("bool")
+        elif isinstance(x, int):
+            kinds.add("int")
+        elif isinstance(x, float):
+            kinds.add("float")
+        elif isinstance(x, (list, tuple)):
+            for item in x:
+                walk(item)
+
+    walk(data)
+    if {k for k in kinds if isinstance(k, str)} == kinds:  # Python numbers only (core shadows any/all here)
+        return None
+    python = {"float": float32, "int": int64, "bool": bool_}
+    ours = {python[k] if isinstance(k, str) else _from_numpy_dtype(_narrowed(k)) for k in kinds}
+    target = ours.pop()
+    for other in ours:  # PyTorch's promotion (float32 with int64 stays float32), not numpy's
+        target = _C.result_type(_C.full([], 0, target), _C.full([], 0, other))
+    return _NUMPY_OF[target]
+
+
+def _narrowed(nd: np.dtype) -> np.dtype:
+    """The numpy dtype core stores a numpy array of dtype nd in: other integer widths become int64."""
+    return np.dtype(np.int64) if nd.kind in "iu" and nd not in (np.int32, np.int64) else nd
 
 
 def _check_fits(arr: np.ndarray, target: Any) -> None:

@@ -405,3 +405,27 @@ def test_tensor_where_takes_self_where_condition_holds():
     assert x.where(cond, core.tensor([5.0, 6.0])).tolist() == [1.0, 6.0]
     x.where(cond, 0.0).sum().backward()
     assert x.grad.tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("data, expected", [
+    ([np.float64(1.5)], core.float64),  # was float32: a numpy scalar keeps its dtype inside a list too
+    ([1, np.float64(2.0)], core.float64),
+    ([[np.float64(1.0)], [2.0]], core.float64),
+    ([np.float32(1.5), 2], core.float32),
+    ([np.int32(1), 2.5], core.float32),  # PyTorch's promotion; numpy's would give float64
+    ([np.float16(1.0), 2.0], core.float32),  # a Python float counts as float32; numpy's would keep float16
+    ([np.int32(3)], core.int32),
+    ([np.int32(1), 2], core.int64),
+    ([True, np.int32(2)], core.int32),
+    ([np.bool_(True), False], core.bool),
+    ([np.arange(2, dtype=np.float64), [1.0, 2.0]], core.float64),
+    ([1.0, 2], core.float32),
+])
+def test_tensor_of_a_sequence_holding_numpy_numbers_takes_pytorchs_dtype(data, expected):
+    # the dtypes torch.tensor(data) gives in PyTorch 2.13
+    assert core.tensor(data).dtype == expected
+
+
+def test_tensor_of_mixed_numbers_rounds_each_number_once():
+    # through numpy's float16 first, 0.1 would come out as 0.0999755859375
+    assert core.tensor([np.float16(1.0), 0.1]).tolist()[1] == float(np.float32(0.1))

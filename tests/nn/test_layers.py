@@ -255,3 +255,10 @@ def test_norm_layers_check_their_input():
         nn.GroupNorm(2, 4)(core.ones(2, 3, 5))
     gn = nn.GroupNorm(2, 4)
     assert [n for n, _ in gn.named_parameters()] == ["weight", "bias"] and gn.weight.tolist() == [1.0] * 4
+
+
+def test_softmax_third_positional_argument_is_pytorchs_stacklevel():
+    x = core.tensor([[1.0, 2.0, 3.0]])
+    for f in (F.softmax, F.log_softmax):
+        assert f(x, 1, 3).tolist() == f(x, 1).tolist()  # PyTorch's _stacklevel, unused
+        assert f(x, 1, dtype=core.float64).dtype == core.float64
