@@ -186,7 +186,7 @@ def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 
 
 def _rev(op):
-    return lambda self, other: op(_C._to_operand(other), self)
+    return lambda self, other: op(other, self)
 
 
 def _expand(self: Tensor, *args: Any, size: Any = None) -> Tensor:
@@ -282,9 +282,11 @@ def _equality(op):
     def method(self: Tensor, other: Any) -> Any:
         if not isinstance(other, Tensor):
             try:
-                other = _C._to_operand(other)
+                _C._to_operand(other)
             except TypeError:
                 return NotImplemented
+            except OverflowError:
+                pass  # an int past int64: the op decides (beside a float tensor it is a float)
         return op(self, other)
     return method
 

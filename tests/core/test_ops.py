@@ -333,6 +333,18 @@ def test_an_integer_past_int64_is_an_overflow_error_before_anything_is_written()
     assert t.tolist() == [1, 2, 3]
 
 
+def test_an_integer_past_int64_beside_a_float_tensor_is_a_float():
+    # as PyTorch computes float_tensor + 2**63; beside an integer tensor it stays an OverflowError (test above)
+    t = core.ones(2)
+    for result in (t + 2 ** 63, 2 ** 63 + t, t.sub(2 ** 63) + 2 * 2 ** 63, 2 ** 64 * t):
+        assert result.dtype == core.float32
+    assert (t + 2 ** 63).tolist() == [2.0 ** 63] * 2 and (2 ** 64 * t).tolist() == [2.0 ** 64] * 2
+    assert (core.ones(2, dtype=core.float64) == 2 ** 63).tolist() == [False, False]
+    assert (t < 2 ** 63).tolist() == [True, True] and (t > -(2 ** 70)).tolist() == [True, True]
+    with pytest.raises(OverflowError, match="int too large to convert to float: 401 digits"):
+        t + 10 ** 400
+
+
 def test_what_a_dtype_can_hold_is_written_infinities_and_nan_into_floats_included():
     h = core.zeros(3, dtype=core.float16)
     h.fill_(65504.0)

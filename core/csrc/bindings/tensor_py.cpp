@@ -1,6 +1,8 @@
 // Bindings of Tensor and the ops. Argument conversion happens with the GIL held; every op then runs with
 // the GIL released. PyTorch-style signatures (varargs, dim=None, ...) are parsed in core/_tensor.py.
 #include <optional>
+#include <tuple>
+#include <utility>
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -45,6 +47,29 @@ Tensor to_operand(py::handle h) {
     if (k == "f") return wrapped_scalar(h.cast<double>(), DType::Float64);
   }
   type_error("expected a Tensor or a number, got ", std::string(py::str(py::type::of(h).attr("__name__"))));
+}
+
+// The operands of a binary op. A Python int past int64 beside a floating-point tensor becomes a float, as PyTorch
+// computes `t + 2**63` for a float t; beside anything else it stays an OverflowError.
+std::pair<Tensor, Tensor> to_operands(py::handle a, py::handle b) {
+  auto operand = [](py::handle h, py::handle other) {
+    if (py::isinstance<py::int_>(h) && !py::isinstance<py::bool_>(h) && py::isinstance<Tensor>(other) &&
+        is_floating(other.cast<Tensor>().dtype())) {
+      int overflow = 0;
+      PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+      if (overflow != 0) {
+        const double v = PyLong_AsDouble(h.ptr());
+        if (v == -1.0 && PyErr_Occurred()) {
+          PyErr_Clear();
+          throw std::overflow_error("int too large to convert to float: " + std::to_string(py::len(py::str(h))) +
+                                    " digits");
+        }
+        return wrapped_scalar(v, DType::Float64);
+      }
+    }
+    return to_operand(h);
+  };
+  return {operand(a, b), operand(b, a)};
 }
 
 // The alpha of add / sub (input + alpha * other) as an operand, or none for 1; an integer result refuses a float
@@ -407,7 +432,8 @@ void bind_tensor(py::module_& m) {
   m.def(                                                                                       \
       #name,                                                                                   \
       [](py::handle a, py::handle b) {                                                         \
-        Tensor x = to_operand(a), y = to_operand(b);                                           \
+        Tensor x, y;                                                                           \
+        std::tie(x, y) = to_operands(a, b);                                                    \
         return nogil([&] { return name(x, y); });                                              \
       },                                                                                       \
       py::arg("input"), py::arg(second))
@@ -436,7 +462,8 @@ void bind_tensor(py::module_& m) {
     m.def(
         name,
         [name = name, op = op](py::handle a, py::handle b, py::handle alpha) {
-          Tensor x = to_operand(a), y = to_operand(b);
+          Tensor x, y;
+          std::tie(x, y) = to_operands(a, b);
           std::optional<Tensor> scale = alpha_operand(x, y, alpha, name);
           return nogil([&] { return op(x, scale ? mul(y, *scale) : y); });
         },
@@ -444,7 +471,8 @@ void bind_tensor(py::module_& m) {
   m.def(
       "div",
       [](py::handle a, py::handle b, std::optional<std::string> rounding_mode) {
-        Tensor x = to_operand(a), y = to_operand(b);
+        Tensor x, y;
+        std::tie(x, y) = to_operands(a, b);
         return nogil([&] { return rounding_mode ? rounded_div(x, y, *rounding_mode) : div(x, y); });
       },
       py::arg("input"), py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none());
