@@ -459,12 +459,20 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
 
 @numpy_names
 def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    if _no_dims(dim):  # an empty dim list reduces nothing here, as in PyTorch (sum's reduces everything)
+        return _C.ne(input, False)
     return _C.any(input, _dims(dim), bool(keepdim))
 
 
 @numpy_names
 def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    if _no_dims(dim):
+        return _C.ne(input, False)
     return _C.all(input, _dims(dim), bool(keepdim))
+
+
+def _no_dims(dim: Any) -> bool:
+    return isinstance(dim, (list, tuple)) and len(dim) == 0
 
 
 _FLOAT_RANK = {float16: 1, bfloat16: 1, float32: 2, float64: 3}

@@ -429,3 +429,11 @@ def test_tensor_of_a_sequence_holding_numpy_numbers_takes_pytorchs_dtype(data, e
 def test_tensor_of_mixed_numbers_rounds_each_number_once():
     # through numpy's float16 first, 0.1 would come out as 0.0999755859375
     assert core.tensor([np.float16(1.0), 0.1]).tolist()[1] == float(np.float32(0.1))
+
+
+def test_any_and_all_over_an_empty_dim_list_reduce_nothing():
+    # PyTorch 2.13: any/all(dim=[]) is elementwise != 0, while sum(dim=[]) still reduces everything
+    t = core.tensor([[2.0, 0.0], [float("nan"), -1.0]])
+    for r in (t.any(dim=[]), t.all(dim=()), core.any(t, dim=[]), core.all(t, ())):
+        assert r.dtype == core.bool and r.tolist() == [[True, False], [True, True]]
+    assert t.any(dim=[0]).tolist() == [True, True] and core.tensor([1, 2]).sum(dim=[]).item() == 3
