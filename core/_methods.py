@@ -80,6 +80,8 @@ def _tolist(self: Tensor):
 
 
 def _array(self: Tensor, dtype=None, copy=None):
+    if self.requires_grad and _C.is_grad_enabled():  # np.asarray(t) is t.numpy(): the same refusal
+        raise RuntimeError("can't convert a tensor that requires grad to a numpy array; use tensor.detach()")
     a = _C.detach(self).numpy() if self.dtype != T.bfloat16 else _C.to_dtype(_C.detach(self), T.float32).numpy()
     if dtype is not None:
         a = a.astype(dtype, copy=False)
@@ -380,3 +382,6 @@ def install() -> None:
         setattr(Tensor, name, _as_method(fn))
     for name, fn in PROPERTIES.items():
         setattr(Tensor, name, property(fn))
+    # numpy defers to the tensor's reflected operators: np.float64(0.5) * t is a Tensor with its graph, as in
+    # PyTorch, not a numpy array built from t's values
+    Tensor.__array_ufunc__ = None

@@ -364,7 +364,8 @@ class Module:
         >>> sd = model.state_dict(); core.io.save(sd, "model.safetensors")
         """
         out = OrderedDict() if destination is None else destination
-        for mod_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+        # a submodule used at two paths is saved at both, as PyTorch's recursive state_dict does
+        for mod_prefix, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             base = f"{mod_prefix}." if mod_prefix else ""
             for name, p in module._parameters.items():
                 if p is not None:

@@ -347,7 +347,9 @@ REDUCTIONS = {
             lambda a, d, k: _float_only(a).std(np_dims(a, d), keepdims=k)),
     "logsumexp": (lambda t, d, k: t.logsumexp(d, keepdim=k),
                   lambda a, d, k: _logsumexp(a.astype(np.float64), np_dims(a, d), k)),
-    "any": (lambda t, d, k: t.any(d, keepdim=k), lambda a, d, k: a.any(np_dims(a, d), keepdims=k)),
+    # any/all over no dims reduce nothing in PyTorch (elementwise != 0), unlike sum & co.
+    "any": (lambda t, d, k: t.any(d, keepdim=k),
+            lambda a, d, k: a != 0 if isinstance(d, list) and not d else a.any(np_dims(a, d), keepdims=k)),
 }
 
 

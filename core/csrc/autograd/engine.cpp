@@ -164,9 +164,19 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
   }
   // no in-place adds anywhere: a captured gradient may be the very tensor a backward returned
   auto add_into = [](Tensor& slot, const Tensor& g) { slot = slot.defined() ? add(slot, g) : g; };
-  auto add_to_grad = [](const Tensor& t, const Tensor& g) {
+  // .grad accumulates in place (an earlier reference to it sees the sum, as in PyTorch) unless the backward is
+  // itself recorded (create_graph) or the stored gradient is in the graph or not a plain contiguous tensor.
+  auto add_to_grad = [create_graph](const Tensor& t, const Tensor& g) {
     Tensor gl = to_dtype(g, t.dtype());
-    t.impl()->grad = t.grad().defined() ? add(t.grad(), gl) : clone(gl);
+    const Tensor& old = t.grad();
+    if (!old.defined()) {
+      t.impl()->grad = clone(gl);
+    } else if (!create_graph && !old.requires_grad() && old.is_contiguous() && old.shape() == t.shape() &&
+               old.dtype() == t.dtype()) {
+      copy_(old, add(old, gl));
+    } else {
+      t.impl()->grad = add(old, gl);
+    }
   };
 
   NoGradGuard guard(create_graph);

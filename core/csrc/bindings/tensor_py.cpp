@@ -46,6 +46,8 @@ Tensor to_operand(py::handle h) {
     if (k == "i" || k == "u") return int_operand(h);
     if (k == "f") return wrapped_scalar(h.cast<double>(), DType::Float64);
   }
+  // a numpy array is a tensor operand (its own dtype, no scalar rank), as PyTorch takes t + np.ones(2)
+  if (py::isinstance(h, np.attr("ndarray"))) return py::module_::import("core").attr("as_tensor")(h).cast<Tensor>();
   type_error("expected a Tensor or a number, got ", std::string(py::str(py::type::of(h).attr("__name__"))));
 }
 

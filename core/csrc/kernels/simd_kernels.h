@@ -95,7 +95,7 @@ static inline V vgelu_tanh(V x) {
 
 static inline V vact(Act act, V x) {
   switch (act) {
-    case Act::Relu: return vmax(x, vzero());
+    case Act::Relu: return vmax(vzero(), x);  // maxps gives its second operand on NaN: NaN stays
     case Act::Gelu: return vgelu(x);
     case Act::GeluTanh: return vgelu_tanh(x);
     case Act::None: break;
@@ -339,7 +339,7 @@ static void layer_norm_row(const float* x, float* y, int64_t n, const float* w, 
 static inline V vunary(UnaryOp op, V x) {
   switch (op) {
     case UnaryOp::Exp: return vexp(x);
-    case UnaryOp::Relu: return vmax(x, vzero());
+    case UnaryOp::Relu: return vmax(vzero(), x);
     case UnaryOp::Gelu: return vgelu(x);
     case UnaryOp::GeluTanh: return vgelu_tanh(x);
     case UnaryOp::Sigmoid: return vsigmoid(x);

@@ -140,7 +140,7 @@ Tensor sign(const Tensor& t) {
   return finish(u);
 }
 Tensor relu(const Tensor& t) {
-  auto u = unary_same(t, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  auto u = unary_same(t, "relu", [](auto v) { return v > 0 || v != v ? v : decltype(v)(0); });  // NaN stays NaN
   // y > 0 exactly where x > 0: reading the output, as PyTorch does, leaves the input free to be written
   return record1("relu", u, Reads::Output, [](const Tensor& g, const Tensor&, const Tensor& y) {
     return mul(g, to_dtype(gt(y, wrapped_scalar(0, DType::Int64)), g.dtype()));
@@ -490,7 +490,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
     }
   });
   Tensor res = detach(out);
-  return record2("pow", p, out, {p.a, {p.b, grad_of(0)}, {out, grad_of(1)}},
+  return record2("pow", p, out, {p.a, p.b, {out, grad_of(1)}},  // the exponent's gradient reads y (y >= 0) too
                  [res](const Tensor& g, const Tensor& x, const Tensor& y, const std::vector<bool>& n) {
                    Grads r(2);
                    Tensor zero = wrapped_scalar(0, DType::Float64);
