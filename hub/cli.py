@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from hub.errors import HubError
@@ -27,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one zoohub command; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    problem = _not_utf8(argv)
+    if problem:
+        print(f"zoohub: error: {problem}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
@@ -37,6 +43,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("zoohub: interrupted", file=sys.stderr)
         return 130
+
+
+def _not_utf8(argv: list[str]) -> str | None:
+    """What is not valid UTF-8 among the arguments and $ZOOHUB_ACTOR (Python keeps such bytes as surrogates,
+    which no database column or JSON file can hold), or None."""
+    named = [(f"argument {i + 1} ({ascii(arg)})", arg) for i, arg in enumerate(argv)]
+    named.append(("$ZOOHUB_ACTOR", os.environ.get("ZOOHUB_ACTOR", "")))
+    for what, text in named:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{what} is not valid UTF-8 text"
+    return None
 
 
 if __name__ == "__main__":

@@ -243,10 +243,11 @@ def export_hf(ref: str, dest: str | os.PathLike) -> Path:
     >>> export_hf("text/minilm-l6", "out/minilm")
     PosixPath('out/minilm')
     """
-    from core.io import save_arrays
     from hub.browsing import info as version_info_of
     from hub.loading import pull
     dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise HubError(f"{dest}: not a folder; export into a new or empty folder")
     if dest.exists() and any(dest.iterdir()):
         raise HubError(f"{dest}: not empty; export into a new or empty folder")
     info = version_info_of(ref)
@@ -255,7 +256,19 @@ def export_hf(ref: str, dest: str | os.PathLike) -> Path:
     if config.get("architecture") != SENTENCE_ENCODER:
         raise HubError(f"{info.ref}: export --format hf knows the Hugging Face layout of {SENTENCE_ENCODER} models "
                        f"only; {config.get('architecture')!r} has no mapping yet")
-    dest.mkdir(parents=True, exist_ok=True)
+    created = not dest.exists()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        _write_hf_folder(info, folder, config, dest)
+    except OSError as exc:
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)  # nothing half-written stays behind
+        raise HubError(f"{dest}: cannot write the export: {exc.strerror or exc}") from exc
+    return dest
+
+
+def _write_hf_folder(info: Any, folder: Path, config: dict, dest: Path) -> None:
+    from core.io import save_arrays
     tensors = _hf_tensors(folder, config)
     save_arrays({name: ("F32", array) for name, array in tensors.items()}, dest / "model.safetensors",
                 {"format": "pt"})
@@ -266,7 +279,6 @@ def export_hf(ref: str, dest: str | os.PathLike) -> Path:
     for rel, text in texts.items():
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         (dest / rel).write_text(text, encoding="utf-8")
-    return dest
 
 
 def commit_operations(folder: Path) -> list:

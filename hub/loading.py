@@ -163,6 +163,9 @@ def build_version(info: VersionInfo) -> Any:
         model = build(info.folder)
     except ValueError as exc:  # unknown architecture, or a config its builder refuses
         raise InvalidModel(f"{info.ref} cannot be built: {exc}") from None
+    except (RuntimeError, TypeError) as exc:  # weights that do not fit: missing or extra tensors, integer dtypes
+        message = " ".join(str(exc).split())
+        raise InvalidModel(f"{info.ref} cannot be built: its weights do not fit its architecture: {message}") from None
     if callable(getattr(model, "eval", None)):
         model = model.eval() or model
     return model

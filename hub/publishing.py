@@ -15,6 +15,7 @@ from typing import Any
 
 from hub.access import actor, blob_store, database, version_info
 from hub.errors import HubError, InvalidModel, user_errors
+from hub.garbage import check_blobs_present
 from hub.progress import byte_bar
 from hub.records import VersionInfo
 from registry.errors import InvalidName
@@ -74,8 +75,8 @@ def check_folder(folder: Path) -> tuple[dict[str, Path], dict, str | None]:
     if not weights:
         raise InvalidModel(f"{folder}: no *.safetensors weights")
     try:
-        config = json.loads(files["config.json"].read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        config = strict_json(files["config.json"].read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidModel(f"{files['config.json']}: not JSON ({exc})") from None
     if not isinstance(config, dict) or not isinstance(config.get("architecture"), str):
         raise InvalidModel(f"{files['config.json']}: must be a JSON object with an \"architecture\" string naming "
@@ -97,13 +98,21 @@ def check_folder(folder: Path) -> tuple[dict[str, Path], dict, str | None]:
     return files, config, card
 
 
+def strict_json(text: str) -> Any:
+    """json.loads refusing NaN and Infinity, which Python writes and reads but JSON has not: stored, they would make
+    `zoohub info --json` and the server's answers invalid JSON for every other client."""
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not a JSON number")
+    return json.loads(text, parse_constant=refuse)
+
+
 def write_module_folder(model: Any, config: dict | None, card: str | None, dest: Path) -> None:
     """Write an in-memory core.nn.Module as a model folder: config.json, model.safetensors, README.md."""
     from core.io import save_file
     if not isinstance(config, dict):
         raise InvalidModel("publishing a module needs config=dict(architecture=..., ...): the builder reads it back")
     try:
-        text = json.dumps(config, indent=2, sort_keys=True)
+        text = json.dumps(config, indent=2, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidModel(f"config is not JSON-serialisable: {exc}") from None
     (dest / "config.json").write_text(text + "\n", encoding="utf-8")
@@ -164,6 +173,7 @@ def publish_folder(folder: Path, name: str, task: str | None, description: str, 
             blob = store.put_file(path, progress=update)
             entries.append(FileEntry(rel, blob.sha256, blob.size))
     with db.write() as session:
+        check_blobs_present(session, store, ((e.path, e.sha256) for e in entries))
         version, created = publish_version(session, name, entries, config_json=json.dumps(config, sort_keys=True),
                                            card_md=card, task=task, description=description, license=license,
                                            source=source, created_by=actor())

@@ -190,9 +190,11 @@ def list_models(session: Session, task: str | None = None, query: str | None = N
     if task:
         stmt = stmt.where(Model.task == task)
     if query:
-        like = f"%{query.lower()}%"
-        stmt = stmt.where(or_(func.lower(Model.namespace + "/" + Model.name).like(like),
-                              func.lower(Model.description).like(like)))
+        # a plain substring: LIKE's wildcards in the query (`_`, `%`) match only themselves
+        text = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{text}%"
+        stmt = stmt.where(or_(func.lower(Model.namespace + "/" + Model.name).like(like, escape="\\"),
+                              func.lower(Model.description).like(like, escape="\\")))
     return list(session.scalars(stmt))
 
 

@@ -19,6 +19,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"zoohub: damaged: {problem}", file=sys.stderr)
     cleaned = f"; removed {report.removed_temp_files} stale temp files" if report.removed_temp_files else ""
-    status = "all intact" if report.ok else f"{len(report.problems)} problems"
+    n = len(report.problems)
+    status = "all intact" if report.ok else f"{n} problem{'' if n == 1 else 's'}"
     print(f"checked {report.checked_files} files ({human_size(report.checked_bytes)}): {status}{cleaned}")
     return 0 if report.ok else 1

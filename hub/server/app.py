@@ -34,7 +34,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.access import blob_store, database, version_info
 from hub.errors import HubError
-from hub.publishing import MAX_CARD_BYTES, PICKLE_SUFFIXES
+from hub.garbage import check_blobs_present
+from hub.publishing import MAX_CARD_BYTES, PICKLE_SUFFIXES, strict_json
 from hub.records import AliasChange, ModelSummary
 from hub.references import parse_reference
 from hub.server.guards import RateLimit, RejectParentReferences
@@ -175,8 +176,8 @@ def check_manifest(store: BlobStore, request: PublishRequest) -> tuple[list[File
     if not any(rel.endswith(".safetensors") for rel in blobs):
         raise ApiError(400, f"publish {request.name}: the manifest has no *.safetensors weights")
     try:
-        config = json.loads(blobs["config.json"].read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        config = strict_json(blobs["config.json"].read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ApiError(400, f"config.json: not JSON ({exc})") from None
     if not isinstance(config, dict) or not isinstance(config.get("architecture"), str):
         raise ApiError(400, "config.json: must be a JSON object with an \"architecture\" string")
@@ -369,6 +370,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         store = blob_store()
         entries, config_json, card = check_manifest(store, body)
         with database().write() as session:
+            check_blobs_present(session, store, ((e.path, e.sha256) for e in entries))
             version, created = publish_version(session, body.name, entries, config_json=config_json, card_md=card,
                                                task=body.task, description=body.description, license=body.license,
                                                source=body.source or f"upload:{who}", created_by=who)
@@ -406,9 +408,11 @@ def serve(host: str = "127.0.0.1", port: int = 8765, settings: ServerSettings | 
         uvicorn.Server(config).run(sockets=[sock])
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int, busy_hint: str = "another zoohub serve?") -> socket.socket:
     """The server's socket, bound here so that a port in use, a port that needs privileges or a host that is not
-    ours is one HubError line (uvicorn would log it and exit 3)."""
+    ours is one HubError line (uvicorn would log it and exit 3). `busy_hint` guesses who holds a busy port."""
+    if not 0 <= port < 65536:
+        raise HubError(f"--port {port}: expected 1..65535")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
@@ -420,6 +424,6 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.bind(address)
     except OSError as exc:
         sock.close()
-        hint = " (another zoohub serve? choose one with --port)" if exc.errno == errno.EADDRINUSE else ""
+        hint = f" ({busy_hint} choose one with --port)" if exc.errno == errno.EADDRINUSE else ""
         raise HubError(f"cannot serve on {host}:{port}: {exc.strerror}{hint}") from None
     return sock

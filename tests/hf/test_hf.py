@@ -108,6 +108,19 @@ def test_export_refuses_a_folder_that_is_not_empty(offline_hf, tmp_path):
     assert zoohub(["export", "hf/sentence-transformers--all-minilm-l6-v2", str(tmp_path / "busy")]) == 1
 
 
+def test_export_into_a_file_or_an_unwritable_place_is_one_line_and_leaves_nothing(offline_hf, tmp_path, capsys):
+    hub.load(f"hf://{REPO_ID}")
+    ref = "hf/sentence-transformers--all-minilm-l6-v2"
+    (tmp_path / "afile").write_text("mine")
+    cases = {tmp_path / "afile": "not a folder", tmp_path / "afile" / "sub": "cannot write the export",
+             Path("/proc/zoohub-export"): "cannot write the export"}  # /proc refuses new folders, even to root
+    for dest, message in cases.items():
+        assert zoohub(["export", ref, str(dest)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"zoohub: error: {dest}: ") and message in err and "Traceback" not in err
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
 def test_push_hf_builds_one_commit_of_every_exported_file_without_the_network(offline_hf, tmp_path, monkeypatch,
                                                                               capsys):
     monkeypatch.delenv("HF_TOKEN", raising=False)

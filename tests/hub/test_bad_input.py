@@ -4,6 +4,7 @@ import os
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import hub
@@ -157,6 +158,30 @@ def test_loading_a_version_whose_architecture_is_unknown_names_it(tmp_path):
         hub.load("test/user")
 
 
+def test_weights_that_do_not_fit_the_architecture_are_invalid_model_at_load(tmp_path):
+    import core.nn as nn
+    from core.io import load_file, save_arrays
+    from zoo.architectures import ARCHITECTURES, register_architecture
+
+    if "test-strict-linear" not in ARCHITECTURES:
+        @register_architecture("test-strict-linear")
+        def build_strict(folder, config):  # a core.nn model that loads its file strictly, as the zoo's do
+            layer = nn.Linear(config["in"], config["out"])
+            layer.load_state_dict(load_file(folder / "model.safetensors"), assign=True)
+            return layer
+
+    rng = np.random.default_rng(0)
+    cases = {"missing": {"weight": ("F32", rng.standard_normal((3, 4)).astype(np.float32))},
+             "int": {"weight": ("I32", np.ones((3, 4), np.int32)), "bias": ("I32", np.ones(3, np.int32))}}
+    for name, arrays in cases.items():
+        folder = write_folder(tmp_path / name)
+        (folder / "config.json").write_text(json.dumps({"architecture": "test-strict-linear", "in": 4, "out": 3}))
+        save_arrays(arrays, folder / "model.safetensors")
+        hub.publish(folder, f"test/{name}", progress=False)
+        with pytest.raises(InvalidModel, match=rf"test/{name}@1 cannot be built: its weights do not fit"):
+            hub.load(f"test/{name}")
+
+
 def test_verify_of_one_version_checks_only_that_version(tmp_path):
     hub.publish(write_folder(tmp_path / "a", seed=1), "test/user", progress=False)
     second = hub.publish(write_folder(tmp_path / "b", seed=2, card=None), "test/user", progress=False)
@@ -181,3 +206,46 @@ def test_arguments_of_the_wrong_type_are_hub_errors(tmp_path, call, message):
     with pytest.raises(HubError, match=message):
         call(write_folder(tmp_path / "m"))
     _nothing_written()
+
+
+def test_list_query_is_a_plain_substring_wildcards_included(tmp_path):
+    # `_` and `%` were LIKE wildcards for registry models: `--query _` listed every one of them
+    hub.publish(write_folder(tmp_path / "a", seed=1), "test/alpha", description="plain", progress=False)
+    hub.publish(write_folder(tmp_path / "b", seed=2), "test/beta", description="50% smaller", progress=False)
+    registry = lambda query: [m.name for m in hub.list(query=query) if m.in_registry]  # noqa: E731
+    assert registry("_") == [] and registry("%") == ["test/beta"] and registry("\\") == []
+    assert registry("t/al") == ["test/alpha"] and registry("PLAIN") == ["test/alpha"]
+
+
+def test_a_gc_between_upload_and_commit_refuses_the_publish_and_leaves_no_version(tmp_path, monkeypatch):
+    # a local publish whose blob gc removed used to commit a version naming the missing blob
+    folder = write_folder(tmp_path / "m")
+    original = BlobStore.put_file
+    collected = []
+
+    def put_then_collect(self, path, *args, **kwargs):
+        blob = original(self, path, *args, **kwargs)
+        if Path(path).name == "README.md" and not collected:
+            collected.append(hub.gc(older_than_hours=0))  # as `zoohub gc --older-than 0` from another shell
+        return blob
+
+    monkeypatch.setattr(BlobStore, "put_file", put_then_collect)
+    with pytest.raises(HubError, match=r"README.md: its blob sha256:\w+ was removed from the store .*publish again"):
+        hub.publish(folder, "test/raced", progress=False)
+    assert collected[0].removed and not [m for m in hub.list(query="test/raced") if m.in_registry]
+    monkeypatch.setattr(BlobStore, "put_file", original)
+    assert hub.publish(folder, "test/raced", progress=False).version == 1
+    assert hub.verify("test/raced").ok
+
+
+def test_a_config_with_nan_or_infinity_is_refused_as_not_json(tmp_path):
+    # stored, it made `zoohub info --json` print NaN, which strict JSON readers refuse
+    for i, constant in enumerate(("NaN", "Infinity", "-Infinity")):
+        folder = write_folder(tmp_path / f"m{i}")
+        (folder / "config.json").write_text('{"architecture": "test-tiny-linear", "dropout": %s}' % constant)
+        with pytest.raises(InvalidModel, match=rf"config.json: not JSON \({constant} is not a JSON number\)"):
+            hub.publish(folder, "test/nan", progress=False)
+    import core.nn as nn
+    with pytest.raises(InvalidModel, match="config is not JSON-serialisable"):
+        hub.publish(nn.Linear(2, 2), "test/nan", config={"architecture": "x", "scale": float("inf")}, progress=False)
+    assert not [m for m in hub.list(query="test/nan") if m.in_registry]

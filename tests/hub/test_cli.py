@@ -148,3 +148,33 @@ def test_transcribe_a_missing_file_is_one_line(capsys, monkeypatch):
 
 def test_console_script_is_declared():
     assert 'zoohub = "hub.cli:main"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_arguments_that_are_not_utf8_are_one_line_before_anything_runs(monkeypatch, capsys):
+    # bytes that are not UTF-8 reach Python as surrogates; stored, they made SQLAlchemy raise a traceback
+    for argv in (["embed", "text/minilm-l6", "caf\udce9"], ["promote", "vision/x@1", "staging", "--reason", "\udcff"],
+                 ["list", "--query", "caf\udce9"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("zoohub: error: argument ") and "is not valid UTF-8 text" in err
+        assert err.count("\n") == 1
+    monkeypatch.setenv("ZOOHUB_ACTOR", "\udcff")
+    assert main(["list"]) == 2
+    assert capsys.readouterr().err == "zoohub: error: $ZOOHUB_ACTOR is not valid UTF-8 text\n"
+
+
+def test_app_with_a_bad_or_busy_port_is_one_line_before_streamlit_starts(capsys):
+    import socket
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        busy = held.getsockname()[1]
+        cases = {("--port", "99999"): "--port 99999: expected 1..65535",
+                 ("--port", "0"): "--port 0: the app needs a fixed port",
+                 ("--address", "999.1.1.1"): "cannot serve on 999.1.1.1:8501: unknown host",
+                 ("--port", str(busy)): f"cannot serve on 127.0.0.1:{busy}: Address already in use (another zoohub "
+                                        "app? choose one with --port)"}
+        for args, message in cases.items():
+            assert main(["app", *args]) == 1  # returns: Streamlit was never exec'd
+            err = capsys.readouterr().err
+            assert err.startswith("zoohub: error: ") and message in err and err.count("\n") == 1
