@@ -22,11 +22,20 @@ constexpr int64_t kKc = kGemmKc;
 constexpr double kSerialFlops = 80.0 * 80.0 * 80.0;      // below this a pool hand-off costs more than it saves
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
-// Rows per row block (a task's rows, rounded down to whole A slivers): each B group (see compute_block) loaded into
-// L2 serves this many rows before the next is loaded. 360 rather than 128 measured 4-10 % faster on Zen 3 (paired,
-// interleaved runs in one process) at n = 1024 and 2048 and on the MiniLM and Whisper shapes, no slower at n <= 512.
-constexpr int64_t kMc = 360;
-int64_t mc_for(const KernelTable& t) { return t.mr * std::max<int64_t>(1, kMc / t.mr); }
+// Cache blocking per ISA: K blocks of kc, row blocks of mc rows (a task's rows, rounded down to whole A slivers:
+// each B group, see compute_block, loaded into L2 serves this many rows before the next is loaded), column groups of
+// nc. AVX2's were measured on Zen 3 (L1d 32 KiB, L2 512 KiB): mc 360 rather than 128 was 4-10 % faster at n = 1024
+// and 2048 and on the MiniLM and Whisper shapes, no slower at n <= 512 (paired, interleaved runs in one process).
+// AVX-512's on a Xeon with AVX-512 (L1d 48 KiB, L2 2 MiB): K blocks of 512, 180-row blocks and 256-column groups
+// against AVX2's 256 / 360 / 128, one thread, two runs each in turn with numpy: 2048^3 0.88-0.90x -> 0.94-0.96x of
+// numpy, the Whisper and MiniLM shapes 1-3 % faster, n <= 1024 unchanged (docs/performance.md).
+struct Blocking {
+  int64_t kc, mc, nc;
+};
+Blocking blocking_for(const KernelTable& t) {
+  const Blocking b = t.isa == Isa::Avx512 ? Blocking{512, 180, 256} : Blocking{kKc, 360, 128};
+  return {b.kc, t.mr * std::max<int64_t>(1, b.mc / t.mr), std::max<int64_t>(t.nr, b.nc / t.nr * t.nr)};
+}
 
 // A grow-only 64-byte aligned scratch area, one per thread and role, reused across calls (no page faults).
 class Scratch {
@@ -128,18 +137,18 @@ struct Panel {
   float alpha, beta;
   const float* bias;  // already offset to this panel's first column
   Act act;
+  int64_t a_ld = 0;  // 0: ap is a packed panel; otherwise A is read in place, row-major with this row stride
 };
 
 // Output rows [i0, i1) x columns [j0, j1) of the panel; i0 and j0 are multiples of mr and nr. Per K block the
-// columns go in groups of kNc: the group's B slivers (kc x kNc, 128 KiB at kc = 256) stay in L2 while each A
-// sliver (mr x kc) is held in L1 across the group's tiles; with the row block's A slivers of that K block (360 x
-// 256 floats, 360 KiB) the two about fill Zen 3's 512 KiB L2. Measured on Zen 3 this beats holding one B sliver
-// in L1 across the A block (BLIS's order) by 10-15% at n = 1024, where that order keeps missing on B; 128 columns
-// with 360-row blocks beat 256 columns with 126-row blocks by 3-15 % (docs/performance.md).
-constexpr int64_t kNc = 128;
+// columns go in groups of nc (blocking_for): the group's B slivers stay in L2 while each A sliver (mr x kc) is held
+// in L1 across the group's tiles. With AVX2's blocking (128 columns, 128 KiB of B at kc = 256; the row block's A
+// slivers of that K block, 360 x 256 floats, 360 KiB) the two about fill Zen 3's 512 KiB L2. Measured on Zen 3 this
+// beats holding one B sliver in L1 across the A block (BLIS's order) by 10-15% at n = 1024, where that order keeps
+// missing on B; 128 columns with 360-row blocks beat 256 columns with 126-row blocks by 3-15 % (docs/performance.md).
 void compute_block(const Panel& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   const KernelTable& t = *p.t;
-  const int64_t mr = t.mr, nr = t.nr, nc = std::max<int64_t>(nr, kNc / nr * nr);
+  const int64_t mr = t.mr, nr = t.nr, nc = blocking_for(t).nc;
   alignas(64) float tmp[12 * 32];
   const bool epilogue = p.bias != nullptr || p.act != Act::None;
   for (int64_t k0 = 0; k0 < p.K; k0 += p.kc) {
@@ -149,19 +158,23 @@ void compute_block(const Panel& p, int64_t i0, int64_t i1, int64_t j0, int64_t j
     for (int64_t jb = j0; jb < j1; jb += nc) {
       const int64_t jb1 = std::min(j1, jb + nc);
       for (int64_t i = i0; i < i1; i += mr) {
-        const float* a = sliver_at(p.ap, p.mpad, k0, kcb, i / mr, mr);
+        const float* a = p.a_ld ? p.ap + i * p.a_ld + k0 : sliver_at(p.ap, p.mpad, k0, kcb, i / mr, mr);
         const int64_t rows = std::min(mr, i1 - i);
         for (int64_t j = jb; j < jb1; j += nr) {
           const float* b = sliver_at(p.bp, p.npad, k0, kcb, p.bs0 + j / nr, nr);
           const int64_t cols = std::min(nr, jb1 - j);
           float* c = p.C + i * p.ldc + j;
+          auto tile = [&](float* out, int64_t ldo) {
+            if (p.a_ld) t.sgemm_tile_rows(kcb, a, p.a_ld, b, out, ldo, p.alpha, beta);
+            else t.sgemm_tile(kcb, a, b, out, ldo, p.alpha, beta);
+          };
           if (rows == mr && cols == nr) {
-            t.sgemm_tile(kcb, a, b, c, p.ldc, p.alpha, beta);
+            tile(c, p.ldc);
           } else {
             if (beta != 0.0f)
               for (int64_t r = 0; r < rows; ++r)
                 std::memcpy(tmp + r * nr, c + r * p.ldc, static_cast<size_t>(cols) * 4);
-            t.sgemm_tile(kcb, a, b, tmp, nr, p.alpha, beta);
+            tile(tmp, nr);
             for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * p.ldc, tmp + r * nr, static_cast<size_t>(cols) * 4);
           }
         }
@@ -208,7 +221,8 @@ void gemm_driver(const KernelTable& t, bool serial, Operand a, Operand b, const 
   const int threads = serial ? 1 : num_threads();
   serial = serial || threads == 1 || in_parallel_region() ||
            static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < kSerialFlops;
-  const int64_t kc = pw ? pw->kc : kKc, mc = mc_for(t);
+  const Blocking blk = blocking_for(t);
+  const int64_t kc = pw ? pw->kc : blk.kc, mc = blk.mc;
   for (int64_t ic = 0; ic < M; ic += kPanelRows) {
     const int64_t m = std::min(kPanelRows, M - ic), mpad = round_up(m, t.mr);
     float* ap = tl_pack_a.get(mpad * K);
@@ -337,8 +351,16 @@ void pack_b_panel(const KernelTable& t, bool tb, const float* B, int64_t ldb, in
 void gemm_packed(const KernelTable& t, int64_t m, int64_t n, int64_t K, float alpha, const float* ap, const float* bp,
                  int64_t npad_b, int64_t b_sliver0, float beta, float* C, int64_t ldc) {
   if (m <= 0 || n <= 0 || K <= 0) return;
-  const Panel p{&t, m, n, K, mc_for(t), kKc, ap, round_up(m, t.mr), bp, npad_b, b_sliver0, C, ldc, alpha, beta,
-                nullptr, Act::None};
+  const Panel p{&t, m, n, K, blocking_for(t).mc, kKc, ap, round_up(m, t.mr), bp, npad_b, b_sliver0, C, ldc, alpha,
+                beta, nullptr, Act::None};
+  compute_block(p, 0, m, 0, n);
+}
+
+void gemm_rows_a(const KernelTable& t, int64_t m, int64_t n, int64_t K, float alpha, const float* a, int64_t lda,
+                 const float* bp, int64_t npad_b, float beta, float* C, int64_t ldc) {
+  if (m <= 0 || n <= 0 || K <= 0) return;
+  Panel p{&t, m, n, K, blocking_for(t).mc, kKc, a, 0, bp, npad_b, 0, C, ldc, alpha, beta, nullptr, Act::None};
+  p.a_ld = lda;
   compute_block(p, 0, m, 0, n);
 }
 
@@ -349,7 +371,7 @@ PackedWeight pack_weight(const float* w, int64_t out_features, int64_t in_featur
   p.isa = isa;
   p.out_features = out_features;
   p.in_features = in_features;
-  p.kc = kKc;
+  p.kc = blocking_for(t).kc;
   p.nr = t.nr;
   p.npad = round_up(out_features, t.nr);
   const size_t bytes = static_cast<size_t>(round_up(std::max<int64_t>(1, p.npad * in_features) * 4, 64));

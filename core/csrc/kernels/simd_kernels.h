@@ -103,7 +103,10 @@ static inline V vact(Act act, V x) {
   return x;
 }
 
-static void sgemm_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta) {
+// A packed (a[k * MR + i]) or, InPlace, read where it lies: row i of a row-major A at a + i * lda.
+template <bool InPlace>
+static void sgemm_tile_t(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, float alpha,
+                         float beta) {
   V acc[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i)
@@ -120,11 +123,11 @@ static void sgemm_tile(int64_t kc, const float* a, const float* b, float* c, int
     for (int j = 0; j < NV; ++j) bv[j] = vload(b + j * W);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const V av = vset1(a[i]);
+      const V av = vset1(InPlace ? a[i * lda] : a[i]);
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = vfmadd(av, bv[j], acc[i][j]);
     }
-    a += MR;
+    a += InPlace ? 1 : MR;
     b += NV * W;
   }
   const V va = vset1(alpha), vb = vset1(beta);
@@ -136,6 +139,14 @@ static void sgemm_tile(int64_t kc, const float* a, const float* b, float* c, int
       const V r = vmul(acc[i][j], va);
       vstore(p, beta == 0.0f ? r : vfmadd(vload(p), vb, r));
     }
+}
+
+static void sgemm_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta) {
+  sgemm_tile_t<false>(kc, a, 0, b, c, ldc, alpha, beta);
+}
+static void sgemm_tile_rows(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                            float alpha, float beta) {
+  sgemm_tile_t<true>(kc, a, lda, b, c, ldc, alpha, beta);
 }
 
 // Packs `rows` (<= R) rows of src (row stride ld, kc floats each) side by side: dst[k * R + r] = src[r * ld + k],
@@ -711,5 +722,5 @@ static void half_block(int64_t rows, int64_t kcb, const float* x, int64_t ldx, c
   }
 }
 
-static const KernelTable kTable = {kIsa, MR, NV * W, sgemm_tile, pack_rows, pack_cols, row_max, row_sum, exp_shift_sum, axpb,
+static const KernelTable kTable = {kIsa, MR, NV * W, sgemm_tile, sgemm_tile_rows, pack_rows, pack_cols, row_max, row_sum, exp_shift_sum, axpb,
                                    layer_norm_row, unary, binary, bias_act, attn_rows, half_block};
