@@ -108,3 +108,6 @@ inline simde__m512 maskz_cvtph_ps(simde__mmask16 k, simde__m256i h) {
 #define _mm512_srai_epi32 zh::cpu::avx512_emulation::srai_epi32
 #define _mm512_cvtps_epi32 zh::cpu::avx512_emulation::cvtps_epi32
 #define _mm512_maskz_cvtph_ps zh::cpu::avx512_emulation::maskz_cvtph_ps
+#ifndef _mm512_shuffle_f32x4  // SIMDe 0.7.4 has it but gives it no native alias
+#define _mm512_shuffle_f32x4 simde_mm512_shuffle_f32x4
+#endif
