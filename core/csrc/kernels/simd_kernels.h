@@ -151,21 +151,22 @@ static void sgemm_tile_rows(int64_t kc, const float* a, int64_t lda, const float
 
 // Packs `rows` (<= R) rows of src (row stride ld, kc floats each) side by side: dst[k * R + r] = src[r * ld + k],
 // rows past `rows` zero. With a register transpose in the SIMD layer (ZH_VTRANSPOSE: vtranspose turns W vectors
-// holding rows into W vectors holding columns), full slivers read W floats of each row with one load and write
-// each k's R floats with full-width stores in increasing k, each store's spill past R overwritten by the next
-// one; otherwise through a small block in L1.
+// holding rows into W vectors holding columns), slivers read W floats of each row with one load (a partial
+// sliver's missing rows are zero vectors) and write each k's R floats with full-width stores in increasing k, each
+// store's spill past R overwritten by the next one; otherwise full slivers go through a small block in L1.
 template <int R>
 static void pack_rows_t(const float* src, int64_t ld, int64_t rows, int64_t kc, float* dst) {
   int64_t k = 0;
-  if (rows == R) {
 #ifdef ZH_VTRANSPOSE
+  {
     constexpr int NB = (R + W - 1) / W;  // blocks of W rows
     for (; k + W <= kc; k += W) {
       V col[NB][W];
 #pragma GCC unroll 4
       for (int blk = 0; blk < NB; ++blk) {
 #pragma GCC unroll 16
-        for (int r = 0; r < W; ++r) col[blk][r] = blk * W + r < R ? vload(src + (blk * W + r) * ld + k) : vzero();
+        for (int r = 0; r < W; ++r)
+          col[blk][r] = blk * W + r < R && blk * W + r < rows ? vload(src + (blk * W + r) * ld + k) : vzero();
         vtranspose(col[blk]);
       }
       float* d = dst + k * R;
@@ -178,7 +179,9 @@ static void pack_rows_t(const float* src, int64_t ld, int64_t rows, int64_t kc, 
           else vstore_part(d + kk * R + blk * W, col[blk][kk], width);
         }
     }
+  }
 #else
+  if (rows == R) {
     alignas(64) float buf[R * W];
     for (; k + W <= kc; k += W) {
 #pragma GCC unroll 32
@@ -189,8 +192,8 @@ static void pack_rows_t(const float* src, int64_t ld, int64_t rows, int64_t kc, 
 #pragma GCC unroll 32
         for (int r = 0; r < R; ++r) d[kk * R + r] = buf[r * W + kk];
     }
-#endif
   }
+#endif
   for (; k < kc; ++k) {
     float* d = dst + k * R;
     int64_t r = 0;
