@@ -67,7 +67,7 @@ void pack_b_panel(const KernelTable& t, bool trans_b, const float* B, int64_t ld
 // C[m x n] = alpha * Ap Bp + beta C (K > 0), Bp's columns from sliver b_sliver0 of a panel npad_b columns wide.
 void gemm_packed(const KernelTable& t, int64_t m, int64_t n, int64_t K, float alpha, const float* ap, const float* bp,
                  int64_t npad_b, int64_t b_sliver0, float beta, float* C, int64_t ldc);
-// The same with A read in place (m rows, lda apart, K floats each; rows up to round_up(m, mr) must be readable):
+// The same with A read in place (m rows, lda apart, K floats each):
 // for an A that is produced once and used once, where packing it would cost more than the product gains.
 void gemm_rows_a(const KernelTable& t, int64_t m, int64_t n, int64_t K, float alpha, const float* a, int64_t lda,
                  const float* bp, int64_t npad_b, float beta, float* C, int64_t ldc);

@@ -39,6 +39,9 @@ struct KernelTable {
   // The same with A read in place: row i of the mr rows at a + i * lda (kc floats each), not a packed sliver.
   void (*sgemm_tile_rows)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, float alpha,
                           float beta);
+  // The first `rows` (1 .. mr - 1) rows of either (lda == 0: a packed sliver), nothing computed or read past them.
+  void (*sgemm_tile_few)(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                         float alpha, float beta);
   // dst[k * width + r] = src[r * ld + k] for r < rows (rows <= width), 0 for rows <= r < width, k < kc: one packed
   // sliver of a row-major operand read along its rows (A untransposed, B transposed).
   void (*pack_rows)(const float* src, int64_t ld, int64_t rows, int64_t kc, int width, float* dst);

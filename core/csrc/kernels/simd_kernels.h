@@ -103,13 +103,14 @@ static inline V vact(Act act, V x) {
   return x;
 }
 
-// A packed (a[k * MR + i]) or, InPlace, read where it lies: row i of a row-major A at a + i * lda.
-template <bool InPlace>
+// The first R rows of the tile: A packed (a[k * MR + i]) or, InPlace, read where it lies (row i of a row-major A at
+// a + i * lda). R < MR serves the last rows of A without computing the sliver's zero padding.
+template <bool InPlace, int R = MR>
 static void sgemm_tile_t(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, float alpha,
                          float beta) {
-  V acc[MR][NV];
+  V acc[R][NV];
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) acc[i][j] = vzero();
 #pragma GCC unroll 4
@@ -122,7 +123,7 @@ static void sgemm_tile_t(int64_t kc, const float* a, int64_t lda, const float* b
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = vload(b + j * W);
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < R; ++i) {
       const V av = vset1(InPlace ? a[i * lda] : a[i]);
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = vfmadd(av, bv[j], acc[i][j]);
@@ -132,7 +133,7 @@ static void sgemm_tile_t(int64_t kc, const float* a, int64_t lda, const float* b
   }
   const V va = vset1(alpha), vb = vset1(beta);
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
       float* p = c + i * ldc + j * W;
@@ -147,6 +148,20 @@ static void sgemm_tile(int64_t kc, const float* a, const float* b, float* c, int
 static void sgemm_tile_rows(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                             float alpha, float beta) {
   sgemm_tile_t<true>(kc, a, lda, b, c, ldc, alpha, beta);
+}
+// rows < MR: the tile instantiated for that many rows.
+template <int R>
+static void sgemm_tile_few_t(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                             int64_t ldc, float alpha, float beta) {
+  if constexpr (R > 1) {
+    if (rows < R) return sgemm_tile_few_t<R - 1>(rows, kc, a, lda, b, c, ldc, alpha, beta);
+  }
+  if (lda != 0) sgemm_tile_t<true, R>(kc, a, lda, b, c, ldc, alpha, beta);
+  else sgemm_tile_t<false, R>(kc, a, 0, b, c, ldc, alpha, beta);
+}
+static void sgemm_tile_few(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                           float alpha, float beta) {
+  sgemm_tile_few_t<MR - 1>(rows, kc, a, lda, b, c, ldc, alpha, beta);
 }
 
 // Packs `rows` (<= R) rows of src (row stride ld, kc floats each) side by side: dst[k * R + r] = src[r * ld + k],
@@ -725,5 +740,5 @@ static void half_block(int64_t rows, int64_t kcb, const float* x, int64_t ldx, c
   }
 }
 
-static const KernelTable kTable = {kIsa, MR, NV * W, sgemm_tile, sgemm_tile_rows, pack_rows, pack_cols, row_max, row_sum, exp_shift_sum, axpb,
+static const KernelTable kTable = {kIsa, MR, NV * W, sgemm_tile, sgemm_tile_rows, sgemm_tile_few, pack_rows, pack_cols, row_max, row_sum, exp_shift_sum, axpb,
                                    layer_norm_row, unary, binary, bias_act, attn_rows, half_block};
