@@ -1,11 +1,14 @@
 """sgemm / dgemm / packed Linear against numpy in float64, on sizes that are not multiples of any tile."""
+import ctypes
+import mmap
+
 import numpy as np
 import pytest
 
 from core._C import _kernels as K
 
-# (M, N, K): tiny, primes, 1..70, tile edges (6x16, 12x32, 4x4), K blocks of 256, row blocks of 360 and column
-# groups of 128 with partial slivers at their ends, the 2048 panel edges.
+# (M, N, K): tiny, primes, 1..70, tile edges (6x16, 12x32, 4x4), K blocks of 256 (AVX-512: 512), row blocks of 360
+# (180) and column groups of 128 (256) with partial slivers at their ends, the 2048 panel edges.
 SHAPES = [
     (1, 1, 1), (1, 70, 3), (70, 1, 5), (2, 3, 4), (5, 7, 11), (13, 17, 19), (31, 37, 41), (47, 53, 59),
     (61, 67, 70), (64, 64, 64), (6, 16, 256), (12, 32, 257), (65, 63, 513), (97, 193, 263), (7, 2053, 9),
@@ -51,6 +54,34 @@ def test_sgemm_reads_strided_operands_and_accumulates_into_a_strided_output(isa,
     K.sgemm(a, b, trans_a=ta, trans_b=tb, alpha=0.5, beta=-2.0, c=c, isa=isa)
     np.testing.assert_allclose(c, 0.5 * (a64 @ b64) - 2.0 * c0, **gemm_tol(k))
     assert np.array_equal(cbuf[:, n:], padding)  # columns past n belong to someone else
+
+
+def guarded_rows(rows, cols):
+    """A float32 [rows, cols] array that ends exactly where an unreadable page begins: reading past its last element
+    kills the process (the test then fails as a crash, not silently)."""
+    page = mmap.PAGESIZE
+    nbytes = rows * cols * 4
+    span = (nbytes + page - 1) // page * page
+    buf = mmap.mmap(-1, span + page)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.mprotect(ctypes.c_void_p(base + span), page, 0) == 0  # PROT_NONE
+    arr = np.frombuffer(buf, dtype=np.float32, count=rows * cols, offset=span - nbytes).reshape(rows, cols)
+    return arr, buf
+
+
+@pytest.mark.parametrize("shape", [(13, 64, 64), (1, 32, 9), (25, 40, 17)], ids=lambda s: "x".join(map(str, s)))
+def test_small_sgemm_reads_a_in_place_and_never_past_its_last_row(isa, shape):
+    # small products skip packing A and read its rows where they lie, the last partial sliver with a tile of
+    # only the rows that are left
+    m, n, k = shape
+    a, keep = guarded_rows(m, k)
+    a[:] = np.random.default_rng(m).standard_normal((m, k)).astype(np.float32)
+    b = np.random.default_rng(n).standard_normal((k, n)).astype(np.float32)
+    c = K.sgemm(a, b, isa=isa)
+    np.testing.assert_allclose(c, a.astype(np.float64) @ b.astype(np.float64), **gemm_tol(k))
+    del a, c
+    keep.close()
 
 
 def test_sgemm_with_beta_zero_ignores_nan_in_the_output(isa):
