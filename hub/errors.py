@@ -39,7 +39,7 @@ class SchemaOutOfDate(HubError):
 
 
 class RegistryUnavailable(HubError):
-    """The registry database cannot be reached or opened."""
+    """The registry database cannot be reached or opened, or its store cannot be written (disk full, read-only)."""
 
 
 _TRANSLATE = {
@@ -49,6 +49,7 @@ _TRANSLATE = {
     registry_errors.SchemaOutOfDate: SchemaOutOfDate,
     registry_errors.BlobCorrupt: IntegrityError,
     registry_errors.DatabaseUnavailable: RegistryUnavailable,
+    registry_errors.NotWritable: RegistryUnavailable,
 }
 
 F = TypeVar("F", bound=Callable)

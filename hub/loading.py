@@ -13,6 +13,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from hub.records import VersionInfo
 from hub.references import Reference, parse_reference
 from registry.blobstore import BlobStore, hash_file
 from registry.db import zoohub_home
+from registry.errors import writing
 from registry.versions import all_model_names, get_model, resolve_version, unknown_model_message
 
 
@@ -53,13 +56,25 @@ def _resolve(ref: Reference, progress: bool | None, import_missing: bool = True)
                                                      manifest_prefix=ref.manifest_prefix))
 
 
+@contextmanager
+def unpacked(entry: Any, label: str, progress: bool | None = None) -> Iterator[Path]:
+    """A temp folder holding the catalog entry's files from its offline source (hashes checked by the entry),
+    removed at the end. A full or read-only temp file system is NotWritable naming the folder."""
+    with writing(tempfile.gettempdir()):
+        tmp = Path(tempfile.mkdtemp(prefix="zoohub-import-"))
+    try:
+        with writing(tmp), fraction_bar(f"{label} {entry.name}", progress) as report:
+            entry.materialize(tmp, report)
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def import_catalog_model(entry: Any, progress: bool | None = None) -> VersionInfo:
-    """Materialize a catalog entry from its offline source (hashes checked by the entry) and publish it."""
-    with tempfile.TemporaryDirectory(prefix="zoohub-import-") as tmp:
-        with fraction_bar(f"import {entry.name}", progress) as report:
-            entry.materialize(Path(tmp), report)
-        return publish_folder(Path(tmp), entry.name, entry.task, entry.description, entry.license,
-                               f"catalog:{entry.name}", progress)
+    """Materialize a catalog entry from its offline source and publish it."""
+    with unpacked(entry, "import", progress) as folder:
+        return publish_folder(folder, entry.name, entry.task, entry.description, entry.license,
+                              f"catalog:{entry.name}", progress)
 
 
 def repair_hint(name: str) -> str:
@@ -195,10 +210,8 @@ def pull(ref: str, *, repair: bool = False, progress: bool | None = None) -> Ver
         raise IntegrityError(f"{info.ref} is not a catalog model, so pull cannot re-import it; "
                              f"{repair_hint(info.name)}")
     wanted = {f.sha256 for f in info.files}
-    with tempfile.TemporaryDirectory(prefix="zoohub-repair-") as tmp:
-        with fraction_bar(f"re-import {info.name}", progress) as report:
-            catalog[info.name].materialize(Path(tmp), report)
-        for path in sorted(Path(tmp).rglob("*")):
+    with unpacked(catalog[info.name], "re-import", progress) as folder:
+        for path in sorted(folder.rglob("*")):
             if path.is_file() and hash_file(path) in wanted:
                 store.put_file(path)
     problems = check_version_blobs(info, store, trust_record=False)
