@@ -50,6 +50,7 @@ _TRANSLATE = {
     registry_errors.BlobCorrupt: IntegrityError,
     registry_errors.DatabaseUnavailable: RegistryUnavailable,
     registry_errors.NotWritable: RegistryUnavailable,
+    registry_errors.ReadOnlyRegistry: RegistryUnavailable,
 }
 
 F = TypeVar("F", bound=Callable)

@@ -109,20 +109,21 @@ def version_folder(info: VersionInfo, store: BlobStore) -> Path:
     folder = base / info.manifest_sha256
     if _links_match(folder, info, store):
         return folder
-    base.mkdir(parents=True, exist_ok=True)
     tmp = base / f".{info.manifest_sha256}.{uuid.uuid4().hex}"
     try:
-        for f in info.files:
-            link = tmp / f.path
-            link.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(os.path.relpath(store.path(f.sha256), folder / Path(f.path).parent), link)
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)  # wrong links (an older layout or a hand edit): rebuild
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if not _links_match(folder, info, store):  # someone else finished first, or a broken folder remains
-                raise
+        with writing(folder):  # a full or read-only home: the version was never laid out here
+            base.mkdir(parents=True, exist_ok=True)
+            for f in info.files:
+                link = tmp / f.path
+                link.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(os.path.relpath(store.path(f.sha256), folder / Path(f.path).parent), link)
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)  # wrong links (an older layout or a hand edit): rebuild
+            try:
+                os.rename(tmp, folder)
+            except OSError:
+                if not _links_match(folder, info, store):  # someone else finished first, or a broken folder remains
+                    raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder

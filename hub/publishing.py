@@ -166,6 +166,7 @@ def publish_folder(folder: Path, name: str, task: str | None, description: str, 
     """Check a folder and publish it (the work of `publish`, without its error translation)."""
     files, config, card = check_folder(folder)
     db = database()  # refuses an out-of-date schema before any blob is written
+    db.require_writable()  # and a registry this process can only read
     store = blob_store()
     entries = []
     with byte_bar(sum(p.stat().st_size for p in files.values()), f"publish {name}", progress) as update:

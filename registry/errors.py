@@ -60,6 +60,18 @@ class NotWritable(RegistryError):
         super().__init__(f"cannot write {self.path}: {reason}")
 
 
+class ReadOnlyRegistry(NotWritable):
+    """A write (publish, promote, gc, db upgrade, ...) to a registry this process can only read: its SQLite file or
+    the folder holding it is not writable (a read-only mount, another user's files)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        RegistryError.__init__(self, f"the registry at {where} is read-only ({reason}): it can be read (list, info, "
+                                     f"history, loading pulled versions) but not written (publish, promote, gc, db "
+                                     f"upgrade)")
+        self.path = where
+        self.reason = reason
+
+
 @contextmanager
 def writing(path: str | os.PathLike) -> Iterator[None]:
     """Inside the block, an OSError that blames the place written (full, read-only, no permission) becomes

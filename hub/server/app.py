@@ -70,6 +70,7 @@ _STATUS_OF = {
     registry_errors.SchemaOutOfDate: 503,
     registry_errors.DatabaseUnavailable: 503,
     registry_errors.NotWritable: 503,
+    registry_errors.ReadOnlyRegistry: 503,
     registry_errors.BlobCorrupt: 500,
 }
 

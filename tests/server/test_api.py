@@ -314,3 +314,22 @@ def test_an_upload_to_a_read_only_store_is_503_and_the_store_still_serves(server
         assert requests.get(f"{server.url}/api/blobs/{sha256(kept)}", timeout=10).content == kept
         server.stop()
     assert stored_blobs(server.home) == {sha256(kept)}
+
+
+def test_a_server_over_a_read_only_registry_serves_reads_and_answers_writes_503(make_server, server_home,
+                                                                                 write_token, tmp_path):
+    first = make_server("--rate", "0")
+    assert publish_files(first, write_folder(tmp_path / "a", seed=1), "test/ro", write_token).status_code == 201
+    first.stop()
+    auth = {"Authorization": f"Bearer {write_token}"}
+    with read_only(server_home / "registry.db"):
+        server = make_server("--rate", "0")
+        assert requests.get(f"{server.url}/api/resolve", params={"ref": "test/ro"}, timeout=10).json()["version"] == 1
+        response = publish_files(server, write_folder(tmp_path / "b", seed=2), "test/ro", write_token)
+        assert response.status_code == 503
+        assert response.json()["error"].startswith(f"the registry at sqlite:///{server_home}/registry.db is read-only")
+        response = requests.post(f"{server.url}/api/aliases", json={"ref": "test/ro@1", "alias": "production"},
+                                 headers=auth, timeout=10)
+        assert response.status_code == 503 and "is read-only" in response.json()["error"]
+        server.stop()
+    assert [m["latest_version"] for m in requests.get(f"{first.start().url}/api/models", timeout=10).json()] == [1]
