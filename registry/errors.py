@@ -23,6 +23,14 @@ class AmbiguousReference(RegistryError, LookupError):
     """A manifest prefix that matches more than one version."""
 
 
+class InvalidArgument(RegistryError, ValueError):
+    """An argument whose value cannot be recorded or judged: a NaN or infinite number, a negative tolerance."""
+
+
+class ArgumentTypeError(RegistryError, TypeError):
+    """An argument of the wrong type (a tolerance given as text); the message names the argument."""
+
+
 class SchemaOutOfDate(RegistryError):
     """The database was made by an older (or newer) zoohub; `zoohub db upgrade` brings it to this one's."""
 

@@ -249,3 +249,39 @@ def test_a_config_with_nan_or_infinity_is_refused_as_not_json(tmp_path):
     with pytest.raises(InvalidModel, match="config is not JSON-serialisable"):
         hub.publish(nn.Linear(2, 2), "test/nan", config={"architecture": "x", "scale": float("inf")}, progress=False)
     assert not [m for m in hub.list(query="test/nan") if m.in_registry]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: hub.publish(_module(), "test/mod", config=_CONFIG, card=3, progress=False),
+     r"publish test/mod: card must be the card's Markdown text \(a str\) or the path of a README file, not int"),
+    (lambda: hub.publish(_module(), "test/mod", config=_CONFIG, card=b"# bytes", progress=False),
+     "card must be .*, not bytes"),
+    (lambda: hub.promote("test/user@1", "production", reason=None),
+     "promote 'test/user@1': reason must be a string, not NoneType"),
+    (lambda: hub.promote("test/user@1", "production", reason=5), "reason must be a string, not int"),
+    (lambda: hub.promote("test/user@1", "production", by=5), "promote 'test/user@1': by must be a string, not int"),
+    (lambda: hub.promote("test/user@1", "production", by=b"alice"), "by must be a string, not bytes"),
+])
+def test_an_argument_of_the_wrong_type_is_a_type_error_naming_it_and_nothing_is_written(tmp_path, call, message):
+    # card=3 was a raw TypeError from write_text; reason=5 and by=b"alice" were stored in the alias history
+    hub.publish(write_folder(tmp_path / "m"), "test/user", progress=False)
+    with pytest.raises(TypeError, match=message) as raised:
+        call()
+    assert isinstance(raised.value, HubError)
+    assert [m.name for m in hub.list() if m.in_registry] == ["test/user"] and hub.history("test/user") == []
+
+
+def test_a_card_given_as_a_path_is_read_from_that_file(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# my module\n\ntrained on digits\n", encoding="utf-8")
+    assert hub.publish(_module(), "test/mod", config=_CONFIG, card=readme, progress=False).card == readme.read_text()
+    with pytest.raises(InvalidModel, match=r"card='.*/missing.md': cannot read the model card: No such file"):
+        hub.publish(_module(), "test/mod", config=_CONFIG, card=tmp_path / "missing.md", progress=False)
+
+
+_CONFIG = {"architecture": "test-tiny-linear", "in": 2, "out": 2}
+
+
+def _module():
+    import core.nn as nn
+    return nn.Linear(2, 2)
