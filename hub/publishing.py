@@ -138,7 +138,9 @@ def publish(source: str | os.PathLike | Any, name: str, *, config: dict | None =
     """Publish a model folder, or a core.nn.Module with its config, as a version of `name`.
 
     card (modules only): the model card's Markdown text, or the path of a README file to read it from.
-    Publishing the same files again returns the existing version (`.created` is False).
+    task, description and license describe the model: given (not None or ""), each replaces the model's own, also
+    for a model that exists already. Publishing the same files again returns the existing version (`.created` is
+    False).
 
     >>> info = hub.publish("out/digits", "vision/my-digits", description="my retrain")
     >>> info.ref, info.created
