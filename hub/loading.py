@@ -173,13 +173,15 @@ def load(ref: str, *, progress: bool | None = None) -> Any:
 
 
 def build_version(info: VersionInfo) -> Any:
-    """The model of a version laid out in its folder, in eval mode; InvalidModel when its config cannot be built."""
+    """The model of a version laid out in its folder, in eval mode; InvalidModel when its config cannot be built or
+    its weights do not fit (StateDictMismatch). Any other error of a builder is a bug there and surfaces as itself."""
+    from core.nn import StateDictMismatch
     from zoo.architectures import build
     try:
         model = build(info.folder)
     except ValueError as exc:  # unknown architecture, or a config its builder refuses
         raise InvalidModel(f"{info.ref} cannot be built: {exc}") from None
-    except (RuntimeError, TypeError) as exc:  # weights that do not fit: missing or extra tensors, integer dtypes
+    except StateDictMismatch as exc:  # missing or extra tensors, other shapes, dtypes that cannot be cast
         message = " ".join(str(exc).split())
         raise InvalidModel(f"{info.ref} cannot be built: its weights do not fit its architecture: {message}") from None
     if callable(getattr(model, "eval", None)):

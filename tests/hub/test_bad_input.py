@@ -172,7 +172,8 @@ def test_weights_that_do_not_fit_the_architecture_are_invalid_model_at_load(tmp_
 
     rng = np.random.default_rng(0)
     cases = {"missing": {"weight": ("F32", rng.standard_normal((3, 4)).astype(np.float32))},
-             "int": {"weight": ("I32", np.ones((3, 4), np.int32)), "bias": ("I32", np.ones(3, np.int32))}}
+             "int": {"weight": ("I32", np.ones((3, 4), np.int32)), "bias": ("I32", np.ones(3, np.int32))},
+             "shape": {"weight": ("F32", np.ones((4, 4), np.float32)), "bias": ("F32", np.ones(3, np.float32))}}
     for name, arrays in cases.items():
         folder = write_folder(tmp_path / name)
         (folder / "config.json").write_text(json.dumps({"architecture": "test-strict-linear", "in": 4, "out": 3}))
@@ -180,6 +181,22 @@ def test_weights_that_do_not_fit_the_architecture_are_invalid_model_at_load(tmp_
         hub.publish(folder, f"test/{name}", progress=False)
         with pytest.raises(InvalidModel, match=rf"test/{name}@1 cannot be built: its weights do not fit"):
             hub.load(f"test/{name}")
+
+
+@pytest.mark.parametrize("bug", [TypeError, RuntimeError])
+def test_a_bug_inside_a_builder_surfaces_as_itself_not_as_weights_that_do_not_fit(tmp_path, monkeypatch, bug):
+    # build_version turned any RuntimeError or TypeError of a builder into "its weights do not fit"
+    from zoo.architectures import ARCHITECTURES
+
+    def broken_builder(folder, config):
+        raise bug("a bug in the builder")
+
+    folder = write_folder(tmp_path / "m")
+    (folder / "config.json").write_text(json.dumps({"architecture": "test-broken-builder"}))
+    hub.publish(folder, "test/broken", progress=False)
+    monkeypatch.setitem(ARCHITECTURES, "test-broken-builder", broken_builder)
+    with pytest.raises(bug, match="^a bug in the builder$"):
+        hub.load("test/broken")
 
 
 def test_verify_of_one_version_checks_only_that_version(tmp_path):
