@@ -33,10 +33,12 @@ def _unmount(path: Path) -> None:
 
 
 @contextmanager
-def small_disk(path: Path, size: int) -> Iterator[Path]:
-    """A tmpfs of `size` bytes (rounded up to whole pages) mounted on path (created, must be empty)."""
+def small_disk(path: Path, size: int, inodes: int | None = None) -> Iterator[Path]:
+    """A tmpfs of `size` bytes (rounded up to whole pages) mounted on path (created, must be empty); with inodes, it
+    holds at most inodes - 1 files and folders (its root takes one), whatever their size."""
     path.mkdir(parents=True, exist_ok=True)
-    _mount("-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path))
+    limit = f",nr_inodes={inodes}" if inodes is not None else ""
+    _mount("-t", "tmpfs", "-o", f"size={size},mode=0755{limit}", "tmpfs", str(path))
     try:
         yield path
     finally:
