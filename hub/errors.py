@@ -30,6 +30,14 @@ class InvalidModel(HubError, ValueError):
     """A folder or module that cannot be published: bad config.json, truncated safetensors, pickled weights."""
 
 
+class InvalidArgument(HubError, ValueError):
+    """An argument whose value the call cannot take: a NaN or infinite number where a finite one is needed."""
+
+
+class ArgumentTypeError(HubError, TypeError):
+    """An argument of the wrong type (card=3, reason=None); the message names the argument and what it takes."""
+
+
 class IntegrityError(HubError):
     """A stored file whose bytes no longer match its hash; the message names model, file and the repair."""
 
@@ -39,16 +47,20 @@ class SchemaOutOfDate(HubError):
 
 
 class RegistryUnavailable(HubError):
-    """The registry database cannot be reached or opened."""
+    """The registry database cannot be reached or opened, or its store cannot be written (disk full, read-only)."""
 
 
 _TRANSLATE = {
     registry_errors.InvalidName: InvalidReference,
     registry_errors.AmbiguousReference: InvalidReference,
     registry_errors.NotFound: ModelNotFound,
+    registry_errors.InvalidArgument: InvalidArgument,
+    registry_errors.ArgumentTypeError: ArgumentTypeError,
     registry_errors.SchemaOutOfDate: SchemaOutOfDate,
     registry_errors.BlobCorrupt: IntegrityError,
     registry_errors.DatabaseUnavailable: RegistryUnavailable,
+    registry_errors.NotWritable: RegistryUnavailable,
+    registry_errors.ReadOnlyRegistry: RegistryUnavailable,
 }
 
 F = TypeVar("F", bound=Callable)

@@ -240,6 +240,9 @@ def model_card(info: VersionInfo) -> str:
 def export_hf(ref: str, dest: str | os.PathLike) -> Path:
     """Write the version ref names as a Hugging Face folder in dest (created; must be empty if it exists).
 
+    A write that fails part-way leaves dest as it was: a folder the export created is removed, and from a folder
+    that existed (empty) the files and folders the export wrote are removed.
+
     >>> export_hf("text/minilm-l6", "out/minilm")
     PosixPath('out/minilm')
     """
@@ -257,28 +260,52 @@ def export_hf(ref: str, dest: str | os.PathLike) -> Path:
         raise HubError(f"{info.ref}: export --format hf knows the Hugging Face layout of {SENTENCE_ENCODER} models "
                        f"only; {config.get('architecture')!r} has no mapping yet")
     created = not dest.exists()
+    written: list[Path] = []
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        _write_hf_folder(info, folder, config, dest)
-    except OSError as exc:
+        _write_hf_folder(info, folder, config, dest, written)
+    except BaseException as exc:  # nothing half-written stays behind, whatever stopped the export
         if created:
-            shutil.rmtree(dest, ignore_errors=True)  # nothing half-written stays behind
-        raise HubError(f"{dest}: cannot write the export: {exc.strerror or exc}") from exc
+            shutil.rmtree(dest, ignore_errors=True)
+        else:
+            _remove_written(written)  # only what this export wrote: the folder and anything put there since stay
+        if isinstance(exc, OSError):
+            raise HubError(f"{dest}: cannot write the export: {exc.strerror or exc}") from exc
+        raise
     return dest
 
 
-def _write_hf_folder(info: Any, folder: Path, config: dict, dest: Path) -> None:
+def _write_hf_folder(info: Any, folder: Path, config: dict, dest: Path, written: list[Path]) -> None:
+    """Write the export into dest, noting in `written` every file and folder before it is made."""
     from core.io import save_arrays
     tensors = _hf_tensors(folder, config)
+    written.append(dest / "model.safetensors")  # save_arrays removes its own temp file if it fails
     save_arrays({name: ("F32", array) for name, array in tensors.items()}, dest / "model.safetensors",
                 {"format": "pt"})
     texts = {"config.json": json.dumps(_hf_bert_config(config), indent=2) + "\n",
              **_tokenizer_files(folder, config), **_sentence_transformers_files(config),
              "README.md": model_card(info)}
+    written.append(dest / "tokenizer.json")
     shutil.copyfile(folder / "tokenizer.json", dest / "tokenizer.json")
     for rel, text in texts.items():
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        if not (dest / rel).parent.exists():
+            written.append((dest / rel).parent)
+            (dest / rel).parent.mkdir(parents=True)
+        written.append(dest / rel)
         (dest / rel).write_text(text, encoding="utf-8")
+
+
+def _remove_written(written: list[Path]) -> None:
+    """Remove the files and folders an export noted, newest first, so a folder is empty when its turn comes (one that
+    is not, because someone else put a file there, stays)."""
+    for path in reversed(written):
+        try:
+            if path.is_dir() and not path.is_symlink():
+                path.rmdir()
+            elif os.path.lexists(path):
+                path.unlink()
+        except OSError:
+            pass  # cleaning up after an error: the error is what the user needs to see
 
 
 def commit_operations(folder: Path) -> list:

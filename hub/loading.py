@@ -13,6 +13,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from hub.records import VersionInfo
 from hub.references import Reference, parse_reference
 from registry.blobstore import BlobStore, hash_file
 from registry.db import zoohub_home
+from registry.errors import writing
 from registry.versions import all_model_names, get_model, resolve_version, unknown_model_message
 
 
@@ -53,13 +56,25 @@ def _resolve(ref: Reference, progress: bool | None, import_missing: bool = True)
                                                      manifest_prefix=ref.manifest_prefix))
 
 
+@contextmanager
+def unpacked(entry: Any, label: str, progress: bool | None = None) -> Iterator[Path]:
+    """A temp folder holding the catalog entry's files from its offline source (hashes checked by the entry),
+    removed at the end. A full or read-only temp file system is NotWritable naming the folder."""
+    with writing(tempfile.gettempdir()):
+        tmp = Path(tempfile.mkdtemp(prefix="zoohub-import-"))
+    try:
+        with writing(tmp), fraction_bar(f"{label} {entry.name}", progress) as report:
+            entry.materialize(tmp, report)
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def import_catalog_model(entry: Any, progress: bool | None = None) -> VersionInfo:
-    """Materialize a catalog entry from its offline source (hashes checked by the entry) and publish it."""
-    with tempfile.TemporaryDirectory(prefix="zoohub-import-") as tmp:
-        with fraction_bar(f"import {entry.name}", progress) as report:
-            entry.materialize(Path(tmp), report)
-        return publish_folder(Path(tmp), entry.name, entry.task, entry.description, entry.license,
-                               f"catalog:{entry.name}", progress)
+    """Materialize a catalog entry from its offline source and publish it."""
+    with unpacked(entry, "import", progress) as folder:
+        return publish_folder(folder, entry.name, entry.task, entry.description, entry.license,
+                              f"catalog:{entry.name}", progress)
 
 
 def repair_hint(name: str) -> str:
@@ -94,20 +109,21 @@ def version_folder(info: VersionInfo, store: BlobStore) -> Path:
     folder = base / info.manifest_sha256
     if _links_match(folder, info, store):
         return folder
-    base.mkdir(parents=True, exist_ok=True)
     tmp = base / f".{info.manifest_sha256}.{uuid.uuid4().hex}"
     try:
-        for f in info.files:
-            link = tmp / f.path
-            link.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(os.path.relpath(store.path(f.sha256), folder / Path(f.path).parent), link)
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)  # wrong links (an older layout or a hand edit): rebuild
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if not _links_match(folder, info, store):  # someone else finished first, or a broken folder remains
-                raise
+        with writing(folder):  # a full or read-only home: the version was never laid out here
+            base.mkdir(parents=True, exist_ok=True)
+            for f in info.files:
+                link = tmp / f.path
+                link.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(os.path.relpath(store.path(f.sha256), folder / Path(f.path).parent), link)
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)  # wrong links (an older layout or a hand edit): rebuild
+            try:
+                os.rename(tmp, folder)
+            except OSError:
+                if not _links_match(folder, info, store):  # someone else finished first, or a broken folder remains
+                    raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
@@ -157,13 +173,15 @@ def load(ref: str, *, progress: bool | None = None) -> Any:
 
 
 def build_version(info: VersionInfo) -> Any:
-    """The model of a version laid out in its folder, in eval mode; InvalidModel when its config cannot be built."""
+    """The model of a version laid out in its folder, in eval mode; InvalidModel when its config cannot be built or
+    its weights do not fit (StateDictMismatch). Any other error of a builder is a bug there and surfaces as itself."""
+    from core.nn import StateDictMismatch
     from zoo.architectures import build
     try:
         model = build(info.folder)
     except ValueError as exc:  # unknown architecture, or a config its builder refuses
         raise InvalidModel(f"{info.ref} cannot be built: {exc}") from None
-    except (RuntimeError, TypeError) as exc:  # weights that do not fit: missing or extra tensors, integer dtypes
+    except StateDictMismatch as exc:  # missing or extra tensors, other shapes, dtypes that cannot be cast
         message = " ".join(str(exc).split())
         raise InvalidModel(f"{info.ref} cannot be built: its weights do not fit its architecture: {message}") from None
     if callable(getattr(model, "eval", None)):
@@ -195,10 +213,8 @@ def pull(ref: str, *, repair: bool = False, progress: bool | None = None) -> Ver
         raise IntegrityError(f"{info.ref} is not a catalog model, so pull cannot re-import it; "
                              f"{repair_hint(info.name)}")
     wanted = {f.sha256 for f in info.files}
-    with tempfile.TemporaryDirectory(prefix="zoohub-repair-") as tmp:
-        with fraction_bar(f"re-import {info.name}", progress) as report:
-            catalog[info.name].materialize(Path(tmp), report)
-        for path in sorted(Path(tmp).rglob("*")):
+    with unpacked(catalog[info.name], "re-import", progress) as folder:
+        for path in sorted(folder.rglob("*")):
             if path.is_file() and hash_file(path) in wanted:
                 store.put_file(path)
     problems = check_version_blobs(info, store, trust_record=False)

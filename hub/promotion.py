@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hub.access import actor, database
 from hub.browsing import info
-from hub.errors import user_errors
+from hub.errors import ArgumentTypeError, user_errors
 from hub.records import AliasChange
 from registry.aliases import set_alias
 from registry.names import check_alias
@@ -17,6 +17,9 @@ def promote(ref: str, alias: str, reason: str = "", *, by: str | None = None) ->
     >>> hub.promote("speech/base@3", "production", reason="WER 0.3 points better on speech-dev")
     AliasChange(name='speech/base', alias='production', from_version=2, to_version=3, ...)
     """
+    for label, value in (("reason", reason), ("by", by)):
+        if not isinstance(value, str) and not (label == "by" and value is None):
+            raise ArgumentTypeError(f"promote {ref!r}: {label} must be a string, not {type(value).__name__}")
     check_alias(alias)
     from hub import remote
     if remote.enabled():

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.access import actor, blob_store, database, version_info
-from hub.errors import HubError, InvalidModel, user_errors
+from hub.errors import ArgumentTypeError, InvalidModel, user_errors
 from hub.garbage import check_blobs_present
 from hub.progress import byte_bar
 from hub.records import VersionInfo
@@ -120,17 +120,27 @@ def write_module_folder(model: Any, config: dict | None, card: str | None, dest:
         save_file(dict(model.state_dict()), dest / "model.safetensors")
     except (TypeError, ValueError) as exc:
         raise InvalidModel(f"cannot write the module's state_dict as safetensors: {exc}") from None
+    if isinstance(card, os.PathLike):
+        try:
+            card = Path(card).read_bytes().decode("utf-8")
+        except OSError as exc:
+            raise InvalidModel(f"card={os.fspath(card)!r}: cannot read the model card: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise InvalidModel(f"card={os.fspath(card)!r}: the model card is not UTF-8 text ({exc})") from None
     if card is not None:
         (dest / "README.md").write_text(card, encoding="utf-8")
 
 
 @user_errors
-def publish(source: str | os.PathLike | Any, name: str, *, config: dict | None = None, card: str | None = None,
-            task: str | None = None, description: str = "", license: str = "", source_label: str | None = None,
-            progress: bool | None = None) -> VersionInfo:
+def publish(source: str | os.PathLike | Any, name: str, *, config: dict | None = None,
+            card: str | os.PathLike | None = None, task: str | None = None, description: str = "", license: str = "",
+            source_label: str | None = None, progress: bool | None = None) -> VersionInfo:
     """Publish a model folder, or a core.nn.Module with its config, as a version of `name`.
 
-    Publishing the same files again returns the existing version (`.created` is False).
+    card (modules only): the model card's Markdown text, or the path of a README file to read it from.
+    task, description and license describe the model: given (not None or ""), each replaces the model's own, also
+    for a model that exists already. Publishing the same files again returns the existing version (`.created` is
+    False).
 
     >>> info = hub.publish("out/digits", "vision/my-digits", description="my retrain")
     >>> info.ref, info.created
@@ -140,7 +150,10 @@ def publish(source: str | os.PathLike | Any, name: str, *, config: dict | None =
     split_model_name(name)
     for label, value in (("task", task), ("description", description), ("license", license)):
         if not isinstance(value, str) and not (label == "task" and value is None):
-            raise HubError(f"publish {name}: {label} must be a string, not {type(value).__name__}")
+            raise ArgumentTypeError(f"publish {name}: {label} must be a string, not {type(value).__name__}")
+    if card is not None and not isinstance(card, (str, os.PathLike)):
+        raise ArgumentTypeError(f"publish {name}: card must be the card's Markdown text (a str) or the path of a "
+                                f"README file, not {type(card).__name__}")
     check_model_metadata(name, task, license)  # before any blob is stored
     if not isinstance(source, (str, os.PathLike)) and not hasattr(source, "state_dict"):
         raise InvalidModel(f"publish {name}: expected a model folder (a path) or a core.nn.Module, not "
@@ -166,6 +179,7 @@ def publish_folder(folder: Path, name: str, task: str | None, description: str, 
     """Check a folder and publish it (the work of `publish`, without its error translation)."""
     files, config, card = check_folder(folder)
     db = database()  # refuses an out-of-date schema before any blob is written
+    db.require_writable()  # and a registry this process can only read
     store = blob_store()
     entries = []
     with byte_bar(sum(p.stat().st_size for p in files.values()), f"publish {name}", progress) as update:

@@ -35,8 +35,9 @@ from hub.errors import HubError, IntegrityError, InvalidModel, InvalidReference,
 from hub.progress import byte_bar
 from hub.records import AliasChange, ModelSummary, VersionInfo
 from hub.server.wire import change_from_wire, summary_from_wire, version_from_wire
-from registry.blobstore import CHUNK
+from registry.blobstore import CHUNK, discard
 from registry.db import zoohub_home
+from registry.errors import NotWritable, writing
 
 log = logging.getLogger("zoohub.remote")
 
@@ -160,10 +161,14 @@ class RemoteClient:
 
     def _remember(self, ref: str, doc: dict) -> None:
         path = self._ref_file(ref)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-        tmp.write_text(json.dumps({"ref": ref, "resolved_at": time.time(), "version": doc}))
-        os.replace(tmp, path)
+        try:
+            with writing(tmp):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_text(json.dumps({"ref": ref, "resolved_at": time.time(), "version": doc}))
+                os.replace(tmp, path)
+        finally:
+            discard(tmp)
 
     def remembered(self, ref: str) -> tuple[VersionInfo, float] | None:
         """The last resolution of ref this machine saw, with when (epoch seconds), or None."""
@@ -177,25 +182,29 @@ class RemoteClient:
         """Fetch a blob into the local store unless it is there intact; resumes partial downloads with Range."""
         if _intact(store, sha256, size):
             return
-        folder = zoohub_home() / "downloads"
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f"{sha256}.partial"
-        with open(partial, "ab") as out:
-            fcntl.flock(out.fileno(), fcntl.LOCK_EX)  # one writer per partial; correctness rests on the hash
-            try:
-                if _intact(store, sha256, size):
-                    return
-                self._fetch(sha256, size, out, partial, progress)
-                actual = _hash_file(partial)
-                if actual != sha256:
-                    partial.unlink(missing_ok=True)
-                    raise IntegrityError(f"download of blob sha256:{sha256} from {self.base_url} hashes to "
-                                         f"sha256:{actual}: the bytes were altered in transit (a proxy?) or the "
-                                         f"server's copy is damaged; refused, nothing was cached")
-                store.put_file(partial, expected_sha256=sha256)
-                partial.unlink(missing_ok=True)
-            finally:
-                fcntl.flock(out.fileno(), fcntl.LOCK_UN)
+        partial = zoohub_home() / "downloads" / f"{sha256}.partial"
+        try:
+            with writing(partial):
+                partial.parent.mkdir(parents=True, exist_ok=True)
+                with open(partial, "ab") as out:
+                    fcntl.flock(out.fileno(), fcntl.LOCK_EX)  # one writer per partial; correctness rests on the hash
+                    try:
+                        if _intact(store, sha256, size):
+                            return
+                        self._fetch(sha256, size, out, partial, progress)
+                        actual = _hash_file(partial)
+                        if actual != sha256:
+                            partial.unlink(missing_ok=True)
+                            raise IntegrityError(f"download of blob sha256:{sha256} from {self.base_url} hashes to "
+                                                 f"sha256:{actual}: the bytes were altered in transit (a proxy?) or "
+                                                 f"the server's copy is damaged; refused, nothing was cached")
+                        store.put_file(partial, expected_sha256=sha256)
+                        partial.unlink(missing_ok=True)
+                    finally:
+                        fcntl.flock(out.fileno(), fcntl.LOCK_UN)
+        except NotWritable:
+            discard(partial)  # kept, it would only hold on to the space that ran out; a new pull starts over
+            raise
 
     def _fetch(self, sha256: str, size: int, out, partial: Path, progress: bool | None) -> None:
         have = partial.stat().st_size

@@ -30,8 +30,8 @@ from hub.access import database
 from hub.errors import HubError, ModelNotFound, user_errors
 from hub.loading import ready_version
 from registry.db import zoohub_home
-from registry.evaluations import add_claim, decide, record_eval_run, record_reproduction, upsert_benchmark, \
-    upsert_paper
+from registry.evaluations import add_claim, check_tolerance, decide, record_eval_run, record_reproduction, \
+    upsert_benchmark, upsert_paper
 from registry.schema import Claim as ClaimRow
 from registry.versions import get_model, resolve_version
 
@@ -247,6 +247,9 @@ def reproduce(ref: str, benchmark: str | None = None, *, settings: dict | None =
     missing_code = [name for name in wanted if name not in known]
     if missing_code:
         raise HubError(f"{info.name} lists benchmark(s) {', '.join(missing_code)} that zoohub does not define")
+    for name in wanted:  # a NaN or infinite tolerance would judge every claim wrongly: refuse before running
+        for metric in known[name].metrics:
+            check_tolerance(f"benchmark {name}, metric {metric.name}", metric.abs_tol, metric.rel_tol)
 
     env = environment()
     db = database()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from registry.errors import BlobCorrupt
+from registry.errors import WRITE_FAILURES, BlobCorrupt, writing
 from registry.faults import pause_point
 
 CHUNK = 1 << 20
@@ -83,41 +83,48 @@ class BlobStore:
 
     def put_stream(self, stream: BinaryIO, expected_sha256: str | None = None,
                    progress: Progress | None = None) -> StoredBlob:
-        """Store the bytes of a stream through a unique temp file, fsync and an atomic rename."""
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tmp_dir / f"{uuid.uuid4().hex}.partial"
+        """Store the bytes of a stream through a unique temp file, fsync and an atomic rename.
+
+        A store that cannot be written (disk full, read-only, no permission) raises NotWritable naming the file;
+        the temp file is removed and the store is as it was.
+        """
+        tmp = self.root / "tmp" / f"{uuid.uuid4().hex}.partial"
+        try:
+            with writing(tmp):
+                return self._put(stream, tmp, expected_sha256, progress)
+        finally:
+            discard(tmp)
+
+    def _put(self, stream: BinaryIO, tmp: Path, expected_sha256: str | None, progress: Progress | None) -> StoredBlob:
         digest = hashlib.sha256()
         size = 0
-        try:
-            with open(tmp, "xb") as out:
-                while chunk := stream.read(CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-                    if progress:
-                        progress(len(chunk))
-                    pause_point("blob-write")
-                out.flush()
-                os.fsync(out.fileno())
-            sha256 = digest.hexdigest()
-            if expected_sha256 is not None and sha256 != expected_sha256:
-                raise BlobCorrupt(expected_sha256, f"content hashes to sha256:{sha256}, expected "
-                                                   f"sha256:{expected_sha256}: the source changed while it was read "
-                                                   f"or is not the file it claims to be", actual=sha256)
-            final = self.path(sha256)
-            if final.exists() and self._intact(sha256, size):
-                tmp.unlink()
-                self.mark_wanted(sha256)
-                return StoredBlob(sha256, size)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, final)
-            _fsync_dir(final.parent)
-            self._record(sha256, final.stat(), time.time())
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "xb") as out:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+                if progress:
+                    progress(len(chunk))
+                pause_point("blob-write")
+            out.flush()
+            os.fsync(out.fileno())
+        sha256 = digest.hexdigest()
+        if expected_sha256 is not None and sha256 != expected_sha256:
+            raise BlobCorrupt(expected_sha256, f"content hashes to sha256:{sha256}, expected "
+                                               f"sha256:{expected_sha256}: the source changed while it was read "
+                                               f"or is not the file it claims to be", actual=sha256)
+        final = self.path(sha256)
+        if final.exists() and self._intact(sha256, size):
+            tmp.unlink()
+            self.mark_wanted(sha256)
             return StoredBlob(sha256, size)
-        finally:
-            tmp.unlink(missing_ok=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+        self._record(sha256, final.stat(), time.time())
+        return StoredBlob(sha256, size)
 
     def _intact(self, sha256: str, size: int) -> bool:
         try:
@@ -154,10 +161,16 @@ class BlobStore:
 
     def _record(self, sha256: str, st: os.stat_result, checked_at: float) -> None:
         stamp = self._stamp(sha256)
-        stamp.parent.mkdir(parents=True, exist_ok=True)
         tmp = stamp.with_name(f".{sha256}.{uuid.uuid4().hex}")
-        tmp.write_text(json.dumps({"stat": _stat_key(st), "checked_at": checked_at}))
-        os.replace(tmp, stamp)
+        try:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"stat": _stat_key(st), "checked_at": checked_at}))
+            os.replace(tmp, stamp)
+        except OSError as exc:
+            if exc.errno not in WRITE_FAILURES:
+                raise
+            # the record only spares a re-hash: a full or read-only store still loads, it re-hashes next time
+            discard(tmp)
 
     def mark_wanted(self, sha256: str) -> None:
         """Note that a publish is about to reference this already stored blob: `last_wanted` restarts, so a
@@ -203,6 +216,12 @@ class BlobStore:
             return []
         return sorted(p.name for sub in base.iterdir() if sub.is_dir() for p in sub.iterdir()
                       if _SHA256.fullmatch(p.name))
+
+
+def discard(path: Path) -> None:
+    """Remove a temp file if it exists (unlink() of a missing file is EROFS, not ENOENT, on a read-only mount)."""
+    if os.path.lexists(path):
+        path.unlink(missing_ok=True)
 
 
 def _stat_key(st: os.stat_result) -> list[int]:

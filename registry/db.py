@@ -5,6 +5,9 @@
 - SQLite runs in WAL mode (readers never wait for the writer) with a 30 s busy timeout and foreign keys on.
   Write transactions start with BEGIN IMMEDIATE, so two writers queue on the busy timeout instead of one of
   them failing when it upgrades a read lock; PostgreSQL writers serialise on row locks (see versions.py).
+- Read-only: a SQLite file this process cannot write (the file, or the folder where SQLite keeps its -wal and
+  -shm files, is not writable) is opened read-only (`mode=ro`, and `immutable=1` when there are no -wal/-shm files
+  and none can be made); reading works, and `Database.write()` and `upgrade()` refuse with ReadOnlyRegistry.
 - Schema: a fresh database is created at the newest Alembic revision; an older one is refused with a message
   to run `zoohub db upgrade`. Creation and upgrades hold a lock (BEGIN IMMEDIATE on SQLite, an advisory
   lock on PostgreSQL), so processes that open a fresh registry at once create it exactly once.
@@ -16,16 +19,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
-from registry.errors import DatabaseUnavailable, SchemaOutOfDate
+from registry.errors import DatabaseUnavailable, ReadOnlyRegistry, SchemaOutOfDate
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
@@ -96,17 +100,64 @@ def _on_sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _on_read_only_sqlite_connect(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
 def _on_sqlite_begin(conn: Connection) -> None:
     mode = conn.get_execution_options().get("zoohub_begin", "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for another database, an in-memory one or a `file:` URI)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") or \
+            parsed.database.startswith("file:"):
+        return None
+    return Path(os.path.abspath(parsed.database))
+
+
+def read_only_reason(url: str) -> str | None:
+    """Why this process cannot write the SQLite registry at url (its file, or the folder where SQLite keeps the -wal
+    and -shm files, is not writable), or None: it can, or the database is not a SQLite file.
+
+    >>> read_only_reason("sqlite:////mnt/shared/registry.db")
+    '/mnt/shared is on a read-only file system'
+    """
+    path = sqlite_file(url)
+    if path is None:
+        return None
+    for target in (path, path.parent):
+        if target.exists() and not os.access(target, os.W_OK):
+            if os.statvfs(target).f_flag & os.ST_RDONLY:
+                return f"{target} is on a read-only file system"
+            return f"{target} is not writable by this user"
+    return None
+
+
+def _read_only_url(path: Path) -> URL:
+    query = {"mode": "ro", "uri": "true"}
+    if not any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm")) and \
+            not os.access(path.parent, os.W_OK):
+        # WAL readers share the -shm file; with none there and none to be made, SQLite must read the file as it is
+        query["immutable"] = "1"
+    return URL.create("sqlite", database="file:" + quote(str(path)), query=query)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine with the registry's connection settings (SQLite pragmas and BEGIN handling)."""
+    """An engine with the registry's connection settings (SQLite pragmas and BEGIN handling); a SQLite file this
+    process cannot write is opened read-only."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _on_sqlite_connect)
+        read_only = read_only_reason(url) is not None
+        engine = create_engine(_read_only_url(sqlite_file(url)) if read_only else url,
+                               connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _on_read_only_sqlite_connect if read_only else _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
     try:
@@ -126,10 +177,31 @@ class Database:
 
     def __init__(self, url: str, check_schema: bool = True) -> None:
         self.url = url
+        self.read_only = read_only_reason(url)  # why this process cannot write it, or None
+        if self.read_only is not None and not sqlite_file(url).exists():
+            raise ReadOnlyRegistry(display_url(url), f"{self.read_only}, and no registry was created there yet")
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if check_schema:
+            self._check_schema()
+
+    def _check_schema(self) -> None:
+        if self.read_only is None:
             ensure_schema(self.engine)
+            return
+        with self.engine.connect() as conn:  # a registry that cannot be written cannot be created or upgraded
+            current = current_revision(conn)
+            has_tables = bool(inspect(conn).get_table_names())
+        if current == head_revision():
+            return
+        if current is None and not has_tables:
+            raise ReadOnlyRegistry(display_url(self.url), f"{self.read_only}, and it holds no registry yet")
+        _refuse(self.url, current, has_tables)
+
+    def require_writable(self) -> None:
+        """Raise ReadOnlyRegistry unless this process can write the registry (writers call it before any work)."""
+        if self.read_only is not None:
+            raise ReadOnlyRegistry(display_url(self.url), self.read_only)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -140,7 +212,9 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session in a write transaction, committed when the block ends without an exception."""
+        """A session in a write transaction, committed when the block ends without an exception; ReadOnlyRegistry
+        for a registry this process can only read."""
+        self.require_writable()
         with self.engine.connect() as conn:
             conn.execution_options(zoohub_begin="IMMEDIATE")
             with Session(bind=conn, expire_on_commit=False) as session:
@@ -210,6 +284,9 @@ def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None,
     ('0001', '0002')
     """
     url = url or database_url()
+    reason = read_only_reason(url)
+    if reason is not None:
+        raise ReadOnlyRegistry(display_url(url), reason)
     engine = make_engine(url)
     try:
         with _schema_lock(engine) as conn:

@@ -1,6 +1,11 @@
 """Errors of the registry. Each message says what was wrong, with the values, and what to do."""
 from __future__ import annotations
 
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class RegistryError(Exception):
     """Base of every error the registry raises for a person to read."""
@@ -18,6 +23,14 @@ class AmbiguousReference(RegistryError, LookupError):
     """A manifest prefix that matches more than one version."""
 
 
+class InvalidArgument(RegistryError, ValueError):
+    """An argument whose value cannot be recorded or judged: a NaN or infinite number, a negative tolerance."""
+
+
+class ArgumentTypeError(RegistryError, TypeError):
+    """An argument of the wrong type (a tolerance given as text); the message names the argument."""
+
+
 class SchemaOutOfDate(RegistryError):
     """The database was made by an older (or newer) zoohub; `zoohub db upgrade` brings it to this one's."""
 
@@ -33,3 +46,52 @@ class BlobCorrupt(RegistryError):
         self.sha256 = sha256
         self.actual = actual
         super().__init__(message)
+
+
+# Why a write failed when the place written, not the data, is at fault: a person frees space or picks another folder.
+WRITE_FAILURES = {
+    errno.ENOSPC: "no space left on the device (free some space and run the command again)",
+    errno.EDQUOT: "the disk quota is exhausted (free some space and run the command again)",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+class NotWritable(RegistryError):
+    """A file the registry, its blob store or a cache must write cannot be written: the disk is full, the file system
+    is read-only, or permission is denied. Whatever was half written is removed."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        self.path = os.fsdecode(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+
+class ReadOnlyRegistry(NotWritable):
+    """A write (publish, promote, gc, db upgrade, ...) to a registry this process can only read: its SQLite file or
+    the folder holding it is not writable (a read-only mount, another user's files)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        RegistryError.__init__(self, f"the registry at {where} is read-only ({reason}): it can be read (list, info, "
+                                     f"history, loading pulled versions) but not written (publish, promote, gc, db "
+                                     f"upgrade)")
+        self.path = where
+        self.reason = reason
+
+
+@contextmanager
+def writing(path: str | os.PathLike) -> Iterator[None]:
+    """Inside the block, an OSError that blames the place written (full, read-only, no permission) becomes
+    NotWritable naming the file (the error's own file name, else `path`); other errors pass unchanged.
+
+    >>> with writing(tmp):
+    ...     out.write(chunk)      # ENOSPC -> NotWritable("cannot write <tmp>: no space left on the device ...")
+    """
+    try:
+        yield
+    except OSError as exc:
+        reason = WRITE_FAILURES.get(exc.errno)
+        if reason is None:
+            raise
+        raise NotWritable(path if exc.filename is None else exc.filename, reason) from None

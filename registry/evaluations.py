@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,11 +19,35 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from registry.errors import ArgumentTypeError, InvalidArgument
 from registry.schema import RUN_STATUSES, Benchmark, Claim, EvalRun, Model, ModelVersion, Paper, Reproduction
 
 
 def _insert(session: Session):
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def finite_number(what: str, value: object, *, at_least: float | None = None) -> float:
+    """value as a float when it is a finite real number (and >= at_least); else ArgumentTypeError (not a number) or
+    InvalidArgument (NaN, infinite, too small), naming `what`.
+
+    >>> finite_number("abs_tol", float("nan"), at_least=0.0)
+    Traceback (most recent call last):
+    registry.errors.InvalidArgument: abs_tol must be a finite number >= 0, got nan
+    """
+    bound = "" if at_least is None else f" >= {at_least:g}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ArgumentTypeError(f"{what} must be a number, not {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number) or (at_least is not None and number < at_least):
+        raise InvalidArgument(f"{what} must be a finite number{bound}, got {value!r}")
+    return number
+
+
+def check_tolerance(what: str, abs_tol: object, rel_tol: object) -> tuple[float, float]:
+    """(abs_tol, rel_tol) as floats when both are finite and >= 0, else the error naming `what` and the argument."""
+    return (finite_number(f"{what}: abs_tol", abs_tol, at_least=0.0),
+            finite_number(f"{what}: rel_tol", rel_tol, at_least=0.0))
 
 
 def upsert_paper(session: Session, arxiv_id: str, title: str, url: str = "") -> Paper:
@@ -60,8 +85,10 @@ def add_claim(session: Session, model: Model, benchmark: Benchmark, value: float
         raise ValueError("a claim needs a source: the paper and table, or the reference implementation and settings")
     if not runnable and not reason:
         raise ValueError(f"claim {source!r}: say why it cannot be run here (reason=...)")
+    value = finite_number(f"the claim {source!r} for {model.full_name} on {benchmark.dataset}:{benchmark.metric}: "
+                          f"value", value)
     key = dict(model_id=model.id, benchmark_id=benchmark.id, source=source)
-    fields = dict(value=float(value), paper_id=paper.id if paper else None, location=location, runnable=runnable,
+    fields = dict(value=value, paper_id=paper.id if paper else None, location=location, runnable=runnable,
                   reason=reason)
     session.execute(_insert(session)(Claim).values(**key, **fields).on_conflict_do_nothing(index_elements=list(key)))
     claim = session.scalar(select(Claim).filter_by(**key))
@@ -97,9 +124,17 @@ def record_eval_run(session: Session, version: ModelVersion, benchmark: Benchmar
 def decide(measured: float | None, claimed: float, abs_tol: float, rel_tol: float) -> tuple[float | None, str]:
     """(delta, verdict) by the rule |measured - claimed| <= abs_tol + rel_tol * |claimed|.
 
+    No measurement (None, NaN or infinite: the run failed) is inconclusive. A claimed value or a tolerance that is
+    not a finite number (tolerances also >= 0) is refused: NaN would make every comparison false, and an infinite
+    tolerance would reproduce anything.
+
     >>> decide(0.995, 1.0, 0.01, 0.0)
     (-0.0050000000000000044, 'reproduced')
     """
+    claimed = finite_number("decide: claimed", claimed)
+    abs_tol, rel_tol = check_tolerance("decide", abs_tol, rel_tol)
+    if measured is not None and (isinstance(measured, bool) or not isinstance(measured, numbers.Real)):
+        raise ArgumentTypeError(f"decide: measured must be a number or None, not {type(measured).__name__}")
     if measured is None or not math.isfinite(measured):
         return None, "inconclusive"
     delta = measured - claimed

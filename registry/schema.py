@@ -36,7 +36,8 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+    """A timestamp stored in UTC and always read back timezone-aware in UTC (SQLite keeps no zone; PostgreSQL answers
+    in the session's time zone, which is the server's or the database's setting, not necessarily UTC)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -47,9 +48,11 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc) if value is not None else None
 
     def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
-        return value
+        return value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):

@@ -97,8 +97,11 @@ def publish_version(session: Session, name: str, files: list[FileEntry], *, conf
 
     Call inside `Database.write()`. The model is created on first publish (task defaults to the namespace);
     the blob rows are inserted if missing. Same manifest as an existing version: that version, created=False.
+    A task, description or license given (not None or "") becomes the model's, whether the model is new or not and
+    whether or not the files make a new version: versions are immutable, the model's description of itself is not.
     """
     namespace, short = split_model_name(name)
+    task_given = task not in (None, "")
     task = check_model_metadata(name, task, license)
     paths = [check_file_path(f.path) for f in files]
     if len(set(paths)) != len(paths):
@@ -112,14 +115,16 @@ def publish_version(session: Session, name: str, files: list[FileEntry], *, conf
     # commit: the manifest check below sees every version committed before us, and the counter is ours.
     model = session.scalar(select(Model).where(Model.namespace == namespace, Model.name == short)
                            .with_for_update().execution_options(populate_existing=True))
+    if task_given:
+        model.task = task
+    if description:
+        model.description = description
+    if license:
+        model.license = license
     existing = session.scalar(select(ModelVersion).where(ModelVersion.manifest_sha256 == manifest))
     if existing is not None:
         return existing, False
     model.latest_version += 1
-    if description and not model.description:
-        model.description = description
-    if license and not model.license:
-        model.license = license
     for f in sorted(files, key=lambda f: f.sha256):  # one order everywhere: concurrent inserts cannot deadlock
         session.execute(insert(Blob).values(sha256=f.sha256, size=f.size).on_conflict_do_nothing(
             index_elements=["sha256"]))

@@ -13,7 +13,7 @@ from core.nn.conv import Conv1d, Conv2d
 from core.nn.dropout import Dropout
 from core.nn.linear import Flatten, Identity, Linear
 from core.nn.loss import CrossEntropyLoss, MSELoss
-from core.nn.module import Module
+from core.nn.module import Module, StateDictMismatch
 from core.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from core.nn.parameter import Parameter
 from core.nn.pooling import AvgPool2d, MaxPool2d
@@ -22,4 +22,4 @@ from core.nn.sparse import Embedding
 __all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding",
            "Flatten", "GELU", "GroupNorm", "Identity", "LayerNorm", "Linear", "MSELoss", "MaxPool2d", "Module",
            "ModuleDict", "ModuleList", "MultiheadAttention", "Parameter", "ParameterDict", "ParameterList", "ReLU",
-           "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "functional", "init"]
+           "Sequential", "SiLU", "Sigmoid", "Softmax", "StateDictMismatch", "Tanh", "functional", "init"]

@@ -15,6 +15,26 @@ Tensor = _C.Tensor
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+class StateDictMismatch(RuntimeError):
+    """load_state_dict was given tensors that do not fit the module: missing or unexpected keys (strict), a shape
+    that differs, a value that is not a tensor or whose dtype cannot become the parameter's. A RuntimeError, as in
+    PyTorch; the offending names are in missing_keys, unexpected_keys and mismatched_keys.
+
+    >>> try:
+    ...     model.load_state_dict(checkpoint)
+    ... except core.nn.StateDictMismatch as exc:
+    ...     exc.missing_keys, exc.mismatched_keys
+    (['head.bias'], ['encoder.weight'])
+    """
+
+    def __init__(self, module: str, problems: list[str], missing_keys: Iterable[str] = (),
+                 unexpected_keys: Iterable[str] = (), mismatched_keys: Iterable[str] = ()) -> None:
+        super().__init__(f"Error(s) in loading state_dict for {module}:\n\t" + "\n\t".join(problems))
+        self.missing_keys = list(missing_keys)
+        self.unexpected_keys = list(unexpected_keys)
+        self.mismatched_keys = list(mismatched_keys)
+
+
 def _indent(text: str, spaces: int) -> str:
     lines = text.split("\n")
     return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
@@ -381,28 +401,24 @@ class Module:
 
         strict=True (default) refuses missing and unexpected keys; a shape mismatch is refused always. Nothing
         is copied unless every check passes. Values are converted to each parameter's dtype; with assign=True
-        the module takes the given tensors themselves (sharing memory, e.g. with a memory-mapped file).
-        Returns (missing_keys, unexpected_keys).
+        the module takes the given tensors themselves (sharing memory, e.g. with a memory-mapped file), so a
+        parameter that requires grad needs a floating point one. Returns (missing_keys, unexpected_keys); what does
+        not fit raises StateDictMismatch (a RuntimeError) naming every problem.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict: expected a mapping of names to tensors, got {type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        errors = []
+        errors, mismatched = [], []
         values = {}
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            value = state_dict[key]
-            if isinstance(value, np.ndarray):
-                value = core.as_tensor(value)
-            if not isinstance(value, Tensor):
-                errors.append(f"value of {key!r} is a {type(value).__name__}, not a Tensor")
-                continue
-            if tuple(value.shape) != tuple(target.shape):
-                errors.append(f"size mismatch for {key}: copying a param with shape {tuple(value.shape)} from "
-                              f"the checkpoint, the shape in the current model is {tuple(target.shape)}")
+            problem, value = self._fit(key, state_dict[key], target, assign)
+            if problem is not None:
+                errors.append(problem)
+                mismatched.append(key)
                 continue
             values[key] = value
         if strict:
@@ -411,8 +427,9 @@ class Module:
             if unexpected:
                 errors.insert(0 if not missing else 1,
                               "Unexpected key(s) in state_dict: " + ", ".join(repr(k) for k in unexpected))
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
+        if errors:  # not strict, missing and unexpected keys are reported by the return value, not refused
+            raise StateDictMismatch(type(self).__name__, errors, missing if strict else (),
+                                    unexpected if strict else (), mismatched)
         with core.no_grad():
             for key, value in values.items():
                 owner_path, _, name = key.rpartition(".")
@@ -427,6 +444,24 @@ class Module:
         for m in self.modules():
             m.__dict__.pop("_packed", None)  # weights changed in place: packed copies are stale
         return IncompatibleKeys(missing, unexpected)
+
+    @staticmethod
+    def _fit(key: str, value: Any, target: Tensor, assign: bool) -> tuple[str | None, Any]:
+        """(what is wrong, None) when value cannot take target's place, else (None, value as a Tensor)."""
+        if isinstance(value, np.ndarray):
+            try:
+                value = core.as_tensor(value)
+            except TypeError:
+                return f"dtype mismatch for {key}: numpy dtype {value.dtype} has no core dtype", None
+        if not isinstance(value, Tensor):
+            return f"value of {key!r} is a {type(value).__name__}, not a Tensor", None
+        if tuple(value.shape) != tuple(target.shape):
+            return (f"size mismatch for {key}: copying a param with shape {tuple(value.shape)} from the checkpoint, "
+                    f"the shape in the current model is {tuple(target.shape)}"), None
+        if assign and isinstance(target, Parameter) and target.requires_grad and not value.dtype.is_floating_point:
+            return (f"dtype mismatch for {key}: cannot assign a {value.dtype} tensor to a parameter that requires "
+                    f"grad (it needs a floating point dtype, the current model's is {target.dtype})"), None
+        return None, value
 
     # ------------------------------------------------------------------------------------------ copying
 

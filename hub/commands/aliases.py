@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 
 import hub
 from hub.commands.formatting import table, when
@@ -18,7 +18,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("history", help="every move of a model's aliases, with who, when and why")
     p.add_argument("name")
     p.add_argument("--alias", help="only this alias")
-    p.add_argument("--at", help="only moves up to this time (YYYY-MM-DD or ISO time, UTC)")
+    p.add_argument("--at", help="only moves up to this time: a day (2026-05-03 or 20260503: up to the end of that day, "
+                                "UTC) or an ISO time (2026-05-03T12:00, UTC unless it names a zone)")
     p.set_defaults(run=run_history)
 
 
@@ -30,17 +31,24 @@ def run_promote(args: argparse.Namespace) -> int:
 
 
 def _parse_time(text: str) -> datetime:
+    """`--at`: a day in any ISO form (2026-05-03, 20260503) is the end of that day; a time is that instant; UTC
+    unless the text names a zone."""
+    expected = "expected a date (2026-05-03 or 20260503) or an ISO time (2026-05-03T12:00)"
+    if not text.strip():
+        raise HubError(f"--at is empty: {expected}")
     try:
-        at = datetime.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise HubError(f"--at {text!r}: expected a date (2026-05-03) or an ISO time (2026-05-03T12:00)") from None
-    if len(text) == 10:
-        at = at.replace(hour=23, minute=59, second=59)  # a day means "as of the end of that day"
+        day = None
+    try:
+        at = datetime.combine(day, time.max) if day is not None else datetime.fromisoformat(text)
+    except ValueError:
+        raise HubError(f"--at {text!r}: {expected}") from None
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 def run_history(args: argparse.Namespace) -> int:
-    at = _parse_time(args.at) if args.at else None
+    at = _parse_time(args.at) if args.at is not None else None
     changes = hub.history(args.name, alias=args.alias, at=at)
     if not changes:
         print(f"{args.name}: no alias has been set" + (f" by {when(at)}" if at else ""))

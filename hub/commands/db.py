@@ -39,5 +39,8 @@ def run_status(args: argparse.Namespace) -> int:
         state = "up to date"
     else:
         state = "run `zoohub db upgrade`" if current else "empty (created on first use)"
+    read_only = db.read_only_reason(url)
+    if read_only is not None:
+        state += f"; read-only ({read_only})"
     print(f"{db.display_url(url)}: schema revision {current or '-'}, this zoohub's {head}: {state}")
     return 0

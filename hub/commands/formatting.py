@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -27,7 +27,8 @@ def human_size(n: int) -> str:
 
 
 def when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    """A timezone-aware time as UTC, to the second: `2026-05-03 12:00:00 UTC`."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def to_json(value: object) -> str:

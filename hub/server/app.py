@@ -44,7 +44,8 @@ from hub.server.settings import ServerSettings
 from hub.server.wire import to_wire
 from registry import errors as registry_errors
 from registry.aliases import alias_history, set_alias
-from registry.blobstore import CHUNK, BlobStore
+from registry.blobstore import CHUNK, BlobStore, discard
+from registry.errors import writing
 from registry.names import check_alias, check_file_path, split_model_name
 from registry.tokens import token_owner
 from registry.versions import FileEntry, aliases_of, list_models, publish_version, require_model, resolve_version
@@ -68,6 +69,8 @@ _STATUS_OF = {
     registry_errors.NotFound: 404,
     registry_errors.SchemaOutOfDate: 503,
     registry_errors.DatabaseUnavailable: 503,
+    registry_errors.NotWritable: 503,
+    registry_errors.ReadOnlyRegistry: 503,
     registry_errors.BlobCorrupt: 500,
 }
 
@@ -205,24 +208,24 @@ async def _receive_upload(request: Request, store: BlobStore, sha256: str, limit
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"the upload is {int(declared)} bytes, over this server's limit of {limit} bytes")
-    tmp_dir = store.root / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_dir / f"upload-{uuid.uuid4().hex}.partial"
+    tmp = store.root / "tmp" / f"upload-{uuid.uuid4().hex}.partial"
     digest, size = hashlib.sha256(), 0
     try:
-        with open(tmp, "xb") as out:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise ApiError(413, f"the upload is over this server's limit of {limit} bytes")
-                digest.update(chunk)
-                out.write(chunk)
+        with writing(tmp):  # a full or read-only store: 503 naming the file
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "xb") as out:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise ApiError(413, f"the upload is over this server's limit of {limit} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
         if digest.hexdigest() != sha256:
             raise ApiError(400, f"the uploaded bytes hash to sha256:{digest.hexdigest()}, not to the "
                                 f"sha256:{sha256} the URL names: the upload was damaged or is another file")
         return tmp
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
 
 
@@ -361,7 +364,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         try:
             blob = await run_in_threadpool(store.put_file, tmp, sha256)
         finally:
-            tmp.unlink(missing_ok=True)
+            discard(tmp)
         return {"sha256": blob.sha256, "size": blob.size}
 
     @app.post("/api/versions")

@@ -20,6 +20,7 @@ from hub.cli import main as zoohub
 from registry.evaluations import add_claim, record_eval_run, record_reproduction, upsert_benchmark
 from registry.versions import get_model, resolve_version
 from tests.hf.conftest import COMMIT, REPO_ID
+from tests.mounts import small_disk
 from zoo.architectures import build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,6 +120,22 @@ def test_export_into_a_file_or_an_unwritable_place_is_one_line_and_leaves_nothin
         err = capsys.readouterr().err
         assert err.startswith(f"zoohub: error: {dest}: ") and message in err and "Traceback" not in err
     assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_a_write_failing_part_way_into_an_existing_empty_folder_removes_what_it_wrote_and_keeps_the_folder(
+        offline_hf, tmp_path, capsys):
+    # the folder's own removal covered only folders the export created: an existing one kept a half export
+    hub.load(f"hf://{REPO_ID}")
+    ref = "hf/sentence-transformers--all-minilm-l6-v2"
+    dest = tmp_path / "export"
+    # room for the weights, five more files and the 1_Pooling folder, not for the file inside it
+    with small_disk(dest, 512 * 1024 * 1024, inodes=8):
+        assert zoohub(["export", ref, str(dest)]) == 1
+        err = capsys.readouterr().err
+        assert err == f"zoohub: error: {dest}: cannot write the export: No space left on device\n"
+        assert dest.is_dir() and list(dest.iterdir()) == []
+        assert zoohub(["export", ref, str(dest / "sub")]) == 1  # a folder it made itself goes entirely, as before
+        assert list(dest.iterdir()) == []
 
 
 def test_push_hf_builds_one_commit_of_every_exported_file_without_the_network(offline_hf, tmp_path, monkeypatch,

@@ -172,7 +172,8 @@ def test_weights_that_do_not_fit_the_architecture_are_invalid_model_at_load(tmp_
 
     rng = np.random.default_rng(0)
     cases = {"missing": {"weight": ("F32", rng.standard_normal((3, 4)).astype(np.float32))},
-             "int": {"weight": ("I32", np.ones((3, 4), np.int32)), "bias": ("I32", np.ones(3, np.int32))}}
+             "int": {"weight": ("I32", np.ones((3, 4), np.int32)), "bias": ("I32", np.ones(3, np.int32))},
+             "shape": {"weight": ("F32", np.ones((4, 4), np.float32)), "bias": ("F32", np.ones(3, np.float32))}}
     for name, arrays in cases.items():
         folder = write_folder(tmp_path / name)
         (folder / "config.json").write_text(json.dumps({"architecture": "test-strict-linear", "in": 4, "out": 3}))
@@ -180,6 +181,22 @@ def test_weights_that_do_not_fit_the_architecture_are_invalid_model_at_load(tmp_
         hub.publish(folder, f"test/{name}", progress=False)
         with pytest.raises(InvalidModel, match=rf"test/{name}@1 cannot be built: its weights do not fit"):
             hub.load(f"test/{name}")
+
+
+@pytest.mark.parametrize("bug", [TypeError, RuntimeError])
+def test_a_bug_inside_a_builder_surfaces_as_itself_not_as_weights_that_do_not_fit(tmp_path, monkeypatch, bug):
+    # build_version turned any RuntimeError or TypeError of a builder into "its weights do not fit"
+    from zoo.architectures import ARCHITECTURES
+
+    def broken_builder(folder, config):
+        raise bug("a bug in the builder")
+
+    folder = write_folder(tmp_path / "m")
+    (folder / "config.json").write_text(json.dumps({"architecture": "test-broken-builder"}))
+    hub.publish(folder, "test/broken", progress=False)
+    monkeypatch.setitem(ARCHITECTURES, "test-broken-builder", broken_builder)
+    with pytest.raises(bug, match="^a bug in the builder$"):
+        hub.load("test/broken")
 
 
 def test_verify_of_one_version_checks_only_that_version(tmp_path):
@@ -249,3 +266,39 @@ def test_a_config_with_nan_or_infinity_is_refused_as_not_json(tmp_path):
     with pytest.raises(InvalidModel, match="config is not JSON-serialisable"):
         hub.publish(nn.Linear(2, 2), "test/nan", config={"architecture": "x", "scale": float("inf")}, progress=False)
     assert not [m for m in hub.list(query="test/nan") if m.in_registry]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: hub.publish(_module(), "test/mod", config=_CONFIG, card=3, progress=False),
+     r"publish test/mod: card must be the card's Markdown text \(a str\) or the path of a README file, not int"),
+    (lambda: hub.publish(_module(), "test/mod", config=_CONFIG, card=b"# bytes", progress=False),
+     "card must be .*, not bytes"),
+    (lambda: hub.promote("test/user@1", "production", reason=None),
+     "promote 'test/user@1': reason must be a string, not NoneType"),
+    (lambda: hub.promote("test/user@1", "production", reason=5), "reason must be a string, not int"),
+    (lambda: hub.promote("test/user@1", "production", by=5), "promote 'test/user@1': by must be a string, not int"),
+    (lambda: hub.promote("test/user@1", "production", by=b"alice"), "by must be a string, not bytes"),
+])
+def test_an_argument_of_the_wrong_type_is_a_type_error_naming_it_and_nothing_is_written(tmp_path, call, message):
+    # card=3 was a raw TypeError from write_text; reason=5 and by=b"alice" were stored in the alias history
+    hub.publish(write_folder(tmp_path / "m"), "test/user", progress=False)
+    with pytest.raises(TypeError, match=message) as raised:
+        call()
+    assert isinstance(raised.value, HubError)
+    assert [m.name for m in hub.list() if m.in_registry] == ["test/user"] and hub.history("test/user") == []
+
+
+def test_a_card_given_as_a_path_is_read_from_that_file(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# my module\n\ntrained on digits\n", encoding="utf-8")
+    assert hub.publish(_module(), "test/mod", config=_CONFIG, card=readme, progress=False).card == readme.read_text()
+    with pytest.raises(InvalidModel, match=r"card='.*/missing.md': cannot read the model card: No such file"):
+        hub.publish(_module(), "test/mod", config=_CONFIG, card=tmp_path / "missing.md", progress=False)
+
+
+_CONFIG = {"architecture": "test-tiny-linear", "in": 2, "out": 2}
+
+
+def _module():
+    import core.nn as nn
+    return nn.Linear(2, 2)

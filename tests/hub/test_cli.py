@@ -115,6 +115,27 @@ def test_publish_list_info_promote_history_verify(tmp_path, capsys):
     assert "test/cli@1 ready: 3 files in" in capsys.readouterr().out
 
 
+def test_publish_of_an_existing_model_sets_the_task_description_and_license_given(tmp_path, capsys):
+    # they were accepted and silently dropped once the model existed
+    folder = write_folder(tmp_path / "m")
+    assert main(["publish", str(folder), "test/meta", "--description", "first", "--license", "MIT"]) == 0
+    assert main(["publish", str(folder), "test/meta", "--description", "a demo map, retold",
+                 "--license", "Apache-2.0"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("; no new version, the model's description, license "
+                                                             "updated")
+    assert main(["publish", str(write_folder(tmp_path / "m2", seed=2)), "test/meta", "--task", "vision"]) == 0
+    assert "published test/meta@2" in capsys.readouterr().out
+    assert main(["info", "test/meta@1"]) == 0
+    assert capsys.readouterr().out.startswith("test/meta@1  (vision, Apache-2.0)")
+    assert main(["list", "--json", "--query", "demo map"]) == 0
+    assert [(m["name"], m["task"]) for m in json.loads(capsys.readouterr().out)] == [("test/meta", "vision")]
+    assert main(["publish", str(folder), "test/meta"]) == 0  # nothing given: nothing changes
+    assert capsys.readouterr().out.endswith("; nothing new\n")
+    assert main(["info", "test/meta", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["task"], info["description"], info["license"]) == ("vision", "a demo map, retold", "Apache-2.0")
+
+
 def test_db_status_and_upgrade(capsys):
     assert main(["db", "status"]) == 0
     assert "empty (created on first use)" in capsys.readouterr().out

@@ -123,6 +123,33 @@ def test_shape_mismatch_is_refused_even_when_not_strict_and_nothing_is_copied():
     np.testing.assert_array_equal(net.block.fc.bias.detach().numpy(), before)
 
 
+@pytest.mark.parametrize("change, kwargs, missing, unexpected, mismatched, message", [
+    ({"bias": None, "extra": core.zeros(1)}, {}, ["bias"], ["extra"], [],
+     r"Missing key\(s\) in state_dict: 'bias'\n\tUnexpected key\(s\) in state_dict: 'extra'"),
+    ({"weight": core.zeros(3, 3)}, {}, [], [], ["weight"], r"size mismatch for weight: .*\(3, 3\).*\(2, 3\)"),
+    ({"weight": core.ones(2, 3, dtype=core.int32)}, {"assign": True}, [], [], ["weight"],
+     r"dtype mismatch for weight: cannot assign a core.int32 tensor to a parameter that requires grad"),
+    ({"weight": np.full((2, 3), "w")}, {}, [], [], ["weight"], r"dtype mismatch for weight: numpy dtype <U1"),
+    ({"weight": [[0.0] * 3] * 2, "bias": core.zeros(5)}, {"strict": False}, [], [], ["weight", "bias"],
+     r"value of 'weight' is a list, not a Tensor\n\tsize mismatch for bias"),
+])
+def test_every_misfit_is_a_state_dict_mismatch_naming_its_keys_and_nothing_is_loaded(change, kwargs, missing,
+                                                                                    unexpected, mismatched, message):
+    # integer weights given with assign=True were a TypeError from Parameter, and a numpy dtype core lacks one from
+    # as_tensor: callers could not tell weights that do not fit from a bug without catching every TypeError
+    fc = nn.Linear(3, 2)
+    before = {k: v.detach().numpy().copy() for k, v in fc.state_dict().items()}
+    state = {**{k: core.zeros_like(v) for k, v in fc.state_dict().items()}, **change}
+    state = {k: v for k, v in state.items() if v is not None}
+    with pytest.raises(nn.StateDictMismatch, match=message) as raised:
+        fc.load_state_dict(state, **kwargs)
+    assert isinstance(raised.value, RuntimeError)  # what PyTorch raises, so code written for it still catches it
+    assert (raised.value.missing_keys, raised.value.unexpected_keys, raised.value.mismatched_keys) == \
+        (missing, unexpected, mismatched)
+    for key, value in fc.state_dict().items():
+        np.testing.assert_array_equal(value.detach().numpy(), before[key])
+
+
 def test_load_state_dict_accepts_numpy_and_converts_dtype():
     fc = nn.Linear(2, 2)
     fc.load_state_dict({"weight": np.eye(2), "bias": core.tensor([1, 2], dtype=core.int64)})

@@ -7,7 +7,8 @@ import pytest
 
 from registry import blobstore
 from registry.blobstore import BlobStore
-from registry.errors import BlobCorrupt
+from registry.errors import BlobCorrupt, NotWritable
+from tests.mounts import read_only, small_disk
 
 
 @pytest.fixture
@@ -112,3 +113,24 @@ def test_stale_temp_files_are_listed_only_when_old(store, tmp_path):
     partial.write_bytes(b"half")
     assert store.stale_temp_files() == []
     assert store.stale_temp_files(older_than=-1) == [partial]
+
+
+def test_a_full_disk_names_the_temp_file_and_the_reason_and_leaves_nothing_behind(tmp_path):
+    with small_disk(tmp_path / "blobs", 64 * 1024) as root:
+        store = BlobStore(root)
+        with pytest.raises(NotWritable, match=rf"^cannot write {root}/tmp/\w+\.partial: no space left on the device"):
+            store.put_file(_file(tmp_path, os.urandom(256 * 1024), "big.bin"))
+        assert list((root / "tmp").iterdir()) == [] and store.stored() == []
+        small = store.put_file(_file(tmp_path, b"fits", "small.bin"))  # the space the failed write took came back
+        assert store.stored() == [small.sha256] and store.check(small.sha256, 4) is None
+
+
+def test_a_read_only_store_refuses_a_write_in_one_error_and_still_checks_what_it_holds(store, tmp_path):
+    kept = store.put_file(_file(tmp_path, os.urandom(1000), "kept.bin"))
+    with read_only(store.root):
+        with pytest.raises(NotWritable, match=rf"^cannot write {store.root}/tmp/\w+\.partial: the file system is "
+                                              rf"read-only$"):
+            store.put_file(_file(tmp_path, b"new", "new.bin"))
+        # a check re-hashes and would record the stat: the record is skipped, the answer is the same
+        assert store.check(kept.sha256, kept.size, trust_record=False) is None
+    assert store.stored() == [kept.sha256] and list((store.root / "tmp").iterdir()) == []

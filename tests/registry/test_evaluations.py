@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from registry import db
+from registry.errors import ArgumentTypeError, InvalidArgument
 from registry.evaluations import (add_claim, claims_of, decide, latest_verdicts, record_eval_run,
                                   record_reproduction, upsert_benchmark, upsert_paper)
 from registry.versions import FileEntry, get_model, publish_version
@@ -96,3 +97,33 @@ def test_a_claim_without_its_source_or_reason_is_refused(database):
             add_claim(session, model, bench, 1.0, source="paper", runnable=False)
         with pytest.raises(ValueError, match="finite value"):
             _run(session, bench, None)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_nan_or_infinite_claim_is_refused_naming_the_claim_and_nothing_is_stored(database, value):
+    # SQLite stored NaN as NULL and failed with a raw IntegrityError; PostgreSQL stored it
+    with pytest.raises(InvalidArgument, match=rf"^the claim 'paper, Table 2' for text/m on ref-64:mean_cosine: value "
+                                              rf"must be a finite number, got {value!r}$"):
+        with database.write() as session:
+            add_claim(session, get_model(session, "text/m"), _bench(session), value, source="paper, Table 2")
+    with pytest.raises(ArgumentTypeError, match="value must be a number, not str"):
+        with database.write() as session:
+            add_claim(session, get_model(session, "text/m"), _bench(session), "0.9", source="paper, Table 2")
+    with database.read() as session:
+        assert claims_of(session, get_model(session, "text/m")) == []
+
+
+@pytest.mark.parametrize("args, error, message", [
+    ((1.0, 1.0, float("nan"), 0.0), ValueError, "decide: abs_tol must be a finite number >= 0, got nan"),
+    ((5.0, 1.0, float("inf"), 0.0), ValueError, "decide: abs_tol must be a finite number >= 0, got inf"),
+    ((1.0, 1.0, 0.01, float("nan")), ValueError, "decide: rel_tol must be a finite number >= 0, got nan"),
+    ((1.0, 1.0, -0.01, 0.0), ValueError, "decide: abs_tol must be a finite number >= 0, got -0.01"),
+    ((1.0, float("nan"), 0.01, 0.0), ValueError, "decide: claimed must be a finite number, got nan"),
+    ((1.0, float("-inf"), 0.01, 0.0), ValueError, "decide: claimed must be a finite number, got -inf"),
+    ((1.0, 1.0, "0.01", 0.0), TypeError, "decide: abs_tol must be a number, not str"),
+    (("1.0", 1.0, 0.01, 0.0), TypeError, "decide: measured must be a number or None, not str"),
+])
+def test_decide_refuses_a_nan_or_infinite_tolerance_or_claim_naming_the_argument(args, error, message):
+    # a NaN tolerance judged every claim not reproduced, an infinite one reproduced anything
+    with pytest.raises(error, match=f"^{message}$"):
+        decide(*args)

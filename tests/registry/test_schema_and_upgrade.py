@@ -1,5 +1,6 @@
 """Schema revisions: a fresh registry is created at the newest revision; an old one is refused until
 `zoohub db upgrade`, which keeps its data; the migrations build exactly the tables of registry.schema."""
+import sqlite3
 import subprocess
 import sys
 
@@ -11,9 +12,10 @@ from sqlalchemy import inspect, text
 from hub.cli import main
 from registry import db
 from registry.blobstore import BlobStore
-from registry.errors import SchemaOutOfDate
+from registry.errors import ReadOnlyRegistry, SchemaOutOfDate
 from registry.schema import Base
 from registry.versions import FileEntry, publish_version, resolve_version
+from tests.mounts import read_only
 
 FIRST = db.known_revisions()[0]
 
@@ -105,3 +107,33 @@ def test_database_with_foreign_tables_is_not_taken_for_a_registry(tmp_path):
     engine.dispose()
     with pytest.raises(SchemaOutOfDate, match="not a zoohub registry"):
         db.Database(url)
+
+
+def test_a_read_only_registry_with_a_live_wal_reads_what_its_writer_committed_and_refuses_writes(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    path = folder / "registry.db"
+    url = f"sqlite:///{path}"
+    writer = db.Database(url)
+    holder = sqlite3.connect(path)  # another process's open connection: the WAL stays, nothing checkpoints it
+    holder.execute("SELECT count(*) FROM model").fetchall()
+    _publish_one(writer, tmp_path)
+    writer.dispose()
+    assert path.with_name("registry.db-wal").stat().st_size > 0
+    with read_only(folder):
+        reader = db.Database(url)
+        assert reader.read_only == f"{path} is on a read-only file system"
+        with reader.read() as session:
+            assert resolve_version(session, "test/old").version == 1  # committed, still only in the -wal file
+        # what opening with immutable=1 would have seen: the database file alone, without even the schema yet
+        frozen = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        assert frozen.execute("SELECT count(*) FROM sqlite_master WHERE name = 'model_version'").fetchone() == (0,)
+        frozen.close()
+        refused = rf"^the registry at {url} is read-only \({path} is on a read-only file system\)"
+        with pytest.raises(ReadOnlyRegistry, match=refused):
+            with reader.write():
+                pass
+        with pytest.raises(ReadOnlyRegistry, match=refused):
+            db.upgrade(url)
+        reader.dispose()
+    holder.close()

@@ -36,6 +36,24 @@ def test_publish_same_manifest_returns_existing_version(database):
     assert _publish(database, "test/m", [CONFIG, FileEntry("w.safetensors", "b" * 64, 11)]) == (3, True)
 
 
+def test_task_description_and_license_given_to_a_publish_update_an_existing_model(database):
+    # they were dropped: the task always, description and license once the model had any
+    def publish(files, **metadata):
+        with database.write() as session:
+            version, _ = publish_version(session, "test/m", files, config_json="{}", **metadata)
+            model = version.model
+            return version.version, model.task, model.description, model.license
+
+    assert publish([CONFIG, A], description="first", license="MIT") == (1, "test", "first", "MIT")
+    assert publish([CONFIG, B], task="vision", description="retrained", license="Apache-2.0") == \
+        (2, "vision", "retrained", "Apache-2.0")
+    assert publish([CONFIG, A], description="the first, described again") == \
+        (1, "vision", "the first, described again", "Apache-2.0")  # same files: no new version, metadata set
+    assert publish([CONFIG, B]) == (2, "vision", "the first, described again", "Apache-2.0")  # nothing given: kept
+    assert publish([CONFIG, B], task="", description="", license="") == \
+        (2, "vision", "the first, described again", "Apache-2.0")
+
+
 def test_same_files_under_another_model_name_is_another_version(database):
     assert manifest_sha256("test/a", [A]) != manifest_sha256("test/b", [A])
     assert _publish(database, "test/a", [A]) == (1, True)

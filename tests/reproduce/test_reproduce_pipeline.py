@@ -111,3 +111,35 @@ def test_zoohub_cli_has_reproduce_and_embed():
     args = build_parser().parse_args(["reproduce", "text/minilm-l6", "--benchmark", "minilm-ref-64", "--json"])
     assert args.run is reproduce_command.run and args.benchmark == "minilm-ref-64" and args.json
     assert build_parser().parse_args(["embed", "text/minilm-l6", "a", "b"]).sentences == ["a", "b"]
+
+
+@pytest.mark.parametrize("where, value, message", [
+    ("claim", float("nan"), "the claim 'the table as written' for text/lookup-test on lookup-exact:max_abs_error: "
+                            "value must be a finite number, got nan"),
+    ("claim", float("inf"), "the claim 'the table as written' for text/lookup-test on lookup-exact:max_abs_error: "
+                            "value must be a finite number, got inf"),
+    ("abs_tol", float("nan"), "benchmark lookup-exact, metric max_abs_error: abs_tol must be a finite number >= 0, "
+                              "got nan"),
+    ("rel_tol", float("inf"), "benchmark lookup-exact, metric max_abs_error: rel_tol must be a finite number >= 0, "
+                              "got inf"),
+])
+def test_a_nan_or_infinite_claim_or_tolerance_is_one_line_and_nothing_is_measured(lookup, monkeypatch, capsys, where,
+                                                                                    value, message):
+    # a NaN claim was a raw IntegrityError on SQLite; a NaN tolerance judged every claim not reproduced, an infinite
+    # one reproduced anything
+    from dataclasses import replace
+
+    from zoo.catalog import CATALOG
+    entry = CATALOG[lookup.NAME]
+    bench = BENCHMARKS["lookup-exact"]
+    if where == "claim":
+        monkeypatch.setitem(CATALOG, lookup.NAME, replace(entry, claims=(replace(entry.claims[0], value=value),
+                                                                         *entry.claims[1:])))
+    else:
+        metrics = (replace(bench.metrics[0], **{where: value}), *bench.metrics[1:])
+        monkeypatch.setitem(BENCHMARKS, "lookup-exact", replace(bench, metrics=metrics))
+    assert cli(lookup.NAME) == 1
+    err = capsys.readouterr().err
+    assert err == f"zoohub reproduce: error: {message}\n"
+    with database().read() as session:
+        assert session.scalars(select(EvalRun)).all() == [] and session.scalars(select(Reproduction)).all() == []

@@ -4,12 +4,14 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import re
 import time
 from pathlib import Path
 
 import requests
 
 from tests.hub.tiny_model import write_folder
+from tests.mounts import read_only, small_disk
 from tests.server.conftest import zoohub
 
 
@@ -286,3 +288,48 @@ def test_a_port_in_use_or_an_unknown_host_is_one_line_and_the_running_server_kee
     assert unknown.returncode == 1 and unknown.stdout == "" and unknown.stderr.count("\n") == 1
     assert unknown.stderr.startswith("zoohub: error: cannot serve on no-such-host.invalid:8765: unknown host")
     assert requests.get(server.url + "/api/health", timeout=5).status_code == 200
+
+
+def test_an_upload_onto_a_full_disk_is_503_naming_the_file_and_leaves_no_temp_file(make_server, server_home,
+                                                                                    write_token):
+    with small_disk(server_home / "blobs", 64 * 1024) as blobs:
+        server = make_server("--rate", "0")
+        response = upload(server, bytes(range(256)) * 1024, write_token)
+        assert response.status_code == 503
+        assert re.fullmatch(rf"cannot write {blobs}/tmp/upload-\w+\.partial: no space left on the device .*",
+                            response.json()["error"])
+        assert list((blobs / "tmp").iterdir()) == []
+        assert upload(server, b"a small blob still fits", write_token).status_code == 201
+        server.stop()
+
+
+def test_an_upload_to_a_read_only_store_is_503_and_the_store_still_serves(server, write_token):
+    kept = b"stored before the store became read-only"
+    assert upload(server, kept, write_token).status_code == 201
+    with read_only(server.home / "blobs"):
+        response = upload(server, b"new bytes", write_token)
+        assert response.status_code == 503
+        assert re.fullmatch(rf"cannot write {server.home}/blobs/tmp/upload-\w+\.partial: the file system is "
+                            rf"read-only", response.json()["error"])
+        assert requests.get(f"{server.url}/api/blobs/{sha256(kept)}", timeout=10).content == kept
+        server.stop()
+    assert stored_blobs(server.home) == {sha256(kept)}
+
+
+def test_a_server_over_a_read_only_registry_serves_reads_and_answers_writes_503(make_server, server_home,
+                                                                                 write_token, tmp_path):
+    first = make_server("--rate", "0")
+    assert publish_files(first, write_folder(tmp_path / "a", seed=1), "test/ro", write_token).status_code == 201
+    first.stop()
+    auth = {"Authorization": f"Bearer {write_token}"}
+    with read_only(server_home / "registry.db"):
+        server = make_server("--rate", "0")
+        assert requests.get(f"{server.url}/api/resolve", params={"ref": "test/ro"}, timeout=10).json()["version"] == 1
+        response = publish_files(server, write_folder(tmp_path / "b", seed=2), "test/ro", write_token)
+        assert response.status_code == 503
+        assert response.json()["error"].startswith(f"the registry at sqlite:///{server_home}/registry.db is read-only")
+        response = requests.post(f"{server.url}/api/aliases", json={"ref": "test/ro@1", "alias": "production"},
+                                 headers=auth, timeout=10)
+        assert response.status_code == 503 and "is read-only" in response.json()["error"]
+        server.stop()
+    assert [m["latest_version"] for m in requests.get(f"{first.start().url}/api/models", timeout=10).json()] == [1]

@@ -7,10 +7,12 @@ import pytest
 import hub
 import tests.hub.tiny_model  # noqa: F401  (registers the test architecture in this process)
 from hub import remote as remote_client
-from hub.errors import HubError, ModelNotFound
+from hub.cli import main
+from hub.errors import HubError, ModelNotFound, RegistryUnavailable
 from registry.blobstore import BlobStore
 from registry.db import zoohub_home
 from tests.hub.tiny_model import write_folder
+from tests.mounts import small_disk
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +96,19 @@ def test_retry_settings_that_are_not_numbers_are_refused(monkeypatch, name, valu
     monkeypatch.setenv(name, value)
     with pytest.raises(HubError, match=f"{name}='{value}': expected"):
         hub.list()
+
+
+def test_a_download_onto_a_full_disk_is_one_line_and_leaves_no_partial_file(remote, tmp_path, capsys):
+    hub.publish(write_folder(tmp_path / "big", seed=6, n_in=256, n_out=256), "test/big")  # 256 KiB of weights
+    with small_disk(zoohub_home() / "downloads", 64 * 1024) as downloads:
+        with pytest.raises(RegistryUnavailable, match=rf"^cannot write {downloads}/\w+\.partial: no space left on "
+                                                      rf"the device"):
+            hub.pull("test/big@1", progress=False)
+        assert list(downloads.iterdir()) == []
+        assert main(["pull", "test/big@1"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"zoohub: error: cannot write {downloads}/") and err.count("\n") == 1
+    info = hub.info("test/big@1")
+    weights = next(f for f in info.files if f.path == "model.safetensors")
+    assert weights.sha256 not in BlobStore(zoohub_home() / "blobs").stored()
+    assert hub.pull("test/big@1", progress=False).version == 1  # with room, the same pull works
