@@ -7,6 +7,7 @@ from hub.errors import user_errors
 from hub.records import AliasChange
 from registry.aliases import set_alias
 from registry.names import check_alias
+from registry.schema import AliasEvent
 from registry.versions import resolve_version
 
 
@@ -16,6 +17,9 @@ def promote(ref: str, alias: str, reason: str = "", *, by: str | None = None) ->
 
     >>> hub.promote("speech/base@3", "production", reason="WER 0.3 points better on speech-dev")
     AliasChange(name='speech/base', alias='production', from_version=2, to_version=3, ...)
+
+    An alias that already points at the version is left as it is: nothing is written and the change returned
+    has from_version == to_version (`.moved` is False).
     """
     check_alias(alias)
     from hub import remote
@@ -24,6 +28,14 @@ def promote(ref: str, alias: str, reason: str = "", *, by: str | None = None) ->
     target = info(ref)  # resolves the reference with its errors (unknown model, version, alias)
     with database().write() as session:
         version = resolve_version(session, target.name, version=target.version)
-        event = set_alias(session, version, alias, actor=by or actor(), reason=reason)
-        before = event.from_version.version if event.from_version is not None else None
-        return AliasChange(target.name, alias, before, version.version, event.actor, event.reason, event.at)
+        event, moved = set_alias(session, version, alias, actor=by or actor(), reason=reason)
+        return alias_change(target.name, event, moved)
+
+
+def alias_change(name: str, event: AliasEvent, moved: bool) -> AliasChange:
+    """What set_alias did as an AliasChange: the move, or (not moved) from and to the version the alias keeps."""
+    after = event.to_version.version
+    if not moved:
+        return AliasChange(name, event.alias, after, after, event.actor, event.reason, event.at)
+    before = event.from_version.version if event.from_version is not None else None
+    return AliasChange(name, event.alias, before, after, event.actor, event.reason, event.at)

@@ -24,6 +24,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_promote(args: argparse.Namespace) -> int:
     change = hub.promote(args.ref, args.alias, reason=args.reason)
+    if not change.moved:
+        print(f"{change.name}:{change.alias} already points to version {change.to_version}; nothing changed")
+        return 0
     before = f"version {change.from_version}" if change.from_version is not None else "unset"
     print(f"{change.name}:{change.alias} -> version {change.to_version} (was {before})")
     return 0

@@ -115,6 +115,18 @@ def test_publish_list_info_promote_history_verify(tmp_path, capsys):
     assert "test/cli@1 ready: 3 files in" in capsys.readouterr().out
 
 
+def test_promote_to_the_version_the_alias_points_at_says_so_and_adds_no_history(tmp_path, capsys):
+    import hub
+    assert main(["publish", str(write_folder(tmp_path / "m")), "test/cli"]) == 0
+    assert main(["promote", "test/cli@1", "production", "--reason", "first release"]) == 0
+    capsys.readouterr()
+    assert main(["promote", "test/cli@1", "production", "--reason", "again"]) == 0
+    assert capsys.readouterr().out.strip() == "test/cli:production already points to version 1; nothing changed"
+    change = hub.promote("test/cli@1", "production", reason="once more")
+    assert not change.moved and (change.from_version, change.to_version, change.reason) == (1, 1, "first release")
+    assert [(c.from_version, c.to_version, c.reason) for c in hub.history("test/cli")] == [(None, 1, "first release")]
+
+
 def test_db_status_and_upgrade(capsys):
     assert main(["db", "status"]) == 0
     assert "empty (created on first use)" in capsys.readouterr().out

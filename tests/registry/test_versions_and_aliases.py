@@ -124,16 +124,29 @@ def test_versions_and_alias_events_cannot_be_changed_after_they_are_written(data
 def test_every_alias_move_appends_one_event_forming_a_chain(database):
     for files in ([A], [B], [CONFIG]):
         _publish(database, "test/m", files)
-    moves = [1, 3, 2, 2]
+    moves = [1, 3, 2]
     for number in moves:
         with database.write() as session:
             set_alias(session, resolve_version(session, "test/m", version=number), "production", reason=f"to {number}")
     with database.read() as session:
         model = get_model(session, "test/m")
         history = alias_history(session, model, "production")
-        assert [(before, after) for _, before, after in history] == [(None, 1), (1, 3), (3, 2), (2, 2)]
-        assert [event.reason for event, _, _ in history] == ["to 1", "to 3", "to 2", "to 2"]
+        assert [(before, after) for _, before, after in history] == [(None, 1), (1, 3), (3, 2)]
+        assert [event.reason for event, _, _ in history] == ["to 1", "to 3", "to 2"]
         assert session.scalar(select(AliasEvent.at).order_by(AliasEvent.id)).tzinfo is not None
+
+
+def test_setting_an_alias_to_the_version_it_points_at_writes_nothing(database):
+    _publish(database, "test/m", [A])
+    with database.write() as session:
+        first, moved = set_alias(session, resolve_version(session, "test/m"), "production", actor="ann", reason="v1")
+        assert moved
+    with database.write() as session:
+        again, moved = set_alias(session, resolve_version(session, "test/m"), "production", actor="bob", reason="dup")
+        assert not moved and (again.actor, again.reason) == ("ann", "v1")
+    with database.read() as session:
+        history = alias_history(session, get_model(session, "test/m"), "production")
+        assert [(before, after, event.reason) for event, before, after in history] == [(None, 1, "v1")]
 
 
 def test_alias_at_answers_what_was_in_production_then(database):
