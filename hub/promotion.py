@@ -6,7 +6,7 @@ from hub.browsing import info
 from hub.errors import user_errors
 from hub.records import AliasChange
 from registry.aliases import set_alias
-from registry.names import check_alias
+from registry.names import check_alias, check_line
 from registry.schema import AliasEvent
 from registry.versions import resolve_version
 
@@ -22,6 +22,7 @@ def promote(ref: str, alias: str, reason: str = "", *, by: str | None = None) ->
     has from_version == to_version (`.moved` is False).
     """
     check_alias(alias)
+    check_line("reason", reason)
     from hub import remote
     if remote.enabled():
         return remote.client().promote(ref, alias, reason)

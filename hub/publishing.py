@@ -141,7 +141,7 @@ def publish(source: str | os.PathLike | Any, name: str, *, config: dict | None =
     for label, value in (("task", task), ("description", description), ("license", license)):
         if not isinstance(value, str) and not (label == "task" and value is None):
             raise HubError(f"publish {name}: {label} must be a string, not {type(value).__name__}")
-    check_model_metadata(name, task, license)  # before any blob is stored
+    check_model_metadata(name, task, license, description)  # before any blob is stored
     if not isinstance(source, (str, os.PathLike)) and not hasattr(source, "state_dict"):
         raise InvalidModel(f"publish {name}: expected a model folder (a path) or a core.nn.Module, not "
                            f"{type(source).__name__}")
@@ -165,6 +165,7 @@ def publish_folder(folder: Path, name: str, task: str | None, description: str, 
                    progress: bool | None) -> VersionInfo:
     """Check a folder and publish it (the work of `publish`, without its error translation)."""
     files, config, card = check_folder(folder)
+    who = actor()
     db = database()  # refuses an out-of-date schema before any blob is written
     store = blob_store()
     entries = []
@@ -176,5 +177,5 @@ def publish_folder(folder: Path, name: str, task: str | None, description: str, 
         check_blobs_present(session, store, ((e.path, e.sha256) for e in entries))
         version, created = publish_version(session, name, entries, config_json=json.dumps(config, sort_keys=True),
                                            card_md=card, task=task, description=description, license=license,
-                                           source=source, created_by=actor())
+                                           source=source, created_by=who)
         return version_info(session, version, created=created)

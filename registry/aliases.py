@@ -11,8 +11,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from registry.names import check_alias
+from registry.names import check_alias, check_line
 from registry.schema import Alias, AliasEvent, Model, ModelVersion
+from registry.versions import MAX_ACTOR
 
 
 def set_alias(session: Session, version: ModelVersion, alias: str, *, actor: str = "",
@@ -23,6 +24,8 @@ def set_alias(session: Session, version: ModelVersion, alias: str, *, actor: str
     written: (the event that set it, False).
     """
     check_alias(alias)
+    check_line("actor", actor, MAX_ACTOR)
+    check_line("reason", reason)
     session.scalar(select(Model).where(Model.id == version.model_id).with_for_update())
     row = session.get(Alias, (version.model_id, alias), populate_existing=True)
     if row is not None and row.version_id == version.id:

@@ -39,6 +39,12 @@ class _SpeechModel:
     (["serve", "--rate", "-1"], "zoohub: error: the request rate must be a number >= 0 (0 = no limit), got -1.0"),
     (["serve", "--rate", "nan"], "zoohub: error: the request rate must be a number >= 0"),
     (["serve", "--burst", "0"], "zoohub: error: the burst must be at least 1 request, got 0"),
+    (["promote", "test/x@1", "production", "--reason", "ok\x1b[2J"],
+     "zoohub: error: invalid reason: it has the control character U+001B at character 3; give one line"),
+    (["promote", "test/x@1", "production", "--reason", "two\nlines"],
+     "zoohub: error: invalid reason: it has the control character U+000A at character 4"),
+    (["publish", "/nonexistent/folder", "test/x", "--description", "a\tb"],
+     "zoohub: error: invalid description: it has the control character U+0009 at character 2"),
 ])
 def test_user_mistakes_print_one_line_and_exit_1(args, message):
     result = _zoohub(*args)
@@ -125,6 +131,22 @@ def test_promote_to_the_version_the_alias_points_at_says_so_and_adds_no_history(
     change = hub.promote("test/cli@1", "production", reason="once more")
     assert not change.moved and (change.from_version, change.to_version, change.reason) == (1, 1, "first release")
     assert [(c.from_version, c.to_version, c.reason) for c in hub.history("test/cli")] == [(None, 1, "first release")]
+
+
+def test_control_characters_in_actor_are_refused_and_ordinary_unicode_is_kept(tmp_path, capsys, monkeypatch):
+    import hub
+    folder = write_folder(tmp_path / "m")
+    monkeypatch.setenv("ZOOHUB_ACTOR", "ann\x07")
+    assert main(["publish", str(folder), "test/cli"]) == 1
+    assert capsys.readouterr().err == ("zoohub: error: invalid $ZOOHUB_ACTOR: it has the control character U+0007 at "
+                                       "character 4; give one line of plain text (no tabs, newlines or escape "
+                                       "sequences)\n")
+    monkeypatch.setenv("ZOOHUB_ACTOR", "Zoë Ström")
+    assert main(["publish", str(folder), "test/cli", "--description", "Modèle — très petit 🎉"]) == 0
+    assert main(["promote", "test/cli@1", "production", "--reason", "größer, schneller — 速い"]) == 0
+    change, = hub.history("test/cli")
+    assert (change.actor, change.reason) == ("Zoë Ström", "größer, schneller — 速い")
+    assert hub.info("test/cli@1").description == "Modèle — très petit 🎉"
 
 
 def test_db_status_and_upgrade(capsys):

@@ -168,3 +168,22 @@ def test_alias_names_are_checked(database):
     _publish(database, "test/m", [A])
     with database.write() as session, pytest.raises(InvalidName):
         set_alias(session, resolve_version(session, "test/m"), "../prod")
+
+
+@pytest.mark.parametrize("field, value", [("reason", "first\nsecond"), ("reason", "tab\there"),
+                                          ("reason", "\x1b[31mred"), ("reason", "del\x7f"), ("reason", "c1\x85"),
+                                          ("reason", "line\u2028break"), ("actor", "ann\r"), ("actor", "x" * 129)])
+def test_set_alias_refuses_control_characters_in_free_text_and_records_nothing(database, field, value):
+    _publish(database, "test/m", [A])
+    with pytest.raises(InvalidName, match=f"invalid {field}: "), database.write() as session:
+        set_alias(session, resolve_version(session, "test/m"), "production", **{field: value})
+    with database.read() as session:
+        assert session.scalar(select(AliasEvent)) is None
+
+
+def test_publish_refuses_control_characters_in_description_and_actor(database):
+    for field in ("description", "created_by"):
+        with pytest.raises(InvalidName, match="control character U\\+0000"), database.write() as session:
+            publish_version(session, "test/m", [A], config_json="{}", **{field: "a\x00b"})
+    with database.read() as session:
+        assert get_model(session, "test/m") is None
