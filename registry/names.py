@@ -17,6 +17,8 @@ _PART = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _ALIAS = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 _FILE_PART = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 MAX_FILE_PATH = 512
+SHA256_HEX_DIGITS = 64
+_HEX = re.compile(r"[0-9a-fA-F]*")
 _NOT_ON_ONE_LINE = ("Cc", "Zl", "Zp")  # control characters (tab, newline, ESC, DEL, C1), line and paragraph breaks
 
 
@@ -84,3 +86,14 @@ def check_line(label: str, text: str, max_length: int | None = None) -> str:
     if max_length is not None and len(text) > max_length:
         raise InvalidName(f"invalid {label}: at most {max_length} characters, got {len(text)}")
     return text
+
+
+def check_manifest_prefix(prefix: str) -> str:
+    """Check the start of a manifest's sha256 as a reference gives it (`1a2b3c` in `speech/base@sha256:1a2b3c`) and
+    return it in lower case: hex digits, at most the 64 of a whole sha256."""
+    if not isinstance(prefix, str) or not _HEX.fullmatch(prefix):
+        raise InvalidName(f"invalid manifest prefix {prefix!r}: expected hex digits (0-9, a-f) of a sha256")
+    if len(prefix) > SHA256_HEX_DIGITS:
+        raise InvalidName(f"invalid manifest prefix: {len(prefix)} hex digits, but a sha256 has "
+                          f"{SHA256_HEX_DIGITS}; give at most {SHA256_HEX_DIGITS}")
+    return prefix.lower()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from registry.errors import AmbiguousReference, InvalidName, NotFound
 from registry.faults import pause_point
-from registry.names import check_file_path, check_line, check_task, split_model_name
+from registry.names import check_file_path, check_line, check_manifest_prefix, check_task, split_model_name
 from registry.schema import Alias, Blob, Model, ModelVersion, VersionFile
 
 MANIFEST_FORMAT = "zoohub.manifest/1"
@@ -159,11 +159,11 @@ def resolve_version(session: Session, name: str, *, version: int | None = None, 
                            f"`zoohub promote {name}@N {alias}` sets it")
         return session.scalar(query.where(ModelVersion.id == target))
     if manifest_prefix is not None:
+        manifest_prefix = check_manifest_prefix(manifest_prefix)  # hex only: no LIKE wildcard reaches the query
         if len(manifest_prefix) < MIN_MANIFEST_PREFIX:
             raise NotFound(f"manifest prefix {manifest_prefix!r} is too short: give at least "
                            f"{MIN_MANIFEST_PREFIX} hex digits")
-        found = session.scalars(query.where(ModelVersion.manifest_sha256.startswith(manifest_prefix.lower()))
-                                .limit(2)).all()
+        found = session.scalars(query.where(ModelVersion.manifest_sha256.startswith(manifest_prefix)).limit(2)).all()
         if not found:
             raise NotFound(f"{name} has no version whose manifest starts with sha256:{manifest_prefix} "
                            f"(`zoohub info {name}` lists the manifests)")

@@ -39,6 +39,8 @@ class _SpeechModel:
     (["serve", "--rate", "-1"], "zoohub: error: the request rate must be a number >= 0 (0 = no limit), got -1.0"),
     (["serve", "--rate", "nan"], "zoohub: error: the request rate must be a number >= 0"),
     (["serve", "--burst", "0"], "zoohub: error: the burst must be at least 1 request, got 0"),
+    (["info", "test/x@sha256:" + "a" * 65], "zoohub: error: malformed reference 'test/x@sha256:" + "a" * 65 + "': "
+                                              "invalid manifest prefix: 65 hex digits, but a sha256 has 64"),
     (["promote", "test/x@1", "production", "--reason", "ok\x1b[2J"],
      "zoohub: error: invalid reason: it has the control character U+001B at character 3; give one line"),
     (["promote", "test/x@1", "production", "--reason", "two\nlines"],

@@ -187,3 +187,10 @@ def test_publish_refuses_control_characters_in_description_and_actor(database):
             publish_version(session, "test/m", [A], config_json="{}", **{field: "a\x00b"})
     with database.read() as session:
         assert get_model(session, "test/m") is None
+
+
+@pytest.mark.parametrize("prefix", ["______", "%", "abcdef%", "a" * 65])
+def test_resolve_refuses_a_manifest_prefix_that_is_not_hex_or_longer_than_a_sha256(database, prefix):
+    _publish(database, "test/m", [A])
+    with database.read() as session, pytest.raises(InvalidName, match="invalid manifest prefix"):
+        resolve_version(session, "test/m", manifest_prefix=prefix)
