@@ -2,7 +2,8 @@
 
 Each command group is a module of hub.commands exposing `register(subparsers)`; the parser it adds sets
 `run=function(args) -> int`. A
-HubError is a user's mistake or a damaged store: one line `zoohub: error: ...` and exit status 1.
+HubError is a user's mistake or a damaged store: one line `zoohub: error: ...` and exit status 1; a UsageError
+(an argument out of range or malformed) is the same line with exit status 2, as argparse's own usage errors.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import importlib
 import os
 import sys
 
-from hub.errors import HubError
+from hub.errors import HubError, UsageError
 from registry.errors import RegistryError
 
 COMMAND_MODULES = ("listing", "pull", "publish", "aliases", "verify", "gc", "reproduce", "transcribe", "embed", "app",
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except (HubError, RegistryError) as exc:
         message = " ".join(str(exc).split())
         print(f"zoohub: error: {message}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         print("zoohub: interrupted", file=sys.stderr)
         return 130

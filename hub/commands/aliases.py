@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import hub
 from hub.commands.formatting import table, when
-from hub.errors import HubError
+from hub.errors import UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def _parse_time(text: str) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise HubError(f"--at {text!r}: expected a date (2026-05-03) or an ISO time (2026-05-03T12:00)") from None
+        raise UsageError(f"--at {text!r}: expected a date (2026-05-03) or an ISO time (2026-05-03T12:00)") from None
     if len(text) == 10:
         at = at.replace(hour=23, minute=59, second=59)  # a day means "as of the end of that day"
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)

@@ -30,15 +30,10 @@ class _SpeechModel:
     (["info", "../etc"], "zoohub: error: malformed reference '../etc'"),
     (["publish", "/nonexistent/folder", "test/x"], "zoohub: error: /nonexistent/folder: not a folder"),
     (["promote", "test/x@1", "Production!"], "zoohub: error: invalid alias 'Production!'"),
-    (["history", "test/x", "--at", "3 May"], "zoohub: error: --at '3 May': expected a date"),
     (["publish", "/nonexistent/folder", "test/x", "--task", "Speech Recognition"],
      "zoohub: error: invalid task 'Speech Recognition'"),
     (["publish", "/nonexistent/folder", "test/x", "--license", "x" * 200],
      "zoohub: error: publish test/x: the license must be one line of at most 128 characters"),
-    (["serve", "--max-upload", "-5"], "zoohub: error: the upload limit must be at least 1 byte, got -5"),
-    (["serve", "--rate", "-1"], "zoohub: error: the request rate must be a number >= 0 (0 = no limit), got -1.0"),
-    (["serve", "--rate", "nan"], "zoohub: error: the request rate must be a number >= 0"),
-    (["serve", "--burst", "0"], "zoohub: error: the burst must be at least 1 request, got 0"),
     (["info", "test/x@sha256:" + "a" * 65], "zoohub: error: malformed reference 'test/x@sha256:" + "a" * 65 + "': "
                                               "invalid manifest prefix: 65 hex digits, but a sha256 has 64"),
     (["promote", "test/x@1", "production", "--reason", "ok\x1b[2J"],
@@ -51,6 +46,29 @@ class _SpeechModel:
 def test_user_mistakes_print_one_line_and_exit_1(args, message):
     result = _zoohub(*args)
     assert result.returncode == 1
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["transcribe", "speech/base", "a.wav", "--beam-size", "0"],
+     "zoohub: error: --beam-size must be at least 1, got 0"),
+    (["embed", "text/minilm-l6", "hello", "--batch-size", "0"],
+     "zoohub: error: --batch-size must be at least 1, got 0"),
+    (["reproduce"], "zoohub: error: reproduce: give a model reference or --all (not both)"),
+    (["reproduce", "--all", "--benchmark", "x"], "zoohub: error: reproduce: --benchmark needs one model reference"),
+    (["history", "test/x", "--at", "3 May"], "zoohub: error: --at '3 May': expected a date"),
+    (["serve", "--max-upload", "-5"], "zoohub: error: the upload limit must be at least 1 byte, got -5"),
+    (["serve", "--rate", "-1"], "zoohub: error: the request rate must be a number >= 0 (0 = no limit), got -1.0"),
+    (["serve", "--rate", "nan"], "zoohub: error: the request rate must be a number >= 0"),
+    (["serve", "--burst", "0"], "zoohub: error: the burst must be at least 1 request, got 0"),
+    (["serve", "--port", "70000"], "zoohub: error: --port 70000: expected 1..65535"),
+    (["app", "--port", "0"], "zoohub: error: --port 0: the app needs a fixed port"),
+    (["app", "--port", "99999"], "zoohub: error: --port 99999: expected 1..65535"),
+])
+def test_arguments_out_of_range_print_one_line_and_exit_2_as_argparse_does(args, message):
+    result = _zoohub(*args)
+    assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr and result.stdout == ""
 
@@ -205,9 +223,7 @@ def test_app_with_a_bad_or_busy_port_is_one_line_before_streamlit_starts(capsys)
         held.bind(("127.0.0.1", 0))
         held.listen()
         busy = held.getsockname()[1]
-        cases = {("--port", "99999"): "--port 99999: expected 1..65535",
-                 ("--port", "0"): "--port 0: the app needs a fixed port",
-                 ("--address", "999.1.1.1"): "cannot serve on 999.1.1.1:8501: unknown host",
+        cases = {("--address", "999.1.1.1"): "cannot serve on 999.1.1.1:8501: unknown host",
                  ("--port", str(busy)): f"cannot serve on 127.0.0.1:{busy}: Address already in use (another zoohub "
                                         "app? choose one with --port)"}
         for args, message in cases.items():
