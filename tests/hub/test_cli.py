@@ -169,6 +169,20 @@ def test_control_characters_in_actor_are_refused_and_ordinary_unicode_is_kept(tm
     assert hub.info("test/cli@1").description == "Modèle — très petit 🎉"
 
 
+def test_version_prints_the_package_version_and_the_core_commit_and_exits_0():
+    import re
+
+    import core
+    import hub
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^version = "([^"]+)"$', pyproject, re.MULTILINE)[1] == hub.__version__
+    commit = core.backend_info()["git_commit"]
+    assert commit
+    result = _zoohub("--version")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout == f"zoohub {hub.__version__} (core built from git {commit})\n"
+
+
 def test_db_status_and_upgrade(capsys):
     assert main(["db", "status"]) == 0
     assert "empty (created on first use)" in capsys.readouterr().out
