@@ -94,3 +94,13 @@ def test_retry_settings_that_are_not_numbers_are_refused(monkeypatch, name, valu
     monkeypatch.setenv(name, value)
     with pytest.raises(HubError, match=f"{name}='{value}': expected"):
         hub.list()
+
+
+def test_promote_through_the_server_to_the_current_version_writes_nothing(remote, tmp_path):
+    hub.publish(write_folder(tmp_path / "m", seed=3), "test/tiny")
+    assert hub.promote("test/tiny@1", "production", reason="first release").moved
+    again = hub.promote("test/tiny@1", "production", reason="again")
+    assert not again.moved and (again.from_version, again.to_version, again.reason) == (1, 1, "first release")
+    assert [c.reason for c in hub.history("test/tiny")] == ["first release"]
+    with pytest.raises(HubError, match="invalid reason: it has the control character U\\+0007"):
+        hub.promote("test/tiny@1", "staging", reason="bell\x07")
