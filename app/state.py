@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import hub
+from hub.records import AliasChange
 
 SAMPLES = Path(__file__).parent / "samples"
 SPEECH_TASKS = ("speech",)
@@ -106,9 +107,10 @@ def verdict_frame(versions: list) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["at", "version", "benchmark", "measured", "claimed", "verdict"])
 
 
-def promote(name: str, version: int, alias: str, reason: str) -> None:
-    """Point `alias` of `name` at `version`, recording the reason in the alias history."""
-    hub.promote(f"{name}@{version}", alias, reason=reason)
+def promote(name: str, version: int, alias: str, reason: str) -> AliasChange:
+    """Point `alias` of `name` at `version`, recording the reason in the alias history (`.moved` is False when the
+    alias already pointed there: nothing is recorded)."""
+    return hub.promote(f"{name}@{version}", alias, reason=reason)
 
 
 def can_reproduce() -> bool:

@@ -20,5 +20,7 @@ from hub.reproduce import ReproduceReport, reproduce
 from hub.references import Reference, parse_reference
 from hub.verification import verify
 
+__version__ = "0.1.0"  # pyproject.toml's [project] version; a test keeps the two equal
+
 __all__ = ["Reference", "errors", "gc", "history", "info", "list", "load", "parse_reference", "promote", "publish",
            "pull", "ReproduceReport", "reproduce", "verify"]

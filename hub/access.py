@@ -11,8 +11,9 @@ from hub.records import FileInfo, VersionInfo
 from registry import db
 from registry.blobstore import BlobStore
 from registry.evaluations import latest_verdicts
+from registry.names import check_line
 from registry.schema import ModelVersion
-from registry.versions import aliases_of
+from registry.versions import MAX_ACTOR, aliases_of
 
 
 def database() -> db.Database:
@@ -26,9 +27,11 @@ def blob_store() -> BlobStore:
 
 
 def actor() -> str:
-    """Who is acting, for created_by and alias events: $ZOOHUB_ACTOR, else the login name."""
+    """Who is acting, for created_by and alias events: $ZOOHUB_ACTOR (one line of text), else the login name."""
+    if os.environ.get("ZOOHUB_ACTOR"):
+        return check_line("$ZOOHUB_ACTOR", os.environ["ZOOHUB_ACTOR"], MAX_ACTOR)
     try:
-        return os.environ.get("ZOOHUB_ACTOR") or getpass.getuser()
+        return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
 

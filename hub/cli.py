@@ -2,7 +2,8 @@
 
 Each command group is a module of hub.commands exposing `register(subparsers)`; the parser it adds sets
 `run=function(args) -> int`. A
-HubError is a user's mistake or a damaged store: one line `zoohub: error: ...` and exit status 1.
+HubError is a user's mistake or a damaged store: one line `zoohub: error: ...` and exit status 1; a UsageError
+(an argument out of range or malformed) is the same line with exit status 2, as argparse's own usage errors.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import importlib
 import os
 import sys
 
-from hub.errors import HubError
+from hub.errors import HubError, UsageError
 from registry.errors import RegistryError
 
 COMMAND_MODULES = ("listing", "pull", "publish", "aliases", "verify", "gc", "reproduce", "transcribe", "embed", "app",
@@ -20,6 +21,7 @@ COMMAND_MODULES = ("listing", "pull", "publish", "aliases", "verify", "gc", "rep
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoohub", description="zoohub: a model zoo and reproducibility hub")
+    parser.add_argument("--version", action=_PrintVersion, help="print zoohub's version and the core build's commit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"hub.commands.{name}").register(commands)
@@ -39,10 +41,36 @@ def main(argv: list[str] | None = None) -> int:
     except (HubError, RegistryError) as exc:
         message = " ".join(str(exc).split())
         print(f"zoohub: error: {message}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         print("zoohub: interrupted", file=sys.stderr)
         return 130
+
+
+def version_line() -> str:
+    """What `zoohub --version` prints: the package version and the git commit the C++ core was built from.
+
+    >>> version_line()
+    'zoohub 0.1.0 (core built from git c8a99a9)'
+    """
+    from hub import __version__
+    try:
+        import core
+        commit = core.backend_info().get("git_commit", "")
+    except ImportError:  # the C++ core is not built: the version is still worth printing
+        return f"zoohub {__version__} (core not built)"
+    return f"zoohub {__version__}" + (f" (core built from git {commit})" if commit else "")
+
+
+class _PrintVersion(argparse.Action):
+    """`--version`: print version_line() and exit 0; the line is made only when asked (it imports the core)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(version_line())
+        parser.exit(0)
 
 
 def _not_utf8(argv: list[str]) -> str | None:

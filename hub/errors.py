@@ -1,6 +1,6 @@
 """Errors of the hub API: each is a user's mistake or a damaged store, with one line that says what to do.
 
-The CLI prints `zoohub: error: <message>` and exits 1 for any HubError, never a traceback.
+The CLI prints `zoohub: error: <message>` and exits 1 for any HubError (2 for a UsageError), never a traceback.
 """
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ from registry.db import database_url, display_url
 
 class HubError(Exception):
     """Base of the errors the hub raises for people."""
+
+
+class UsageError(HubError, ValueError):
+    """A command-line argument out of its range or malformed (`--beam-size 0`): exit status 2, as argparse's."""
 
 
 class InvalidReference(HubError, ValueError):

@@ -154,7 +154,7 @@ def publish(source: str | os.PathLike | Any, name: str, *, config: dict | None =
     if card is not None and not isinstance(card, (str, os.PathLike)):
         raise ArgumentTypeError(f"publish {name}: card must be the card's Markdown text (a str) or the path of a "
                                 f"README file, not {type(card).__name__}")
-    check_model_metadata(name, task, license)  # before any blob is stored
+    check_model_metadata(name, task, license, description)  # before any blob is stored
     if not isinstance(source, (str, os.PathLike)) and not hasattr(source, "state_dict"):
         raise InvalidModel(f"publish {name}: expected a model folder (a path) or a core.nn.Module, not "
                            f"{type(source).__name__}")
@@ -178,6 +178,7 @@ def publish_folder(folder: Path, name: str, task: str | None, description: str, 
                    progress: bool | None) -> VersionInfo:
     """Check a folder and publish it (the work of `publish`, without its error translation)."""
     files, config, card = check_folder(folder)
+    who = actor()
     db = database()  # refuses an out-of-date schema before any blob is written
     db.require_writable()  # and a registry this process can only read
     store = blob_store()
@@ -190,5 +191,5 @@ def publish_folder(folder: Path, name: str, task: str | None, description: str, 
         check_blobs_present(session, store, ((e.path, e.sha256) for e in entries))
         version, created = publish_version(session, name, entries, config_json=json.dumps(config, sort_keys=True),
                                            card_md=card, task=task, description=description, license=license,
-                                           source=source, created_by=actor())
+                                           source=source, created_by=who)
         return version_info(session, version, created=created)

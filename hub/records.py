@@ -62,7 +62,10 @@ class VersionInfo:
 
 @dataclass(frozen=True)
 class AliasChange:
-    """One alias_event: `alias` of `name` moved from from_version (None: newly set) to to_version."""
+    """One alias_event: `alias` of `name` moved from from_version (None: newly set) to to_version.
+
+    A promote to the version the alias already points at writes nothing and returns from_version == to_version,
+    with the actor, reason and time of the event that set it."""
 
     name: str
     alias: str
@@ -71,6 +74,11 @@ class AliasChange:
     actor: str
     reason: str
     at: datetime
+
+    @property
+    def moved(self) -> bool:
+        """False for a promote that found the alias already at to_version (nothing was written)."""
+        return self.from_version != self.to_version
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
     speech/base                 the production alias if set, else the newest version
     speech/base@3               version 3
     speech/base:staging         the version the alias `staging` points at
-    speech/base@sha256:1a2b3c   the version whose manifest hash starts with 1a2b3c (6 hex digits or more)
+    speech/base@sha256:1a2b3c   the version whose manifest hash starts with 1a2b3c (6 to 64 hex digits)
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from hub.errors import InvalidReference
 from registry.errors import InvalidName
-from registry.names import check_alias, split_model_name
+from registry.names import check_alias, check_manifest_prefix, split_model_name
 
-_REF = re.compile(r"(?P<name>[^@:]+)(?:@(?P<version>[0-9]+)|@sha256:(?P<manifest>[0-9a-fA-F]+)|:(?P<alias>[^@:]+))?")
+_REF = re.compile(r"(?P<name>[^@:]+)(?:@(?P<version>[0-9]+)|@sha256:(?P<manifest>[^@:]+)|:(?P<alias>[^@:]+))?")
 GRAMMAR = "NAME, NAME@VERSION, NAME:ALIAS or NAME@sha256:PREFIX (e.g. speech/base@3)"
 MAX_VERSION = 2**31 - 1  # the registry's version column is a 32-bit INTEGER on PostgreSQL and SQLite alike
 
@@ -54,10 +54,10 @@ def parse_reference(text: str) -> Reference:
     try:
         split_model_name(match["name"])
         alias = check_alias(match["alias"]) if match["alias"] else None
+        manifest = check_manifest_prefix(match["manifest"]) if match["manifest"] else None
     except InvalidName as exc:
         raise InvalidReference(f"malformed reference {text!r}: {exc}") from None
     version = int(match["version"]) if match["version"] else None
     if version is not None and not 1 <= version <= MAX_VERSION:
         raise InvalidReference(f"malformed reference {text!r}: versions are numbered from 1 to {MAX_VERSION}")
-    manifest = match["manifest"].lower() if match["manifest"] else None
     return Reference(match["name"], version, alias, manifest)

@@ -11,15 +11,29 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from registry.names import check_alias
+from registry.names import check_alias, check_line
 from registry.schema import Alias, AliasEvent, Model, ModelVersion
+from registry.versions import MAX_ACTOR
 
 
-def set_alias(session: Session, version: ModelVersion, alias: str, *, actor: str = "", reason: str = "") -> AliasEvent:
-    """Point `alias` of the version's model at `version` and append the event; call inside `Database.write()`."""
+def set_alias(session: Session, version: ModelVersion, alias: str, *, actor: str = "",
+              reason: str = "") -> tuple[AliasEvent, bool]:
+    """Point `alias` of the version's model at `version` and append the event; returns (event, moved).
+
+    Call inside `Database.write()`. An alias that already points at `version` is left as it is and nothing is
+    written: (the event that set it, False).
+    """
     check_alias(alias)
+    check_line("actor", actor, MAX_ACTOR)
+    check_line("reason", reason)
     session.scalar(select(Model).where(Model.id == version.model_id).with_for_update())
     row = session.get(Alias, (version.model_id, alias), populate_existing=True)
+    if row is not None and row.version_id == version.id:
+        setting = session.scalar(select(AliasEvent).where(AliasEvent.model_id == version.model_id,
+                                                          AliasEvent.alias == alias)
+                                 .order_by(AliasEvent.id.desc()).limit(1))
+        if setting is not None:  # else an alias without history (written by hand): its first event follows
+            return setting, False
     previous = row.version_id if row is not None else None
     if row is None:
         session.add(Alias(model_id=version.model_id, name=alias, version_id=version.id))
@@ -29,7 +43,7 @@ def set_alias(session: Session, version: ModelVersion, alias: str, *, actor: str
                        actor=actor, reason=reason)
     session.add(event)
     session.flush()
-    return event
+    return event, True
 
 
 def alias_history(session: Session, model: Model, alias: str | None = None) -> list[tuple[AliasEvent, int | None, int]]:

@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from registry.errors import AmbiguousReference, InvalidName, NotFound
 from registry.faults import pause_point
-from registry.names import check_file_path, check_task, split_model_name
+from registry.names import check_file_path, check_line, check_manifest_prefix, check_task, split_model_name
 from registry.schema import Alias, Blob, Model, ModelVersion, VersionFile
 
 MANIFEST_FORMAT = "zoohub.manifest/1"
 MIN_MANIFEST_PREFIX = 6
 MAX_LICENSE = 128  # the model table's column
+MAX_ACTOR = 128  # the created_by and alias_event.actor columns
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def all_model_names(session: Session) -> list[str]:
     return [f"{ns}/{n}" for ns, n in session.execute(select(Model.namespace, Model.name))]
 
 
-def check_model_metadata(name: str, task: str | None, license: str) -> str:
+def check_model_metadata(name: str, task: str | None, license: str, description: str = "",
+                         created_by: str = "") -> str:
     """Check what a publish records about the model besides its files; returns the task (default: the namespace).
     Publishers call it before storing any blob, and publish_version again."""
     namespace, _ = split_model_name(name)
@@ -87,6 +89,9 @@ def check_model_metadata(name: str, task: str | None, license: str) -> str:
     if len(license) > MAX_LICENSE or "\n" in license:
         raise InvalidName(f"publish {name}: the license must be one line of at most {MAX_LICENSE} characters (an SPDX "
                           f"id such as 'Apache-2.0', or a short name), got {len(license)} characters")
+    check_line("license", license)
+    check_line("description", description)
+    check_line("actor", created_by, MAX_ACTOR)
     return task
 
 
@@ -102,7 +107,7 @@ def publish_version(session: Session, name: str, files: list[FileEntry], *, conf
     """
     namespace, short = split_model_name(name)
     task_given = task not in (None, "")
-    task = check_model_metadata(name, task, license)
+    task = check_model_metadata(name, task, license, description, created_by)
     paths = [check_file_path(f.path) for f in files]
     if len(set(paths)) != len(paths):
         raise ValueError(f"publish {name}: a file path appears twice")
@@ -159,11 +164,11 @@ def resolve_version(session: Session, name: str, *, version: int | None = None, 
                            f"`zoohub promote {name}@N {alias}` sets it")
         return session.scalar(query.where(ModelVersion.id == target))
     if manifest_prefix is not None:
+        manifest_prefix = check_manifest_prefix(manifest_prefix)  # hex only: no LIKE wildcard reaches the query
         if len(manifest_prefix) < MIN_MANIFEST_PREFIX:
             raise NotFound(f"manifest prefix {manifest_prefix!r} is too short: give at least "
                            f"{MIN_MANIFEST_PREFIX} hex digits")
-        found = session.scalars(query.where(ModelVersion.manifest_sha256.startswith(manifest_prefix.lower()))
-                                .limit(2)).all()
+        found = session.scalars(query.where(ModelVersion.manifest_sha256.startswith(manifest_prefix)).limit(2)).all()
         if not found:
             raise NotFound(f"{name} has no version whose manifest starts with sha256:{manifest_prefix} "
                            f"(`zoohub info {name}` lists the manifests)")

@@ -18,7 +18,7 @@ def submit(name: str) -> None:
     version, alias = ss["promote_version"], ss["promote_alias"]
     if alias == NEW_ALIAS:
         alias = ss.get("promote_new_alias", "").strip()
-    reason = ss.get("promote_reason", "").strip()
+    reason = " ".join(ss.get("promote_reason", "").split())  # the history keeps one line: lines are joined
     if not alias:
         outcome = ("warning", "Nothing changed: name the new alias first.")
     elif not reason:
@@ -27,11 +27,14 @@ def submit(name: str) -> None:
         outcome = ("warning", "Nothing changed: tick the confirmation first.")
     else:
         try:
-            state.promote(name, version, alias, reason)
+            change = state.promote(name, version, alias, reason)
         except hub.errors.HubError as exc:
             outcome = ("error", f"Nothing changed: {exc}")
         else:
-            outcome = ("success", f"{name}:{alias} now points at v{version}.")
+            if change.moved:
+                outcome = ("success", f"{name}:{alias} now points at v{version}.")
+            else:
+                outcome = ("info", f"Nothing changed: {name}:{alias} already points at v{version}.")
             ss["promote_reason"] = ""
             ss["promote_confirm"] = False
     ss[OUTCOME_KEY] = outcome

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timezone
 
 import hub
 from hub.commands.formatting import table, when
-from hub.errors import HubError
+from hub.errors import UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -25,6 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_promote(args: argparse.Namespace) -> int:
     change = hub.promote(args.ref, args.alias, reason=args.reason)
+    if not change.moved:
+        print(f"{change.name}:{change.alias} already points to version {change.to_version}; nothing changed")
+        return 0
     before = f"version {change.from_version}" if change.from_version is not None else "unset"
     print(f"{change.name}:{change.alias} -> version {change.to_version} (was {before})")
     return 0
@@ -35,7 +38,7 @@ def _parse_time(text: str) -> datetime:
     unless the text names a zone."""
     expected = "expected a date (2026-05-03 or 20260503) or an ISO time (2026-05-03T12:00)"
     if not text.strip():
-        raise HubError(f"--at is empty: {expected}")
+        raise UsageError(f"--at is empty: {expected}")
     try:
         day = date.fromisoformat(text)
     except ValueError:
@@ -43,7 +46,7 @@ def _parse_time(text: str) -> datetime:
     try:
         at = datetime.combine(day, time.max) if day is not None else datetime.fromisoformat(text)
     except ValueError:
-        raise HubError(f"--at {text!r}: {expected}") from None
+        raise UsageError(f"--at {text!r}: {expected}") from None
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from hub.errors import HubError
+from hub.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "app" / "main.py"
@@ -32,7 +32,9 @@ def app_environment() -> dict[str, str]:
 def run(args: argparse.Namespace) -> NoReturn:
     from hub.server.app import listening_socket
     if args.port == 0:
-        raise HubError("--port 0: the app needs a fixed port to print its address; expected 1..65535")
+        raise UsageError("--port 0: the app needs a fixed port to print its address; expected 1..65535")
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port}: expected 1..65535")
     # a port in use, out of range or on an unknown address is one line here, not Streamlit's traceback; the port
     # is released again for Streamlit to bind a moment later
     listening_socket(args.address, args.port, busy_hint="another zoohub app?").close()

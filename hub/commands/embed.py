@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 
+from hub.errors import UsageError
+
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `embed` command to the zoohub CLI."""
@@ -50,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
     import hub
 
     if args.batch_size < 1:
-        print(f"zoohub embed: error: --batch-size must be at least 1, got {args.batch_size}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     model = hub.load(args.ref)
     if not callable(getattr(model, "encode", None)):
         print(f"zoohub embed: error: {args.ref} is not a text embedding model (it has no encode())", file=sys.stderr)

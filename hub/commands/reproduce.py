@@ -65,15 +65,13 @@ def _progress(enabled: bool):
 
 def run(args: argparse.Namespace) -> int:
     """Reproduce one model or all; prints tables (or JSON); returns the exit status."""
-    from hub.errors import HubError
+    from hub.errors import HubError, UsageError
     from hub.reproduce import catalog_models, reproduce
 
     if bool(args.ref) == bool(args.all):
-        print("zoohub reproduce: error: give a model reference or --all (not both)", file=sys.stderr)
-        return 2
+        raise UsageError("reproduce: give a model reference or --all (not both)")
     if args.all and args.benchmark:
-        print("zoohub reproduce: error: --benchmark needs one model reference, not --all", file=sys.stderr)
-        return 2
+        raise UsageError("reproduce: --benchmark needs one model reference, not --all")
     refs = catalog_models() if args.all else [args.ref]
     t0 = time.perf_counter()
     ok, docs = True, []

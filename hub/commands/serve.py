@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from hub.errors import HubError
+from hub.errors import HubError, UsageError
 from hub.server.settings import ServerSettings
 
 
@@ -29,11 +29,14 @@ def run(args: argparse.Namespace) -> int:
                  "max_upload_bytes": args.max_upload, "rate_per_second": args.rate, "burst": args.burst}
     try:
         settings = ServerSettings.from_env()
-        settings = ServerSettings(**{**settings.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
     except ValueError as exc:
         raise HubError(str(exc)) from None
+    try:
+        settings = ServerSettings(**{**settings.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if not 0 < args.port < 65536:
-        raise HubError(f"--port {args.port}: expected 1..65535")
+        raise UsageError(f"--port {args.port}: expected 1..65535")
     serve(args.host, args.port, settings, args.log_level,
           banner=f"zoohub: serving on http://{args.host}:{args.port} (reading "
                  f"{'needs a token' if settings.read_needs_token else 'open'}, writing needs a token; "

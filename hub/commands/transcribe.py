@@ -8,6 +8,8 @@ import argparse
 import json
 import sys
 
+from hub.errors import UsageError
+
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `transcribe` command to the zoohub CLI's subparsers."""
@@ -25,11 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the model, transcribe, print the text (or JSON); one-line errors for bad input, exit code 1."""
+    """Load the model, transcribe, print the text (or JSON); one-line errors for bad input, exit code 1 (2 for an
+    argument out of range)."""
     import hub
     if args.beam_size < 1:
-        print(f"zoohub: error: --beam-size must be at least 1, got {args.beam_size}", file=sys.stderr)
-        return 1
+        raise UsageError(f"--beam-size must be at least 1, got {args.beam_size}")
     model = hub.load(args.ref)
     if not hasattr(model, "transcribe"):
         print(f"zoohub: error: {args.ref} is not a speech model (it has no transcribe)", file=sys.stderr)

@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub.access import blob_store, database, version_info
 from hub.errors import HubError
 from hub.garbage import check_blobs_present
+from hub.promotion import alias_change
 from hub.publishing import MAX_CARD_BYTES, PICKLE_SUFFIXES, strict_json
 from hub.records import AliasChange, ModelSummary
 from hub.references import parse_reference
@@ -388,10 +389,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         with database().write() as session:
             version = resolve_version(session, parsed.name, version=parsed.version, alias=parsed.alias,
                                       manifest_prefix=parsed.manifest_prefix)
-            event = set_alias(session, version, body.alias, actor=who, reason=body.reason)
-            before = event.from_version.version if event.from_version is not None else None
-            return to_wire(AliasChange(version.model.full_name, body.alias, before, version.version, event.actor,
-                                       event.reason, event.at))
+            event, moved = set_alias(session, version, body.alias, actor=who, reason=body.reason)
+            return to_wire(alias_change(version.model.full_name, event, moved))
 
     return app
 

@@ -191,6 +191,22 @@ def test_promote_with_reason_and_confirmation_updates_the_history_at_once(seeded
     assert at.text_area(key="promote_reason").value == "" and not at.checkbox(key="promote_confirm").value
 
 
+def test_promote_to_the_version_the_alias_points_at_says_so_and_adds_no_history(seeded):
+    hub.promote("speech/vad@2", "production", reason="first")
+    at = open_page("promote", model="speech/vad")
+    promote_form(at, 2, "production", "again", confirm=True)
+    assert not at.exception
+    assert "Nothing changed: speech/vad:production already points at v2." in texts(at)
+    assert [c.reason for c in hub.history("speech/vad")] == ["first"]
+
+
+def test_promote_reason_over_several_lines_is_kept_as_one_line(seeded):
+    at = open_page("promote", model="speech/vad")
+    promote_form(at, 2, "production", "better on\nthe test clips\n", confirm=True)
+    assert not at.exception and "speech/vad:production now points at v2." in texts(at)
+    assert [c.reason for c in hub.history("speech/vad")] == ["better on the test clips"]
+
+
 def test_promote_to_a_new_alias_name(seeded):
     at = open_page("promote", model="speech/vad")
     promote_form(at, 1, "canary", "try on 5 % of traffic", confirm=True)

@@ -30,19 +30,45 @@ class _SpeechModel:
     (["info", "../etc"], "zoohub: error: malformed reference '../etc'"),
     (["publish", "/nonexistent/folder", "test/x"], "zoohub: error: /nonexistent/folder: not a folder"),
     (["promote", "test/x@1", "Production!"], "zoohub: error: invalid alias 'Production!'"),
-    (["history", "test/x", "--at", "3 May"], "zoohub: error: --at '3 May': expected a date"),
     (["publish", "/nonexistent/folder", "test/x", "--task", "Speech Recognition"],
      "zoohub: error: invalid task 'Speech Recognition'"),
     (["publish", "/nonexistent/folder", "test/x", "--license", "x" * 200],
      "zoohub: error: publish test/x: the license must be one line of at most 128 characters"),
-    (["serve", "--max-upload", "-5"], "zoohub: error: the upload limit must be at least 1 byte, got -5"),
-    (["serve", "--rate", "-1"], "zoohub: error: the request rate must be a number >= 0 (0 = no limit), got -1.0"),
-    (["serve", "--rate", "nan"], "zoohub: error: the request rate must be a number >= 0"),
-    (["serve", "--burst", "0"], "zoohub: error: the burst must be at least 1 request, got 0"),
+    (["info", "test/x@sha256:" + "a" * 65], "zoohub: error: malformed reference 'test/x@sha256:" + "a" * 65 + "': "
+                                              "invalid manifest prefix: 65 hex digits, but a sha256 has 64"),
+    (["promote", "test/x@1", "production", "--reason", "ok\x1b[2J"],
+     "zoohub: error: invalid reason: it has the control character U+001B at character 3; give one line"),
+    (["promote", "test/x@1", "production", "--reason", "two\nlines"],
+     "zoohub: error: invalid reason: it has the control character U+000A at character 4"),
+    (["publish", "/nonexistent/folder", "test/x", "--description", "a\tb"],
+     "zoohub: error: invalid description: it has the control character U+0009 at character 2"),
 ])
 def test_user_mistakes_print_one_line_and_exit_1(args, message):
     result = _zoohub(*args)
     assert result.returncode == 1
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["transcribe", "speech/base", "a.wav", "--beam-size", "0"],
+     "zoohub: error: --beam-size must be at least 1, got 0"),
+    (["embed", "text/minilm-l6", "hello", "--batch-size", "0"],
+     "zoohub: error: --batch-size must be at least 1, got 0"),
+    (["reproduce"], "zoohub: error: reproduce: give a model reference or --all (not both)"),
+    (["reproduce", "--all", "--benchmark", "x"], "zoohub: error: reproduce: --benchmark needs one model reference"),
+    (["history", "test/x", "--at", "3 May"], "zoohub: error: --at '3 May': expected a date"),
+    (["serve", "--max-upload", "-5"], "zoohub: error: the upload limit must be at least 1 byte, got -5"),
+    (["serve", "--rate", "-1"], "zoohub: error: the request rate must be a number >= 0 (0 = no limit), got -1.0"),
+    (["serve", "--rate", "nan"], "zoohub: error: the request rate must be a number >= 0"),
+    (["serve", "--burst", "0"], "zoohub: error: the burst must be at least 1 request, got 0"),
+    (["serve", "--port", "70000"], "zoohub: error: --port 70000: expected 1..65535"),
+    (["app", "--port", "0"], "zoohub: error: --port 0: the app needs a fixed port"),
+    (["app", "--port", "99999"], "zoohub: error: --port 99999: expected 1..65535"),
+])
+def test_arguments_out_of_range_print_one_line_and_exit_2_as_argparse_does(args, message):
+    result = _zoohub(*args)
+    assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr and result.stdout == ""
 
@@ -136,6 +162,48 @@ def test_publish_of_an_existing_model_sets_the_task_description_and_license_give
     assert (info["task"], info["description"], info["license"]) == ("vision", "a demo map, retold", "Apache-2.0")
 
 
+def test_promote_to_the_version_the_alias_points_at_says_so_and_adds_no_history(tmp_path, capsys):
+    import hub
+    assert main(["publish", str(write_folder(tmp_path / "m")), "test/cli"]) == 0
+    assert main(["promote", "test/cli@1", "production", "--reason", "first release"]) == 0
+    capsys.readouterr()
+    assert main(["promote", "test/cli@1", "production", "--reason", "again"]) == 0
+    assert capsys.readouterr().out.strip() == "test/cli:production already points to version 1; nothing changed"
+    change = hub.promote("test/cli@1", "production", reason="once more")
+    assert not change.moved and (change.from_version, change.to_version, change.reason) == (1, 1, "first release")
+    assert [(c.from_version, c.to_version, c.reason) for c in hub.history("test/cli")] == [(None, 1, "first release")]
+
+
+def test_control_characters_in_actor_are_refused_and_ordinary_unicode_is_kept(tmp_path, capsys, monkeypatch):
+    import hub
+    folder = write_folder(tmp_path / "m")
+    monkeypatch.setenv("ZOOHUB_ACTOR", "ann\x07")
+    assert main(["publish", str(folder), "test/cli"]) == 1
+    assert capsys.readouterr().err == ("zoohub: error: invalid $ZOOHUB_ACTOR: it has the control character U+0007 at "
+                                       "character 4; give one line of plain text (no tabs, newlines or escape "
+                                       "sequences)\n")
+    monkeypatch.setenv("ZOOHUB_ACTOR", "Zoë Ström")
+    assert main(["publish", str(folder), "test/cli", "--description", "Modèle — très petit 🎉"]) == 0
+    assert main(["promote", "test/cli@1", "production", "--reason", "größer, schneller — 速い"]) == 0
+    change, = hub.history("test/cli")
+    assert (change.actor, change.reason) == ("Zoë Ström", "größer, schneller — 速い")
+    assert hub.info("test/cli@1").description == "Modèle — très petit 🎉"
+
+
+def test_version_prints_the_package_version_and_the_core_commit_and_exits_0():
+    import re
+
+    import core
+    import hub
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^version = "([^"]+)"$', pyproject, re.MULTILINE)[1] == hub.__version__
+    commit = core.backend_info()["git_commit"]
+    assert commit
+    result = _zoohub("--version")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout == f"zoohub {hub.__version__} (core built from git {commit})\n"
+
+
 def test_db_status_and_upgrade(capsys):
     assert main(["db", "status"]) == 0
     assert "empty (created on first use)" in capsys.readouterr().out
@@ -190,9 +258,7 @@ def test_app_with_a_bad_or_busy_port_is_one_line_before_streamlit_starts(capsys)
         held.bind(("127.0.0.1", 0))
         held.listen()
         busy = held.getsockname()[1]
-        cases = {("--port", "99999"): "--port 99999: expected 1..65535",
-                 ("--port", "0"): "--port 0: the app needs a fixed port",
-                 ("--address", "999.1.1.1"): "cannot serve on 999.1.1.1:8501: unknown host",
+        cases = {("--address", "999.1.1.1"): "cannot serve on 999.1.1.1:8501: unknown host",
                  ("--port", str(busy)): f"cannot serve on 127.0.0.1:{busy}: Address already in use (another zoohub "
                                         "app? choose one with --port)"}
         for args, message in cases.items():

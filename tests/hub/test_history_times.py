@@ -46,7 +46,7 @@ def test_history_at_an_empty_time_is_one_line_not_the_whole_history(tmp_path, ca
     hub.promote("test/empty@1", "production")
     capsys.readouterr()
     for text in ("", "   "):
-        assert main(["history", "test/empty", "--at", text]) == 1
+        assert main(["history", "test/empty", "--at", text]) == 2  # a malformed argument: exit status 2, as argparse
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err == ("zoohub: error: --at is empty: expected a date (2026-05-03 or "
                                                        "20260503) or an ISO time (2026-05-03T12:00)\n")

@@ -23,3 +23,18 @@ def test_references_parse(text, expected):
 def test_malformed_references_are_refused(text):
     with pytest.raises(InvalidReference):
         parse_reference(text)
+
+
+@pytest.mark.parametrize("prefix, message", [
+    ("a" * 65, "65 hex digits, but a sha256 has 64"),
+    ("0" * 200, "200 hex digits, but a sha256 has 64"),
+    ("12345g", "invalid manifest prefix '12345g': expected hex digits"),
+    ("abc%ef", "invalid manifest prefix 'abc%ef': expected hex digits"),
+])
+def test_manifest_prefix_longer_than_a_sha256_or_not_hex_is_refused(prefix, message):
+    with pytest.raises(InvalidReference, match=message):
+        parse_reference(f"speech/base@sha256:{prefix}")
+
+
+def test_manifest_prefix_of_a_whole_sha256_parses():
+    assert parse_reference("speech/base@sha256:" + "AB" * 32).manifest_prefix == "ab" * 32

@@ -142,16 +142,29 @@ def test_versions_and_alias_events_cannot_be_changed_after_they_are_written(data
 def test_every_alias_move_appends_one_event_forming_a_chain(database):
     for files in ([A], [B], [CONFIG]):
         _publish(database, "test/m", files)
-    moves = [1, 3, 2, 2]
+    moves = [1, 3, 2]
     for number in moves:
         with database.write() as session:
             set_alias(session, resolve_version(session, "test/m", version=number), "production", reason=f"to {number}")
     with database.read() as session:
         model = get_model(session, "test/m")
         history = alias_history(session, model, "production")
-        assert [(before, after) for _, before, after in history] == [(None, 1), (1, 3), (3, 2), (2, 2)]
-        assert [event.reason for event, _, _ in history] == ["to 1", "to 3", "to 2", "to 2"]
+        assert [(before, after) for _, before, after in history] == [(None, 1), (1, 3), (3, 2)]
+        assert [event.reason for event, _, _ in history] == ["to 1", "to 3", "to 2"]
         assert session.scalar(select(AliasEvent.at).order_by(AliasEvent.id)).tzinfo is not None
+
+
+def test_setting_an_alias_to_the_version_it_points_at_writes_nothing(database):
+    _publish(database, "test/m", [A])
+    with database.write() as session:
+        first, moved = set_alias(session, resolve_version(session, "test/m"), "production", actor="ann", reason="v1")
+        assert moved
+    with database.write() as session:
+        again, moved = set_alias(session, resolve_version(session, "test/m"), "production", actor="bob", reason="dup")
+        assert not moved and (again.actor, again.reason) == ("ann", "v1")
+    with database.read() as session:
+        history = alias_history(session, get_model(session, "test/m"), "production")
+        assert [(before, after, event.reason) for event, before, after in history] == [(None, 1, "v1")]
 
 
 def test_alias_at_answers_what_was_in_production_then(database):
@@ -173,3 +186,29 @@ def test_alias_names_are_checked(database):
     _publish(database, "test/m", [A])
     with database.write() as session, pytest.raises(InvalidName):
         set_alias(session, resolve_version(session, "test/m"), "../prod")
+
+
+@pytest.mark.parametrize("field, value", [("reason", "first\nsecond"), ("reason", "tab\there"),
+                                          ("reason", "\x1b[31mred"), ("reason", "del\x7f"), ("reason", "c1\x85"),
+                                          ("reason", "line\u2028break"), ("actor", "ann\r"), ("actor", "x" * 129)])
+def test_set_alias_refuses_control_characters_in_free_text_and_records_nothing(database, field, value):
+    _publish(database, "test/m", [A])
+    with pytest.raises(InvalidName, match=f"invalid {field}: "), database.write() as session:
+        set_alias(session, resolve_version(session, "test/m"), "production", **{field: value})
+    with database.read() as session:
+        assert session.scalar(select(AliasEvent)) is None
+
+
+def test_publish_refuses_control_characters_in_description_and_actor(database):
+    for field in ("description", "created_by"):
+        with pytest.raises(InvalidName, match="control character U\\+0000"), database.write() as session:
+            publish_version(session, "test/m", [A], config_json="{}", **{field: "a\x00b"})
+    with database.read() as session:
+        assert get_model(session, "test/m") is None
+
+
+@pytest.mark.parametrize("prefix", ["______", "%", "abcdef%", "a" * 65])
+def test_resolve_refuses_a_manifest_prefix_that_is_not_hex_or_longer_than_a_sha256(database, prefix):
+    _publish(database, "test/m", [A])
+    with database.read() as session, pytest.raises(InvalidName, match="invalid manifest prefix"):
+        resolve_version(session, "test/m", manifest_prefix=prefix)

@@ -103,7 +103,8 @@ def test_unknown_benchmark_is_one_clear_line(lookup, capsys):
 
 
 def test_ref_and_all_are_exclusive(lookup, capsys):
-    assert cli() == 2 and cli(lookup.NAME, "--all") == 2
+    from hub.cli import main
+    assert main(["reproduce"]) == 2 and main(["reproduce", lookup.NAME, "--all"]) == 2
 
 
 def test_zoohub_cli_has_reproduce_and_embed():

@@ -207,6 +207,12 @@ def test_resolve_promote_and_history(server, write_token, tmp_path):
     assert malformed.status_code == 400
     huge = requests.get(f"{server.url}/api/resolve", params={"ref": "test/tiny@99999999999999999999"}, timeout=10)
     assert huge.status_code == 400 and "versions are numbered from 1 to" in huge.json()["error"]
+    same = {"ref": "test/tiny@1", "alias": "production", "reason": "again"}
+    again = requests.post(f"{server.url}/api/aliases", json=same, headers=auth, timeout=10)
+    assert again.status_code == 200 and (again.json()["from_version"], again.json()["reason"]) == (1, "first")
+    bad = requests.post(f"{server.url}/api/aliases", json={**same, "alias": "staging", "reason": "two\nlines"},
+                        headers=auth, timeout=10)
+    assert bad.status_code == 400 and "invalid reason: it has the control character U+000A" in bad.json()["error"]
     history = requests.get(f"{server.url}/api/history", params={"name": "test/tiny"}, timeout=10).json()
     assert [(h["alias"], h["to_version"], h["reason"]) for h in history] == [("production", 1, "first")]
     models = requests.get(f"{server.url}/api/models", params={"query": "tiny"}, timeout=10).json()

@@ -112,3 +112,13 @@ def test_a_download_onto_a_full_disk_is_one_line_and_leaves_no_partial_file(remo
     weights = next(f for f in info.files if f.path == "model.safetensors")
     assert weights.sha256 not in BlobStore(zoohub_home() / "blobs").stored()
     assert hub.pull("test/big@1", progress=False).version == 1  # with room, the same pull works
+
+
+def test_promote_through_the_server_to_the_current_version_writes_nothing(remote, tmp_path):
+    hub.publish(write_folder(tmp_path / "m", seed=3), "test/tiny")
+    assert hub.promote("test/tiny@1", "production", reason="first release").moved
+    again = hub.promote("test/tiny@1", "production", reason="again")
+    assert not again.moved and (again.from_version, again.to_version, again.reason) == (1, 1, "first release")
+    assert [c.reason for c in hub.history("test/tiny")] == ["first release"]
+    with pytest.raises(HubError, match="invalid reason: it has the control character U\\+0007"):
+        hub.promote("test/tiny@1", "staging", reason="bell\x07")
