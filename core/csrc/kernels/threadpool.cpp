@@ -67,6 +67,9 @@ class Pool {
     }
     cv_.notify_all();
     work();
+    // Spin briefly for the workers' last chunks before sleeping: a wake-up through done_cv_ costs tens of
+    // microseconds here, a large share of a millisecond-long product.
+    for (int i = 0; i < 4000 && done_.load(std::memory_order_acquire) != job_.nchunks; ++i) __builtin_ia32_pause();
     // Every chunk is done; close the job and wait for workers still inside it to leave.
     std::unique_lock<std::mutex> g(m_);
     done_cv_.wait(g, [&] { return done_.load() == job_.nchunks && busy_ == 0; });
