@@ -58,6 +58,29 @@ def test_grad_accumulates_in_place():
     assert g.tolist() == [5.0, 5.0] and g._shares_storage(x.grad)  # the earlier reference sees the sum
 
 
+def test_grad_accumulates_in_place_in_float64_and_from_a_broadcast_gradient():
+    x = core.tensor([1.0, 2.0], dtype=core.float64, requires_grad=True)
+    (x * 2).sum().backward()
+    g = x.grad
+    (x * x).sum().backward()
+    assert g.tolist() == [4.0, 6.0] and g.dtype == core.float64 and g._shares_storage(x.grad)
+    y = core.tensor([[1.0, 2.0]], requires_grad=True)
+    y.sum().backward()
+    y.expand(3, 2).sum().backward()  # the gradient reaching y is a sum over the expanded rows
+    assert y.grad.tolist() == [[4.0, 4.0]]
+
+
+def test_accumulating_into_a_grad_a_graph_saved_is_seen_as_an_in_place_change():
+    # as in PyTorch: the accumulation writes the old .grad, so a graph that saved it refuses to backward
+    x = core.tensor([1.0, 2.0], requires_grad=True)
+    (x * 2).sum().backward()
+    w = core.tensor([1.0, 1.0], requires_grad=True)
+    y = (w * x.grad).sum()  # saves x.grad for w's gradient
+    (x * 3).sum().backward()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
 def test_a_submodule_at_two_paths_is_in_the_state_dict_at_both():
     class Net(nn.Module):
         def __init__(self):

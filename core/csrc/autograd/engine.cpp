@@ -10,6 +10,16 @@ namespace {
 thread_local bool grad_enabled = true;
 thread_local Node* running = nullptr;  // the node whose backward is being called, for saved_output
 std::atomic<int64_t> node_count{0};
+
+// old += g elementwise, for a .grad that accumulates where it is (no temporary as large as the parameter); bumps
+// the storage's version as copy_ does.
+template <typename T>
+void add_in_place(const Tensor& old, const Tensor& g) {
+  T* o = static_cast<T*>(old.data_ptr());
+  const T* v = static_cast<const T*>(g.data_ptr());
+  for (int64_t i = 0, n = old.numel(); i < n; ++i) o[i] += v[i];
+  old.storage()->version.fetch_add(1, std::memory_order_relaxed);
+}
 }  // namespace
 
 Node::Node() { node_count.fetch_add(1, std::memory_order_relaxed); }
@@ -173,7 +183,14 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
       t.impl()->grad = clone(gl);
     } else if (!create_graph && !old.requires_grad() && old.is_contiguous() && old.shape() == t.shape() &&
                old.dtype() == t.dtype()) {
-      copy_(old, add(old, gl));
+      const bool dense = gl.is_contiguous() && gl.shape() == old.shape();
+      if (dense && old.dtype() == DType::Float32) {
+        add_in_place<float>(old, gl);
+      } else if (dense && old.dtype() == DType::Float64) {
+        add_in_place<double>(old, gl);
+      } else {
+        copy_(old, add(old, gl));
+      }
     } else {
       t.impl()->grad = add(old, gl);
     }
