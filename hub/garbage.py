@@ -57,9 +57,11 @@ def gc(*, older_than_hours: float = DEFAULT_GRACE_HOURS, dry_run: bool = False) 
     cutoff = time.time() - older_than_hours * 3600.0
     removed, kept = [], 0
     # one write transaction holding the collection lock from reading the references to the last deletion: a
-    # publish commits either before (its blobs are referenced) or after (it finds a removed blob and is refused)
-    with database().write() as session:
-        collection_lock(session)
+    # publish commits either before (its blobs are referenced) or after (it finds a removed blob and is refused).
+    # A dry run deletes nothing, so it reads (and works on a registry this process can only read).
+    with database().read() if dry_run else database().write() as session:
+        if not dry_run:
+            collection_lock(session)
         referenced = set(session.scalars(select(VersionFile.blob_sha256).distinct()))
         for sha in store.stored():
             if sha in referenced:

@@ -62,6 +62,9 @@ def test_a_read_only_registry_reads_and_loads_but_refuses_every_write_in_one_lin
             err = _one_error_line(capsys)
             assert err.startswith(f"zoohub: error: the registry at sqlite:///{home}/registry.db is read-only"), args
         assert main(["history", "test/ro"]) == 0 and "first release" in capsys.readouterr().out
+        report = hub.gc(older_than_hours=0, dry_run=True)  # deletes nothing, so it only reads
+        assert report.dry_run and report.removed == ()
+        assert main(["gc", "--dry-run"]) == 0
         assert main(["db", "status"]) == 0
         assert f"read-only ({home}/registry.db is on a read-only file system)" in capsys.readouterr().out
     reopen()
