@@ -59,6 +59,15 @@ def enabled() -> bool:
     return bool(os.environ.get("ZOOHUB_REMOTE", "").strip())
 
 
+def _worth_retrying(response: requests.Response) -> bool:
+    """False when a retryable status comes with the server's word that asking again will not help (`"retry": false`
+    in its error body: a full or read-only store, a schema to upgrade)."""
+    try:
+        return response.json().get("retry", True) is not False
+    except (ValueError, AttributeError):
+        return True
+
+
 class RemoteClient:
     """One server, one requests.Session (connection reuse), timeouts and retries with backoff.
 
@@ -115,6 +124,8 @@ class RemoteClient:
                     return response
                 if response.status_code not in RETRY_STATUSES:
                     raise self._refusal(response)
+                if not _worth_retrying(response):  # the server says asking again will not help (its disk is full)
+                    raise RemoteUnavailable(self._message(response))
                 last = RemoteUnavailable(self._message(response))
                 response.close()
             if attempt < self.retries:

@@ -76,8 +76,16 @@ _STATUS_OF = {
 }
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": " ".join(message.split()), "status": status}, status_code=status, headers=headers)
+# 503s that asking again will not cure (a full or read-only store, a schema to upgrade): the body says so, and the
+# client reports the server's message at once instead of retrying and calling the server unreachable.
+_LASTING = (registry_errors.NotWritable, registry_errors.SchemaOutOfDate)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None, retry: bool = True) -> JSONResponse:
+    body = {"error": " ".join(message.split()), "status": status}
+    if not retry:
+        body["retry"] = False
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class FileSpec(BaseModel):
@@ -267,7 +275,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @app.exception_handler(registry_errors.RegistryError)
     async def _registry_error(request: Request, exc: registry_errors.RegistryError) -> JSONResponse:
-        return _error(_STATUS_OF.get(type(exc), 400), str(exc))
+        return _error(_STATUS_OF.get(type(exc), 400), str(exc), retry=not isinstance(exc, _LASTING))
 
     @app.exception_handler(HubError)
     async def _hub_error(request: Request, exc: HubError) -> JSONResponse:

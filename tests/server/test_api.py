@@ -317,6 +317,7 @@ def test_an_upload_to_a_read_only_store_is_503_and_the_store_still_serves(server
         assert response.status_code == 503
         assert re.fullmatch(rf"cannot write {server.home}/blobs/tmp/upload-\w+\.partial: the file system is "
                             rf"read-only", response.json()["error"])
+        assert response.json()["retry"] is False  # asking again will not help: clients report it at once
         assert requests.get(f"{server.url}/api/blobs/{sha256(kept)}", timeout=10).content == kept
         server.stop()
     assert stored_blobs(server.home) == {sha256(kept)}

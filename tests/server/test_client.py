@@ -12,7 +12,7 @@ from hub.errors import HubError, ModelNotFound, RegistryUnavailable
 from registry.blobstore import BlobStore
 from registry.db import zoohub_home
 from tests.hub.tiny_model import write_folder
-from tests.mounts import small_disk
+from tests.mounts import read_only, small_disk
 
 
 @pytest.fixture(autouse=True)
@@ -122,3 +122,19 @@ def test_promote_through_the_server_to_the_current_version_writes_nothing(remote
     assert [c.reason for c in hub.history("test/tiny")] == ["first release"]
     with pytest.raises(HubError, match="invalid reason: it has the control character U\\+0007"):
         hub.promote("test/tiny@1", "staging", reason="bell\x07")
+
+
+def test_a_publish_to_a_server_whose_store_is_read_only_fails_at_once_with_the_servers_reason(remote, tmp_path,
+                                                                                              capsys):
+    # the server's 503 says retrying will not help: one try, its message, not "unreachable after 6 attempts"
+    folder = write_folder(tmp_path / "m", seed=5)
+    (remote.home / "blobs" / "tmp").mkdir(parents=True, exist_ok=True)
+    with read_only(remote.home / "blobs"):
+        sent = len(remote_client.client().latencies)
+        with pytest.raises(remote_client.RemoteUnavailable,
+                           match=r"answered 503: cannot write .*: the file system is read-only$"):
+            hub.publish(folder, "test/ro-remote", progress=False)
+        assert len(remote_client.client().latencies) - sent < 6  # a retried upload alone would be 6 requests
+        assert main(["publish", str(folder), "test/ro-remote"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "unreachable" not in err and "read-only" in err
