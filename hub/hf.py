@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import numpy as np
 
 from hub.errors import HubError, InvalidReference, ModelNotFound, user_errors
 from hub.records import VersionInfo
+from registry.errors import scratch_folder
 
 NAMESPACE = "hf"
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
@@ -130,10 +130,10 @@ def pull_hf(ref: str, progress: bool | None = None) -> VersionInfo:
         known = session.scalar(select(ModelVersion).where(ModelVersion.source == source).limit(1))
         known_ref = version_info(session, known).ref if known is not None else None
     if known_ref is None:
-        with tempfile.TemporaryDirectory(prefix="zoohub-hf-") as tmp:
-            import_folder(folder, Path(tmp))
-            known_ref = publish_folder(Path(tmp), registry_name(repo_id), "text", f"Hugging Face {repo_id}", "",
-                                       source, progress).ref
+        with scratch_folder("zoohub-hf-") as tmp:
+            import_folder(folder, tmp)
+            known_ref = publish_folder(tmp, registry_name(repo_id), "text", f"Hugging Face {repo_id}", "", source,
+                                       progress).ref
     return ready_version(known_ref, progress)
 
 
@@ -325,8 +325,8 @@ def push_hf(ref: str, repo_id: str, *, private: bool = False, dry_run: bool = Fa
     dry_run=True builds the commit operations and returns them without any network access.
     """
     parse_hf_reference(repo_id)
-    with tempfile.TemporaryDirectory(prefix="zoohub-push-") as tmp:
-        folder = export_hf(ref, Path(tmp) / "export")
+    with scratch_folder("zoohub-push-") as tmp:
+        folder = export_hf(ref, tmp / "export")
         operations = commit_operations(folder)
         if dry_run:
             return operations

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from hub.records import VersionInfo
 from hub.references import Reference, parse_reference
 from registry.blobstore import BlobStore, hash_file
 from registry.db import zoohub_home
-from registry.errors import writing
+from registry.errors import scratch_folder, writing
 from registry.versions import all_model_names, get_model, resolve_version, unknown_model_message
 
 
@@ -60,14 +59,10 @@ def _resolve(ref: Reference, progress: bool | None, import_missing: bool = True)
 def unpacked(entry: Any, label: str, progress: bool | None = None) -> Iterator[Path]:
     """A temp folder holding the catalog entry's files from its offline source (hashes checked by the entry),
     removed at the end. A full or read-only temp file system is NotWritable naming the folder."""
-    with writing(tempfile.gettempdir()):
-        tmp = Path(tempfile.mkdtemp(prefix="zoohub-import-"))
-    try:
-        with writing(tmp), fraction_bar(f"{label} {entry.name}", progress) as report:
+    with scratch_folder("zoohub-import-") as tmp:
+        with fraction_bar(f"{label} {entry.name}", progress) as report:
             entry.materialize(tmp, report)
         yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def import_catalog_model(entry: Any, progress: bool | None = None) -> VersionInfo:

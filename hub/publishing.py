@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from hub.errors import ArgumentTypeError, InvalidModel, user_errors
 from hub.garbage import check_blobs_present
 from hub.progress import byte_bar
 from hub.records import VersionInfo
-from registry.errors import InvalidName
+from registry.errors import InvalidName, scratch_folder
 from registry.names import check_file_path, split_model_name
 from registry.versions import FileEntry, check_model_metadata, publish_version
 
@@ -163,9 +162,9 @@ def publish(source: str | os.PathLike | Any, name: str, *, config: dict | None =
         return remote.publish(source, name, config=config, card=card, task=task, description=description,
                               license=license, source_label=source_label, progress=progress)
     if hasattr(source, "state_dict"):
-        with tempfile.TemporaryDirectory(prefix="zoohub-publish-") as tmp:
-            write_module_folder(source, config, card, Path(tmp))
-            return publish_folder(Path(tmp), name, task, description, license, source_label or "module", progress)
+        with scratch_folder("zoohub-publish-") as tmp:
+            write_module_folder(source, config, card, tmp)
+            return publish_folder(tmp, name, task, description, license, source_label or "module", progress)
     if config is not None or card is not None:
         raise InvalidModel("config= and card= are for publishing a module; a folder carries config.json and "
                            "README.md")

@@ -37,7 +37,7 @@ from hub.records import AliasChange, ModelSummary, VersionInfo
 from hub.server.wire import change_from_wire, summary_from_wire, version_from_wire
 from registry.blobstore import CHUNK, discard
 from registry.db import zoohub_home
-from registry.errors import NotWritable, writing
+from registry.errors import NotWritable, scratch_folder, writing
 
 log = logging.getLogger("zoohub.remote")
 
@@ -377,14 +377,13 @@ def load(ref: str, progress: bool | None = None) -> Any:
 def publish(source: Any, name: str, *, config: dict | None, card: str | None, task: str | None, description: str,
             license: str, source_label: str | None, progress: bool | None) -> VersionInfo:
     """`hub.publish` through the server: a folder, or a core.nn.Module with its config written as one."""
-    import tempfile
     from hub.publishing import write_module_folder
     from registry.names import split_model_name
     split_model_name(name)
     if hasattr(source, "state_dict"):
-        with tempfile.TemporaryDirectory(prefix="zoohub-publish-") as tmp:
-            write_module_folder(source, config, card, Path(tmp))
-            return client().publish_folder(Path(tmp), name, task, description, license, source_label or "module",
+        with scratch_folder("zoohub-publish-") as tmp:
+            write_module_folder(source, config, card, tmp)
+            return client().publish_folder(tmp, name, task, description, license, source_label or "module",
                                            progress)
     if config is not None or card is not None:
         raise InvalidModel("config= and card= are for publishing a module; a folder carries config.json and "

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 class RegistryError(Exception):
@@ -95,3 +98,16 @@ def writing(path: str | os.PathLike) -> Iterator[None]:
         if reason is None:
             raise
         raise NotWritable(path if exc.filename is None else exc.filename, reason) from None
+
+
+@contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A new folder in the temp directory, removed at the end. A full or read-only temp file system while it is made
+    or written in is NotWritable naming the file, as for the registry's own writes."""
+    with writing(tempfile.gettempdir()):
+        folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with writing(folder):
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -50,3 +50,18 @@ def test_a_catalog_import_into_a_full_temp_folder_is_one_line_and_leaves_no_temp
         assert err.startswith(f"zoohub: error: cannot write {small}/zoohub-import-") and err.count("\n") == 1
         assert list(small.iterdir()) == []
     assert _registry_models() == [] and BlobStore(zoohub_home() / "blobs").stored() == []
+
+
+def test_publishing_a_module_with_a_full_temp_folder_is_one_line_and_leaves_nothing(monkeypatch, capsys):
+    # the module is written as a folder in the temp directory first; a full one was a raw OSError traceback
+    import core.nn as nn
+    module = nn.Linear(256, 256)  # 256 KiB of weights
+    config = {"architecture": "test-tiny-linear", "in": 256, "out": 256}
+    hub.list()  # the registry database exists, outside the small disk
+    with small_disk(Path(tempfile.mkdtemp()) / "tmp", 64 * 1024) as small:
+        monkeypatch.setattr(tempfile, "tempdir", str(small))
+        with pytest.raises(RegistryUnavailable, match=rf"^cannot write {small}/zoohub-publish-\w+\S*: no space left"):
+            hub.publish(module, "test/module", config=config, progress=False)
+        assert list(small.iterdir()) == []
+    assert _registry_models() == []
+    assert hub.publish(module, "test/module", config=config, progress=False).ref == "test/module@1"
