@@ -106,7 +106,7 @@ def version_folder(info: VersionInfo, store: BlobStore) -> Path:
         return folder
     tmp = base / f".{info.manifest_sha256}.{uuid.uuid4().hex}"
     try:
-        with writing(folder):  # a full or read-only home: the version was never laid out here
+        with writing(folder, name_path=True):  # a full or read-only home: the version was never laid out here
             base.mkdir(parents=True, exist_ok=True)
             for f in info.files:
                 link = tmp / f.path

@@ -84,9 +84,10 @@ class ReadOnlyRegistry(NotWritable):
 
 
 @contextmanager
-def writing(path: str | os.PathLike) -> Iterator[None]:
+def writing(path: str | os.PathLike, *, name_path: bool = False) -> Iterator[None]:
     """Inside the block, an OSError that blames the place written (full, read-only, no permission) becomes
-    NotWritable naming the file (the error's own file name, else `path`); other errors pass unchanged.
+    NotWritable naming the file (the error's own file name, else `path`; always `path` with name_path, for a
+    temp file or folder that the block would have renamed to path); other errors pass unchanged.
 
     >>> with writing(tmp):
     ...     out.write(chunk)      # ENOSPC -> NotWritable("cannot write <tmp>: no space left on the device ...")
@@ -97,7 +98,7 @@ def writing(path: str | os.PathLike) -> Iterator[None]:
         reason = WRITE_FAILURES.get(exc.errno)
         if reason is None:
             raise
-        raise NotWritable(path if exc.filename is None else exc.filename, reason) from None
+        raise NotWritable(path if name_path or exc.filename is None else exc.filename, reason) from None
 
 
 @contextmanager
