@@ -26,13 +26,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from registry.errors import DatabaseUnavailable, ReadOnlyRegistry, SchemaOutOfDate
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for a statement the role has no privilege for
 SCHEMA_LOCK_ID = 7_100_421  # PostgreSQL advisory lock key held while the schema is created or upgraded
 
 
@@ -213,14 +214,21 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session in a write transaction, committed when the block ends without an exception; ReadOnlyRegistry
-        for a registry this process can only read."""
+        for a registry this process can only read (a SQLite file it cannot write, a PostgreSQL role without the
+        right to write; nothing is written then)."""
         self.require_writable()
-        with self.engine.connect() as conn:
-            conn.execution_options(zoohub_begin="IMMEDIATE")
-            with Session(bind=conn, expire_on_commit=False) as session:
-                with conn.begin():
-                    yield session
-                    session.flush()
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(zoohub_begin="IMMEDIATE")
+                with Session(bind=conn, expire_on_commit=False) as session:
+                    with conn.begin():
+                        yield session
+                        session.flush()
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+                raise
+            first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "permission denied"
+            raise ReadOnlyRegistry(display_url(self.url), f"the database role may not write: {first}") from None
 
     def dispose(self) -> None:
         """Close the pooled connections."""

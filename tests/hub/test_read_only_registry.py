@@ -100,3 +100,35 @@ def test_a_read_only_folder_without_a_registry_says_so_in_one_line(tmp_path, mon
         assert _one_error_line(capsys).startswith(f"zoohub: error: the registry at sqlite:///{empty}/registry.db is "
                                                   f"read-only ({empty} is on a read-only file system, and no registry "
                                                   f"was created there yet)")
+
+
+def test_a_postgresql_role_that_may_only_read_gets_one_line_for_a_write(postgres_server, tmp_path, monkeypatch,
+                                                                         reopen, capsys):
+    # a role with SELECT only: a write was psycopg's raw "permission denied for table ..." traceback
+    import psycopg
+
+    from tests.conftest_pg import create_database
+    url = create_database(postgres_server)
+    monkeypatch.setenv("ZOOHUB_DB_URL", url)
+    hub.publish(write_folder(tmp_path / "a", seed=1), "test/pg-ro", progress=False)
+    dbname = url.rsplit("/", 1)[1]
+    role = f"reader_{dbname}"  # roles are per server: one of its own
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT CONNECT ON DATABASE {dbname} TO {role}")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    reader = url.replace("://postgres@", f"://{role}@")
+    monkeypatch.setenv("ZOOHUB_DB_URL", reader)
+    reopen()
+    assert [m.name for m in hub.list() if m.in_registry] == ["test/pg-ro"]
+    refused = rf"^the registry at postgresql\+psycopg://{role}@.* is read-only \(the database role may not " \
+              r"write: permission denied for table \w+\)"
+    with pytest.raises(RegistryUnavailable, match=refused):
+        hub.promote("test/pg-ro@1", "production")
+    with pytest.raises(RegistryUnavailable, match=refused):
+        hub.publish(write_folder(tmp_path / "b", seed=2), "test/pg-ro", progress=False)
+    assert main(["promote", "test/pg-ro@1", "production"]) == 1
+    assert "is read-only (the database role may not write" in _one_error_line(capsys)
+    monkeypatch.setenv("ZOOHUB_DB_URL", url)
+    reopen()
+    assert hub.history("test/pg-ro") == [] and hub.info("test/pg-ro").version == 1
