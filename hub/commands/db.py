@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from sqlalchemy import inspect
+
 from hub.errors import user_errors
 from registry import db
 
@@ -32,13 +34,19 @@ def run_status(args: argparse.Namespace) -> int:
     try:
         with engine.connect() as conn:
             current = db.current_revision(conn)
+            tables = sorted(inspect(conn).get_table_names())
     finally:
         engine.dispose()
     head = db.head_revision()
     if current == head:
         state = "up to date"
+    elif current:
+        state = "run `zoohub db upgrade`"
+    elif tables:  # someone else's database: zoohub will not write into it
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        state = f"not a zoohub registry (it has other tables: {shown}); point ZOOHUB_DB_URL or ZOOHUB_HOME elsewhere"
     else:
-        state = "run `zoohub db upgrade`" if current else "empty (created on first use)"
+        state = "empty (created on first use)"
     read_only = db.read_only_reason(url)
     if read_only is not None:
         state += f"; read-only ({read_only})"

@@ -212,6 +212,20 @@ def test_db_status_and_upgrade(capsys):
     assert "up to date" in capsys.readouterr().out
 
 
+def test_db_status_of_someone_elses_database_says_it_is_not_a_registry(tmp_path, monkeypatch, capsys):
+    # it said "empty (created on first use)", though zoohub refuses to use a database holding other tables
+    import sqlite3
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+    monkeypatch.setenv("ZOOHUB_DB_URL", f"sqlite:///{path}")
+    assert main(["db", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "not a zoohub registry (it has other tables: invoices)" in out and "created on first use" not in out
+    assert main(["list"]) == 1
+    assert "not a zoohub registry" in capsys.readouterr().err
+
+
 def test_every_command_module_registers_its_command():
     parser = cli.build_parser()
     for argv in (["list"], ["reproduce", "--all"], ["transcribe", "speech/base", "a.wav"], ["embed", "t/m", "s"],
