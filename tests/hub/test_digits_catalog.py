@@ -39,3 +39,14 @@ def test_digits_cnn_loads_on_a_fresh_home_with_no_network(_isolated_home):
     digits = load_digits()
     predicted = hub.load("vision/digits-cnn").predict(digits.images[:200])  # from the registry this time
     assert (predicted == digits.target[:200]).mean() > 0.9
+
+
+def test_the_model_card_is_the_same_for_runs_that_differ_only_in_their_timing():
+    # the card carried the training time, so two imports (say, two processes pulling at once) made two versions
+    # of the same weights: @1, @2, @3
+    from dataclasses import replace
+
+    from zoo.vision import catalog
+    from zoo.vision.model import DigitsCNN, DigitsConfig
+    run = catalog.recipe.TrainResult(DigitsCNN(DigitsConfig()), 0.97, 4.2, 8.1, 0, 2, 30, 359)
+    assert catalog.model_card(run) == catalog.model_card(replace(run, seconds=9.9, cpu_seconds=17.3))
