@@ -344,6 +344,7 @@ METHODS: dict[str, Any] = {
     "add": _C.add, "sub": _C.sub, "mul": _C.mul, "div": _C.div, "matmul": _C.matmul,
     "maximum": _C.maximum, "minimum": _C.minimum, "eq": _C.eq, "ne": _C.ne, "lt": _C.lt, "le": _C.le,
     "gt": _C.gt, "ge": _C.ge, "logical_not": _C.logical_not, "masked_fill": T.masked_fill,
+    "isnan": T.isnan, "isinf": T.isinf, "isfinite": T.isfinite,
     "masked_fill_": _inplace(T.masked_fill), "norm": T.norm,
     "exp_": _inplace(_C.exp), "log_": _inplace(_C.log), "sqrt_": _inplace(_C.sqrt), "abs_": _inplace(_C.abs),
     "neg_": _inplace(_C.neg), "sigmoid_": _inplace(_C.sigmoid), "tanh_": _inplace(_C.tanh),

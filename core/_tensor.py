@@ -667,6 +667,46 @@ def relu_(input: Tensor) -> Tensor:
     return input.relu_()
 
 
+def _float_test(name: str, input: Tensor) -> Tensor | None:
+    """Checks input for isnan / isinf / isfinite; None for a floating tensor (test its values), else the answer
+    every element of an integer or bool tensor gets (never NaN or infinite)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    if input.dtype.is_floating_point:
+        return None
+    return _C.full(list(input.shape), name == "isfinite", bool_)
+
+
+def isnan(input: Tensor) -> Tensor:
+    """True where input is NaN (bool tensor of input's shape); integer and bool tensors have none, as torch.isnan.
+
+    >>> core.isnan(core.tensor([1.0, float("nan")])).tolist()
+    [False, True]
+    """
+    fixed = _float_test("isnan", input)
+    return fixed if fixed is not None else _C.ne(input, input)
+
+
+def isinf(input: Tensor) -> Tensor:
+    """True where input is +inf or -inf, as torch.isinf.
+
+    >>> core.isinf(core.tensor([1.0, float("-inf"), float("nan")])).tolist()
+    [False, True, False]
+    """
+    fixed = _float_test("isinf", input)
+    return fixed if fixed is not None else _C.eq(_C.abs(input), float("inf"))
+
+
+def isfinite(input: Tensor) -> Tensor:
+    """True where input is neither NaN nor infinite (every element of an integer tensor), as torch.isfinite.
+
+    >>> core.isfinite(core.tensor([1.0, float("inf"), float("nan")])).tolist()
+    [True, False, False]
+    """
+    fixed = _float_test("isfinite", input)
+    return fixed if fixed is not None else _C.lt(_C.abs(input), float("inf"))
+
+
 def _export(names: Iterable[str]) -> dict[str, Any]:
     return {n: getattr(_C, n) for n in names}
 
