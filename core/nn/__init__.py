@@ -5,7 +5,7 @@
 >>> net(core.randn(3, 4)).shape
 (3, 2)
 """
-from core.nn import functional, init
+from core.nn import functional, init, utils
 from core.nn.activation import GELU, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from core.nn.attention import MultiheadAttention
 from core.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
@@ -22,4 +22,4 @@ from core.nn.sparse import Embedding
 __all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding",
            "Flatten", "GELU", "GroupNorm", "Identity", "LayerNorm", "Linear", "MSELoss", "MaxPool2d", "Module",
            "ModuleDict", "ModuleList", "MultiheadAttention", "Parameter", "ParameterDict", "ParameterList", "ReLU",
-           "Sequential", "SiLU", "Sigmoid", "Softmax", "StateDictMismatch", "Tanh", "functional", "init"]
+           "Sequential", "SiLU", "Sigmoid", "Softmax", "StateDictMismatch", "Tanh", "functional", "init", "utils"]
