@@ -6,7 +6,7 @@ import pytest
 
 import core
 import core.nn as nn
-from core.optim import SGD, Adam, AdamW
+from core.optim import SGD, Adam, AdamW, RMSprop
 from core.optim.lr_scheduler import CosineAnnealingLR, LinearLR, StepLR
 
 STEPS = 5
@@ -192,7 +192,9 @@ def test_step_with_closure_returns_loss():
 
 
 @pytest.mark.parametrize("factory", [lambda ps: SGD(ps, lr=0.05, momentum=0.9),
-                                     lambda ps: AdamW(ps, lr=0.05, amsgrad=True)], ids=["sgd", "adamw"])
+                                     lambda ps: AdamW(ps, lr=0.05, amsgrad=True),
+                                     lambda ps: RMSprop(ps, lr=0.01, momentum=0.5, centered=True)],
+                         ids=["sgd", "adamw", "rmsprop"])
 def test_state_dict_resume_gives_the_same_trajectory(factory):
     straight, _, _ = run(factory, steps=6)
     params, loss, _, _ = quadratic_problem()
@@ -258,3 +260,55 @@ def test_scheduler_state_dict_round_trip():
     assert other.last_epoch == 3 and other.step_size == 2
     other.step()
     assert other.get_last_lr() == pytest.approx([0.01])
+
+
+def _rmsprop_reference(w, grads, lr, alpha, eps, weight_decay, momentum, centered, maximize):
+    """PyTorch's RMSprop rule in float64 numpy."""
+    w = w.astype(np.float64)
+    v, a, b = np.zeros_like(w), np.zeros_like(w), np.zeros_like(w)
+    for g in grads:
+        g = -g if maximize else g.astype(np.float64)
+        g = g + weight_decay * w
+        v = alpha * v + (1 - alpha) * g * g
+        if centered:
+            a = alpha * a + (1 - alpha) * g
+            d = np.sqrt(v - a * a) + eps
+        else:
+            d = np.sqrt(v) + eps
+        if momentum > 0:
+            b = momentum * b + g / d
+            w = w - lr * b
+        else:
+            w = w - lr * g / d
+    return w
+
+
+@pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"centered": True},
+                                     {"centered": True, "momentum": 0.5, "weight_decay": 0.1},
+                                     {"maximize": True, "alpha": 0.9}], ids=str)
+def test_rmsprop_follows_pytorchs_rule(options):
+    rng = np.random.default_rng(11)
+    w = rng.standard_normal((4, 3)).astype(np.float32)
+    grads = [rng.standard_normal((4, 3)).astype(np.float32) for _ in range(6)]
+    p = core.nn.Parameter(core.tensor(w))
+    opt = RMSprop([p], lr=0.01, **options)
+    for g in grads:
+        p.grad = core.tensor(g)
+        opt.step()
+    settings = {"alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False,
+                "maximize": False, **options}
+    np.testing.assert_allclose(p.detach().numpy(), _rmsprop_reference(w, grads, 0.01, **settings), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_rmsprop_refuses_negative_settings_and_trains():
+    with pytest.raises(ValueError, match="RMSprop: invalid alpha -0.5"):
+        RMSprop([core.nn.Parameter(core.zeros(2))], alpha=-0.5)
+    params, loss, _, _ = quadratic_problem()
+    opt = RMSprop(params, lr=0.05)
+    first = loss().item()
+    for _ in range(40):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    assert loss().item() < 0.1 * first
