@@ -334,6 +334,61 @@ class enable_grad(no_grad):
     _enable = True
 
 
+class set_grad_enabled(no_grad):
+    """Grad mode on or off (`mode`), as torch.set_grad_enabled: called plainly it switches at once; as a context
+    manager or decorator it switches for the block or call and restores the mode it found.
+
+    >>> with core.set_grad_enabled(is_training):
+    ...     loss = model(x).sum()
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self._mode = bool(mode)
+        self._prev = _C.is_grad_enabled()
+        _C.set_grad_enabled(self._mode)
+
+    def __enter__(self) -> None:
+        pass  # switched in __init__ already; __exit__ restores what __init__ found
+
+    def __call__(self, fn):
+        import functools
+        _C.set_grad_enabled(self._prev)  # as a decorator, only calls of fn switch
+
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with set_grad_enabled(self._mode):
+                return fn(*args, **kwargs)
+        return wrapped
+
+
+class inference_mode(no_grad):
+    """As torch.inference_mode (context manager or decorator): for inference, ops record nothing for backward, as
+    under no_grad; inference_mode(False) leaves grad mode as it is. PyTorch also marks tensors made inside as
+    inference tensors that autograd refuses later; core does not mark them (it has no cost to save that way)."""
+
+    def __new__(cls, mode: Any = True):
+        if callable(mode):  # @core.inference_mode without parentheses
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self._mode = bool(mode)
+
+    def __enter__(self) -> None:
+        self._prev = _C.is_grad_enabled()
+        if self._mode:
+            _C.set_grad_enabled(False)
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with inference_mode(self._mode):
+                return fn(*args, **kwargs)
+        return wrapped
+
+
 def is_grad_enabled() -> bool:
     return _C.is_grad_enabled()
 
