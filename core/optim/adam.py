@@ -47,10 +47,7 @@ class Adam(Optimizer):
             for group in self.param_groups:
                 lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
                 beta1, beta2 = group["betas"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    g = -p.grad if group["maximize"] else p.grad
+                for p, g in self._gradients(group, l2=not self._decoupled):
                     state = self.state.setdefault(p, {})
                     if not state:
                         state["step"] = 0
@@ -60,11 +57,8 @@ class Adam(Optimizer):
                             state["max_exp_avg_sq"] = core.zeros_like(p)
                     state["step"] += 1
                     t = state["step"]
-                    if wd != 0:
-                        if self._decoupled:
-                            p.mul_(1 - lr * wd)
-                        else:
-                            g = g + p * wd
+                    if wd != 0 and self._decoupled:
+                        p.mul_(1 - lr * wd)
                     m, v = state["exp_avg"], state["exp_avg_sq"]
                     m.mul_(beta1).add_(g * (1 - beta1))
                     v.mul_(beta2).add_(g * g * (1 - beta2))

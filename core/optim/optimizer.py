@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import core
 from core import _C
@@ -72,6 +72,18 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Performs one update of every parameter that has a gradient; returns closure() if given."""
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+
+    @staticmethod
+    def _gradients(group: dict[str, Any], l2: bool = True) -> Iterator[tuple[Tensor, Tensor]]:
+        """(parameter, gradient) for each parameter of group that has a .grad: the gradient negated under maximize
+        and, with l2, plus weight_decay * p (the L2 penalty folded in, as SGD, Adam and RMSprop do)."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = -p.grad if group["maximize"] else p.grad
+            if l2 and group["weight_decay"] != 0:
+                g = g + p * group["weight_decay"]
+            yield p, g
 
     def _closure_loss(self, closure: Callable[[], Any] | None) -> Any:
         if closure is None:

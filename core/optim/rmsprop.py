@@ -38,12 +38,7 @@ class RMSprop(Optimizer):
         with core.no_grad():
             for group in self.param_groups:
                 lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    g = -p.grad if group["maximize"] else p.grad
-                    if group["weight_decay"] != 0:
-                        g = g + p * group["weight_decay"]
+                for p, g in self._gradients(group):
                     state = self.state.setdefault(p, {})
                     if not state:
                         state["step"] = 0

@@ -42,12 +42,7 @@ class SGD(Optimizer):
         with core.no_grad():
             for group in self.param_groups:
                 lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    g = -p.grad if group["maximize"] else p.grad
-                    if group["weight_decay"] != 0:
-                        g = g + p * group["weight_decay"]
+                for p, g in self._gradients(group):
                     if momentum != 0:
                         state = self.state.setdefault(p, {})
                         buf = state.get("momentum_buffer")
