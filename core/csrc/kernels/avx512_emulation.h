@@ -8,6 +8,7 @@
 #include <simde/x86/avx512.h>
 #include <simde/x86/f16c.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -84,6 +85,18 @@ inline simde__m512i cvtps_epi32(simde__m512 a) {
   return ivec(r);
 }
 
+// a * 2^floor(b), rounded once as the hardware does (SIMDe's form flushes a result below 2^-149 to 0 when
+// 2^floor(b) alone underflows, though a times it need not).
+inline simde__m512 scalef_ps(simde__m512 a, simde__m512 b) {
+  const F16 x = lanes(a), e = lanes(b);
+  F16 r;
+  for (int i = 0; i < 16; ++i) {
+    const float f = std::floor(e.v[i]);
+    r.v[i] = f != f ? f : std::ldexp(x.v[i], static_cast<int>(f < -400.0f ? -400.0f : f > 400.0f ? 400.0f : f));
+  }
+  return vec(r);
+}
+
 inline simde__m512 maskz_cvtph_ps(simde__mmask16 k, simde__m256i h) {
   uint16_t half[16];
   std::memcpy(half, &h, sizeof half);
@@ -108,6 +121,8 @@ inline simde__m512 maskz_cvtph_ps(simde__mmask16 k, simde__m256i h) {
 #define _mm512_srai_epi32 zh::cpu::avx512_emulation::srai_epi32
 #define _mm512_cvtps_epi32 zh::cpu::avx512_emulation::cvtps_epi32
 #define _mm512_maskz_cvtph_ps zh::cpu::avx512_emulation::maskz_cvtph_ps
+#undef _mm512_scalef_ps
+#define _mm512_scalef_ps zh::cpu::avx512_emulation::scalef_ps
 #ifndef _mm512_shuffle_f32x4  // SIMDe 0.7.4 has it but gives it no native alias
 #define _mm512_shuffle_f32x4 simde_mm512_shuffle_f32x4
 #endif

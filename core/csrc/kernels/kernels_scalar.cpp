@@ -29,8 +29,8 @@ static inline V vmin(V a, V b) { return a < b ? a : b; }
 static inline V vfmadd(V a, V b, V c) { return a * b + c; }
 static inline float vhsum(V v) { return v; }
 static inline float vhmax(V v) { return v; }
-static inline V vround(V x) { return __builtin_nearbyintf(x); }
 static inline V vldexp(V p, V n) {
+  if (n != n) return p;  // NaN came through vexp's clamp, and p is NaN too; converting it would be undefined
   const int32_t ni = static_cast<int32_t>(n), n1 = ni >> 1, n2 = ni - n1;
   const uint32_t b1 = static_cast<uint32_t>(n1 + 127) << 23, b2 = static_cast<uint32_t>(n2 + 127) << 23;
   float s1, s2;
@@ -48,7 +48,6 @@ static inline V vshl23(V k) {
 }
 static inline V vabs(V x) { return __builtin_fabsf(x); }
 static inline V vlt(V a, V b, V x, V y) { return a < b ? x : y; }
-static inline V vnan_to(V x, V r) { return x != x ? x : r; }
 static inline V vload_half(const uint16_t* p) { return half_to_float(*p); }
 
 #include "kernels/simd_kernels.h"

@@ -5,9 +5,8 @@
 //
 // SIMD layer: vzero vset1 vload vstore vload_part(p, n, fill) vstore_part(p, v, n) vadd vsub vmul vdiv vmax,
 // vmin(a, b) = a < b ? a : b (so b if either is NaN, as x86's min), vfmadd(a, b, c) = a*b + c, vhsum vhmax,
-// vround (nearest), vldexp(p, n) = p * 2^n (n integral, |n| <= 150), vshl23(k) = the float whose bits are k's
-// shifted left by 23, vabs, vlt(a, b, x, y) = a < b ? x : y, vnan_to(x, r) = isnan(x) ? x : r, vload_half (W
-// float16 values, exactly);
+// vldexp(p, n) = p * 2^n (n integral with |n| <= 150, or NaN with p NaN), vshl23(k) = the float whose bits are k's
+// shifted left by 23, vabs, vlt(a, b, x, y) = a < b ? x : y, vload_half (W float16 values, exactly);
 // optionally vtranspose (W x W in registers, with ZH_VTRANSPOSE defined).
 
 // Lanes a partial load/store may touch when `left` elements remain (vload_part needs n <= W).
@@ -26,18 +25,14 @@ static inline V vexp_poly(V x, V n) {
   return vfmadd(p, vmul(r, r), vadd(r, vset1(1.0f)));
 }
 
-// e^x = 2^n e^r with n = round(x / ln 2): returns e^r and sets n.
-static inline V vexp_reduced(V x, V& n) {
-  n = vround(vmul(x, vset1(1.44269504088896341f)));
-  return vexp_poly(x, n);
-}
-
-// exp, ~1 ulp, inf/0 at the ends (subnormal results kept), NaN kept.
+// exp, ~1 ulp, inf/0 at the ends (subnormal results kept), NaN kept. n = round(x / ln 2) comes from one FMA
+// against 1.5 * 2^23 (the sum's rounding rounds x / ln 2, the subtraction takes the magic number off again): no
+// round instruction. The clamp lets NaN through (vmin and vmax return their second operand, x, for it), and NaN
+// stays NaN through the polynomial and vldexp.
 static inline V vexp(V x) {
-  const V xc = vmin(vmax(x, vset1(-104.0f)), vset1(88.8f));
-  V n;
-  const V p = vexp_reduced(xc, n);
-  return vnan_to(x, vldexp(p, n));
+  const V xc = vmax(vset1(-104.0f), vmin(vset1(88.8f), x));
+  const V n = vsub(vfmadd(xc, vset1(1.44269504088896341f), vset1(12582912.0f)), vset1(12582912.0f));
+  return vldexp(vexp_poly(xc, n), n);
 }
 
 // H(a) = erfc(a / sqrt 2) / 2 for 0 <= a <= 12.79, the normal distribution's tail, as exp(-a^2 / 2) P(a) / Q(a).
