@@ -35,12 +35,13 @@ static inline V vexp(V x) {
   return vldexp(vexp_poly(xc, n), n);
 }
 
-// H(a) = erfc(a / sqrt 2) / 2 for 0 <= a <= 12.79, the normal distribution's tail, as exp(-a^2 / 2) P(a) / Q(a).
-// P / Q (degrees 4 and 5) and the exp's q below were fitted for this kernel (minimax relative error, Lawson's
-// iteration in float64 against erfcx: 4.6e-9 on [0, 12.79] and 3e-9). The two polynomials do not wait on the exp,
-// so they run beside it: with the one division, the dependency chain is half as long as that of Numerical Recipes'
-// erfcc form (t = 1 / (1 + z / 2), a degree-9 polynomial in t, then the exp), in fewer operations. Both are in
-// w = -a^2 / 2 (their coefficients of a^2 scaled by -2), which the exp needs anyway.
+// H(a) = erfc(a / sqrt 2) / 2 for 0 <= a <= 12.79, the normal distribution's tail, as exp(-a^2 / 2) P(a) / Q(a);
+// returns 2 H(a) (P carries the 2) and sets m = -a / 2. P / Q (degrees 4 and 4) and the exp's polynomial (degree 5)
+// were fitted for this kernel by scripts/fit_gelu.py (minimax relative error 1.4e-7 on [0, 12.79] and 1.1e-7 on
+// |r| <= ln 2 / 2, with float32 coefficients). P and Q do not wait on the exp, so they run beside it, and with the
+// one division they cost 11 operations. All chains are Horner's: on the Xeon, Estrin's shorter chains ran slower
+// (the loop is bound by its operation count, 31, not by latency), and so did rcp14 with a Newton step in place of
+// the division (5 operations against 3).
 // The exp of -a^2 / 2 is inlined: n comes from one FMA against 1.5 * 2^23 + 118, which leaves n + 118 in the low
 // bits, so the scale is one shift (no round, no conversion); and r = -a^2 / 2 - n ln2 takes a * (-a / 2) exactly
 // inside the FMA (n * 0.693359375 is exact), so rounding the square does not cost up to 1e-5 relative at large a
@@ -48,38 +49,39 @@ static inline V vexp(V x) {
 // n = -118, the shifted word is 0 and so is H. H is below 1e-37 there and would soon be subnormal (on x86 each
 // operation on one costs tens of cycles, and a GEMM epilogue meets many large negative inputs); PyTorch's gelu
 // is 0 there too. a must not pass 12.79 (n = -119 would shift to -inf).
-static inline V vhalf_erfc(V a) {
-  const V m = vmul(a, vset1(-0.5f));
-  const V w = vmul(a, m);  // -a^2 / 2, rounded
+static inline V vtwice_half_erfc(V a, V& m) {
+  m = vmul(a, vset1(-0.5f));
   const V k = vfmadd(a, vmul(a, vset1(-0.721347511f)), vset1(12583030.0f));  // 1.5 * 2^23 + 118 + n
   const V n = vsub(k, vset1(12583030.0f));
   V r = vfmadd(a, m, vmul(n, vset1(-0.693359375f)));
   r = vfmadd(n, vset1(2.12194440e-4f), r);
-  // e^r, |r| <= ln2 / 2: 1 + r + r^2 q(r), q of degree 4 fitted minimax (relative error 3e-9), by Estrin's scheme.
-  const V r2 = vmul(r, r);
-  const V q01 = vfmadd(vset1(0.166665211f), r, vset1(0.49999994f));
-  const V q23 = vfmadd(vset1(0.00836871658f), r, vset1(0.041668389f));
-  const V q = vfmadd(vfmadd(vset1(0.00138145965f), r2, q23), r2, q01);
-  const V e = vfmadd(q, r2, vadd(r, vset1(1.0f)));
-  const V p01 = vfmadd(vset1(222.446609f), a, vset1(256.0f));
-  const V p23 = vfmadd(vset1(-40.6355324f), a, vset1(-184.738861f));
-  const V p = vfmadd(vfmadd(vset1(8.14260292f), w, p23), w, p01);
-  const V d01 = vfmadd(vset1(1.66681695f), a, vset1(1.0f));
-  const V d23 = vfmadd(vset1(-0.924022734f), a, vset1(-2.38148355f));
-  const V d45 = vfmadd(vset1(0.0398635976f), a, vset1(0.397914886f));
-  const V d = vfmadd(vfmadd(d45, w, d23), w, d01);
+  V e = vfmadd(vset1(0.008312521502375603f), r, vset1(0.04189014807343483f));
+  e = vfmadd(e, r, vset1(0.16667114198207855f));
+  e = vfmadd(e, r, vset1(0.499992311000824f));
+  e = vfmadd(e, r, vset1(1.0f));
+  e = vfmadd(e, r, vset1(1.0f));
+  V p = vfmadd(vset1(0.0002643847547005862f), a, vset1(14.56391716003418f));
+  p = vfmadd(p, a, vset1(109.53511047363281f));
+  p = vfmadd(p, a, vset1(346.77166748046875f));
+  p = vfmadd(p, a, vset1(511.99993896484375f));
+  V d = vfmadd(vset1(0.03568050265312195f), a, vset1(0.26754552125930786f));
+  d = vfmadd(d, a, vset1(0.8910050988197327f));
+  d = vfmadd(d, a, vset1(1.4751665592193604f));
+  d = vfmadd(d, a, vset1(1.0f));
   return vmul(e, vmul(vshl23(k), vdiv(p, d)));  // in this order no product falls below 2^-126 while H is not 0
 }
 
 static inline V vsigmoid(V x) { return vdiv(vset1(1.0f), vadd(vset1(1.0f), vexp(vsub(vzero(), x)))); }
 
-// gelu(x) = x Phi(x), Phi(x) = H(|x|) for x < 0 and 1 - H(|x|) otherwise: from the tail H, so the small negative
-// tail keeps its relative accuracy where 1 + erf would cancel. An infinite or NaN x takes a = 12.79 (vmin's
-// second operand on NaN), where H is 0: gelu(+inf) = inf, gelu(-inf) = -inf * 0 = NaN and NaN stays NaN, as in
-// PyTorch.
+// gelu(x) = x Phi(x) = max(x, 0) - |x| H(|x|) (Phi(x) is H(|x|) for x < 0 and 1 - H(|x|) otherwise): from the tail
+// H, so the small negative tail keeps its relative accuracy where 1 + erf would cancel. max(x, 0) is taken as
+// (x + |x|) / 2, which is inf at inf and NaN at -inf and NaN; past |x| = 12.79, a = 12.79 and H = 0. So
+// gelu(inf) = inf, and gelu(-inf) and gelu(NaN) are NaN, as in PyTorch.
 static inline V vgelu(V x) {
-  const V h = vhalf_erfc(vmin(vabs(x), vset1(12.79f)));
-  return vmul(x, vlt(x, vzero(), h, vsub(vset1(1.0f), h)));
+  const V ax = vabs(x);
+  V m;
+  const V h2 = vtwice_half_erfc(vmin(ax, vset1(12.79f)), m);
+  return vfmadd(m, h2, vmul(vadd(x, ax), vset1(0.5f)));
 }
 
 // 0.5 x (1 + tanh(u)) == x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation, no overflow.
