@@ -20,6 +20,7 @@ from core._tensor import (  # noqa: F401
     set_grad_enabled, sigmoid, sign, silu, sin, sqrt, squeeze, sub, subtract, sum, t, tanh, tensor, transpose,
     true_divide, trunc, unsqueeze, where, zeros, zeros_like,
 )
+from core._einsum import einsum  # noqa: F401
 from core._nn_ops import *  # noqa: F401, F403  (softmax, layer_norm, cross_entropy, conv2d, ...: see its __all__)
 from core._shape_ops import (  # noqa: F401
     argsort, cat, chunk, concat, concatenate, cumprod, cumsum, flip, from_dlpack, gather, logsumexp, moveaxis, movedim,

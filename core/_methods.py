@@ -1,12 +1,13 @@
 """Tensor methods and operators with PyTorch's names, installed on core._C.Tensor."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from core import _C
 from core import _tensor as T
+from core.hooks import RemovableHandle
 from core._indexing import getitem, setitem
 from core._inplace import check_writable, needs_graph, write_recorded
 
@@ -149,6 +150,23 @@ def _bitwise(name: str, logical: Any):
                             "use core.logical_and / core.logical_or for truth values")
         return logical(self, other)
     return method
+
+
+def _register_hook(self: Tensor, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+    """Calls hook(grad) with this tensor's gradient on every backward that reaches it; a tensor returned (same
+    shape and dtype) replaces the gradient for the rest of the backward, None keeps it. A leaf's hooks see its whole
+    gradient once, before it is added to .grad; a non-leaf's see it summed over its consumers. Returns a handle
+    whose remove() unregisters the hook.
+
+    >>> x = core.ones(3, requires_grad=True)
+    >>> handle = x.register_hook(lambda g: g * 2)
+    >>> x.sum().backward(); x.grad.tolist()
+    [2.0, 2.0, 2.0]
+    """
+    if not callable(hook):
+        raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
+    remove, key = self._register_hook(hook)
+    return RemovableHandle(remove, key)
 
 
 def _requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
@@ -319,7 +337,7 @@ METHODS: dict[str, Any] = {
     "remainder_": _inplace(_C.remainder), "fmod_": _inplace(_C.fmod), "floor_divide_": _inplace(_C.floor_divide),
     "floor_": _inplace(_C.floor), "ceil_": _inplace(_C.ceil), "round_": _inplace(T.round), "trunc_": _inplace(_C.trunc),
     "clamp_": _inplace(T.clamp), "zero_": _zero_, "fill_": _fill_, "copy_": _copy_,
-    "requires_grad_": _requires_grad_, "backward": T._backward,
+    "requires_grad_": _requires_grad_, "backward": T._backward, "register_hook": _register_hook,
     "size": _size, "nelement": lambda self: self.numel(), "tolist": _tolist,
     "new_zeros": _new_zeros, "new_ones": _new_ones, "new_empty": _new_empty, "new_full": _new_full,
     "new_tensor": _new_tensor, "index_select": T.index_select, "nonzero": T.nonzero,

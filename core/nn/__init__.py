@@ -12,14 +12,17 @@ from core.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterLi
 from core.nn.conv import Conv1d, Conv2d
 from core.nn.dropout import Dropout
 from core.nn.linear import Flatten, Identity, Linear
-from core.nn.loss import CrossEntropyLoss, MSELoss
+from core.nn.loss import (
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
+)
 from core.nn.module import Module, StateDictMismatch
 from core.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from core.nn.parameter import Parameter
 from core.nn.pooling import AvgPool2d, MaxPool2d
 from core.nn.sparse import Embedding
 
-__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding",
-           "Flatten", "GELU", "GroupNorm", "Identity", "LayerNorm", "Linear", "MSELoss", "MaxPool2d", "Module",
-           "ModuleDict", "ModuleList", "MultiheadAttention", "Parameter", "ParameterDict", "ParameterList", "ReLU",
-           "Sequential", "SiLU", "Sigmoid", "Softmax", "StateDictMismatch", "Tanh", "functional", "init", "utils"]
+__all__ = ["AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d",
+           "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "GroupNorm", "HuberLoss", "Identity",
+           "KLDivLoss", "L1Loss", "LayerNorm", "Linear", "MSELoss", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
+           "MultiheadAttention", "NLLLoss", "Parameter", "ParameterDict", "ParameterList", "ReLU", "Sequential",
+           "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "StateDictMismatch", "Tanh", "functional", "init", "utils"]

@@ -6,12 +6,14 @@ tensor([0., 2.])
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 from core import _C
 from core import _nn_ops as N
 from core import _tensor as T
 from core._methods import _inplace
+from core._shape_ops import gather
 
 Tensor = _C.Tensor
 
@@ -162,6 +164,177 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
     """
     return N.cross_entropy(input, target, weight, ignore_index=ignore_index, reduction=reduction,
                            label_smoothing=label_smoothing)
+
+
+def _reduced(losses: Tensor, reduction: str, who: str) -> Tensor:
+    """Elementwise losses averaged, summed, or as they are (reduction "mean", "sum", "none")."""
+    if reduction == "mean":
+        return T.mean(losses)
+    if reduction == "sum":
+        return T.sum(losses)
+    if reduction == "none":
+        return losses
+    raise ValueError(f"{who}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _warn_if_broadcast(input: Tensor, target: Tensor, who: str) -> None:
+    """Shapes that differ broadcast, with PyTorch's warning: they usually mean a mistake."""
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(f"{who}: target shape {tuple(target.shape)} differs from input shape {tuple(input.shape)}; "
+                      "they are broadcast, which is likely not what you want", UserWarning, stacklevel=4)
+
+
+def _difference(input: Tensor, target: Tensor, who: str) -> Tensor:
+    _warn_if_broadcast(input, target, who)
+    return input - target
+
+
+def _same_shape(input: Tensor, target: Tensor, who: str) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{who}: target shape {tuple(target.shape)} must be the same as input shape "
+                         f"{tuple(input.shape)}")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean (reduction="mean"), sum ("sum") or elementwise ("none") absolute difference; its gradient at a zero
+    difference is 0.
+
+    >>> F.l1_loss(core.tensor([1.0, -2.0]), core.zeros(2)).item()
+    1.5
+    """
+    return _reduced(_C.abs(_difference(input, target, "l1_loss")), reduction, "l1_loss")
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target); beta=0 is l1_loss."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be 0 or more, got {beta}")
+    d = _difference(input, target, "smooth_l1_loss")
+    if beta == 0:
+        return _reduced(_C.abs(d), reduction, "smooth_l1_loss")
+    ad = _C.abs(d)
+    return _reduced(_C.where(_C.lt(ad, beta), d * d * (0.5 / beta), ad - 0.5 * beta), reduction, "smooth_l1_loss")
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target): smooth_l1_loss times
+    delta, with beta = delta.
+
+    >>> F.huber_loss(core.tensor([0.5, 3.0]), core.zeros(2), reduction="none").tolist()
+    [0.125, 2.5]
+    """
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    d = _difference(input, target, "huber_loss")
+    ad = _C.abs(d)
+    return _reduced(_C.where(_C.lt(ad, delta), d * d * 0.5, (ad - 0.5 * delta) * delta), reduction, "huber_loss")
+
+
+def _log_held(x: Tensor) -> Tensor:
+    """log(x) held at -100 or more, as PyTorch's binary_cross_entropy holds it, so a probability of 0 or 1 gives
+    a finite loss; where held the gradient is 0 (log reads 1 there, never 0, so no NaN comes back from it)."""
+    positive = _C.gt(x, 0)
+    return T.clamp(_C.where(positive, _C.log(_C.where(positive, x, 1.0)), -100.0), -100.0)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """-weight (t log p + (1 - t) log(1 - p)) for probabilities p = input in [0, 1] and targets t of the same
+    shape, the logs held at -100 or more as PyTorch's. For logits use binary_cross_entropy_with_logits, which is
+    stable where sigmoid saturates.
+
+    >>> F.binary_cross_entropy(core.tensor([0.5]), core.tensor([1.0])).item()  # ln 2
+    0.6931471824645996
+    """
+    _same_shape(input, target, "binary_cross_entropy")
+    if input.numel() and bool(T.any(_C.logical_or(_C.lt(input, 0), _C.gt(input, 1)))):
+        raise ValueError("binary_cross_entropy: input values must be probabilities between 0 and 1, got "
+                         f"{T.amin(input).item()} to {T.amax(input).item()}; for logits use "
+                         "binary_cross_entropy_with_logits")
+    losses = -(target * _log_held(input) + (1 - target) * _log_held(1 - input))
+    return _reduced(losses if weight is None else losses * weight, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    """binary_cross_entropy(sigmoid(input), target) computed stably from the logits: (1 - t) x + (1 + (pw - 1) t)
+    softplus(-x), with softplus(-x) = log1p(exp(-|x|)) - min(x, 0). pos_weight (broadcast over the last, class
+    dim) weighs the positive term, weight each element.
+
+    >>> pos_weight = core.tensor([2.0, 3.0, 4.0])
+    >>> F.binary_cross_entropy_with_logits(core.zeros(3), core.tensor([1.0, 0.0, 0.5]), pos_weight=pos_weight).item()
+    1.2707698345184326
+    """
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    # min(x, 0)'s gradient at x = 0 is 1/2 (ties split, as PyTorch's), which makes softplus'(0) exact
+    softplus_neg = _C.log1p(_C.exp(-_C.abs(input))) - _C.minimum(input, 0.0)
+    scale = softplus_neg if pos_weight is None else (1 + (pos_weight - 1) * target) * softplus_neg
+    losses = (1 - target) * input + scale
+    return _reduced(losses if weight is None else losses * weight, reduction, "binary_cross_entropy_with_logits")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """-weight[t] * input[n, t] for log-probabilities input (N, C), (N, C, d1, ...) or (C,) and class indices
+    target (N), (N, d1, ...) or (); targets equal to ignore_index count neither in the loss nor in the mean, which
+    divides by the summed weights of the others (NaN when every target is ignored, as PyTorch).
+
+    >>> logp = F.log_softmax(core.randn(3, 5), dim=1)
+    >>> F.nll_loss(logp, core.tensor([0, 4, 1]))
+    """
+    if input.ndim == 0:
+        raise ValueError("nll_loss: input must have a class dimension, got a 0-d tensor")
+    if target.dtype not in (T.int64, T.int32):
+        raise TypeError(f"nll_loss: target must hold class indices (int64), got {target.dtype!r}")
+    unbatched = input.ndim == 1
+    if unbatched:
+        input, target = _C.unsqueeze(input, 0), _C.unsqueeze(target, 0)
+    classes = input.shape[1]
+    expected = (input.shape[0],) + tuple(input.shape[2:])
+    if tuple(target.shape) != expected:
+        given = tuple(target.shape)[1:] if unbatched else tuple(target.shape)
+        wanted = () if unbatched else expected
+        raise ValueError(f"nll_loss: target of shape {given} does not fit input of shape "
+                         f"{tuple(input.shape)[1:] if unbatched else tuple(input.shape)}; expected {wanted}")
+    if weight is not None and tuple(weight.shape) != (classes,):
+        raise ValueError(f"nll_loss: weight must have one entry per class, shape ({classes},), got "
+                         f"{tuple(weight.shape)}")
+    kept = _C.ne(target, ignore_index)
+    index = _C.where(kept, target, 0)
+    if index.numel():
+        low, high = T.amin(index).item(), T.amax(index).item()
+        if low < 0 or high >= classes:
+            raise IndexError(f"nll_loss: target {low if low < 0 else high} is out of bounds for {classes} classes "
+                             f"(ignore_index is {ignore_index})")
+    picked = _C.squeeze(gather(input, 1, _C.unsqueeze(index, 1)), 1)
+    w = _C.to_dtype(kept, input.dtype)
+    if weight is not None:
+        w = w * _C.reshape(T.index_select(weight, 0, _C.reshape(index, [-1])), list(index.shape))
+    losses = -picked * w
+    if reduction == "mean":
+        return T.sum(losses) / T.sum(w)
+    if reduction == "none" and unbatched:
+        return _C.squeeze(losses, 0)
+    return _reduced(losses, reduction, "nll_loss")
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Pointwise KL divergence t (log t - x) of log-probabilities input x from target t (t log t read as 0 where
+    t = 0), or exp(t) (t - x) with log_target=True. reduction="batchmean" divides the sum by the batch size (the
+    true KL divergence per sample); "mean" averages over every element, as PyTorch's.
+
+    >>> F.kl_div(F.log_softmax(core.randn(4, 3), dim=1), core.full((4, 3), 1 / 3), reduction="batchmean")
+    """
+    _warn_if_broadcast(input, target, "kl_div")
+    if log_target:
+        losses = _C.exp(target) * (target - input)
+    else:
+        positive = _C.gt(target, 0)
+        t_log_t = _C.where(positive, target * _C.log(_C.where(positive, target, 1.0)), 0.0)
+        losses = t_log_t - target * input
+    if reduction == "batchmean":
+        return T.sum(losses) / (input.shape[0] if input.ndim else 1)
+    return _reduced(losses, reduction, "kl_div")
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,

@@ -8,6 +8,7 @@ import numpy as np
 
 import core
 from core import _C
+from core.hooks import RemovableHandle, add_hook
 from core.nn.parameter import Parameter
 
 Tensor = _C.Tensor
@@ -33,6 +34,10 @@ class StateDictMismatch(RuntimeError):
         self.missing_keys = list(missing_keys)
         self.unexpected_keys = list(unexpected_keys)
         self.mismatched_keys = list(mismatched_keys)
+
+
+def _hook_name(hook: Any) -> str:
+    return repr(getattr(hook, "__qualname__", type(hook).__name__))
 
 
 def _indent(text: str, spaces: int) -> str:
@@ -75,6 +80,10 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks_with_kwargs", set())
 
     # ------------------------------------------------------------------------------------------ forward
 
@@ -83,7 +92,59 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); subclasses of Module must define it")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise TypeError(f"forward pre-hook {_hook_name(hook)} registered with_kwargs=True must "
+                                        f"return None or a tuple (new_args, new_kwargs), got {result!r}")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for key, hook in list(self._forward_hooks.items()):
+            if key in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    # ------------------------------------------------------------------------------------------ hooks
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Calls `hook(module, args)` before every forward; a result other than None replaces the positional
+        arguments (a tuple, or one value). With `with_kwargs=True` the hook is `hook(module, args, kwargs)` and may
+        return `(new_args, new_kwargs)`. Hooks run in registration order (`prepend=True` puts this one first);
+        they are not part of the state dict. Returns a handle whose `remove()` unregisters the hook.
+
+        >>> handle = model.register_forward_pre_hook(lambda module, args: (args[0].float(),))
+        >>> handle.remove()
+        """
+        return add_hook(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, hook, prepend=prepend,
+                        kwargs=with_kwargs, who="register_forward_pre_hook")
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """Calls `hook(module, args, output)` after every forward (args as the pre-hooks left them); a result
+        other than None replaces the output. With `with_kwargs=True` the hook is `hook(module, args, kwargs,
+        output)`. Order, `prepend` and the returned handle as in register_forward_pre_hook.
+
+        >>> feats = {}
+        >>> model.encoder.register_forward_hook(lambda module, args, output: feats.update(enc=output))
+        """
+        return add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend=prepend,
+                        kwargs=with_kwargs, who="register_forward_hook")
 
     # ------------------------------------------------------------------------------------------ registration
 

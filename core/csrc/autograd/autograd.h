@@ -20,6 +20,21 @@ struct Edge {
   std::shared_ptr<TensorImpl> leaf;  // the leaf whose .grad accumulates
 };
 
+// Tensor.register_hook: called with the gradient flowing into a tensor, returns its replacement, or an undefined
+// Tensor to leave it as it is.
+using GradHook = std::function<Tensor(const Tensor& grad)>;
+
+// One tensor's gradient hooks. A leaf keeps them on its TensorImpl and they see its whole gradient of the backward
+// before it is added to .grad; a non-leaf keeps them on its grad_fn, whose single output is the tensor, so they see
+// the gradient summed over its consumers before the node's backward runs (PyTorch's tensor pre-hooks).
+struct GradHooks {
+  std::vector<std::pair<int64_t, GradHook>> fns;  // (id, hook), run in registration order
+  int64_t next_id = 0;
+  // retain_grad: the non-leaves made by this node whose .grad takes the gradient after every hook; weak, as each
+  // tensor holds the node
+  std::vector<std::weak_ptr<TensorImpl>> retains;
+};
+
 // A tensor whose values a node's backward reads, as an op names it to attach. An in-place write to it between
 // the forward and the backward would change the gradient, so the node records its storage's version.
 // `for_grads` (bit i: the gradient of input i reads it; 0: none does) leaves it out when none of those inputs
@@ -56,6 +71,7 @@ struct Node : std::enable_shared_from_this<Node> {
   std::vector<SavedVersion> saved;
   BackwardFn backward;
   bool released = false;
+  std::shared_ptr<GradHooks> hooks;  // those of the tensor this node made; null when it has none
 };
 
 struct GradMode {
@@ -90,6 +106,18 @@ Tensor second_order_unsupported(const char* op, const Tensor& grad, const std::v
 // is `take`: the same region taken out of its incoming gradient again. Plain mode: placed itself.
 Tensor placed_gradient(const char* name, const Tensor& placed, const Tensor& g,
                        std::function<Tensor(const Tensor&)> take);
+
+// Tensor.register_hook: adds hook to t's hooks (its grad_fn's when t is not a leaf) and returns where it went and
+// its id, for remove_grad_hook. A tensor that does not require grad refuses.
+std::pair<std::weak_ptr<GradHooks>, int64_t> register_grad_hook(const Tensor& t, GradHook hook);
+// Takes hook `id` out again; nothing happens when it or its tensor is gone.
+void remove_grad_hook(const std::weak_ptr<GradHooks>& where, int64_t id);
+// Tensor.retain_grad: a non-leaf keeps its gradient in .grad from now on (a leaf does anyway).
+void retain_grad(const Tensor& t);
+bool retains_grad(const Tensor& t);
+// An in-place write made `t` the output of a new node: retain_grad follows it there, its hooks stay with `old`
+// (they see the gradient of the value they were registered on), as in PyTorch.
+void move_retain_grad(const Tensor& t, const std::shared_ptr<Node>& old);
 
 // Nodes alive in this process: the leak tests check that a freed graph gives them all back.
 int64_t live_nodes();

@@ -100,7 +100,80 @@ Tensor placed_gradient(const char* name, const Tensor& placed, const Tensor& g,
   });
 }
 
+std::pair<std::weak_ptr<GradHooks>, int64_t> register_grad_hook(const Tensor& t, GradHook hook) {
+  if (!t.requires_grad())
+    throw std::runtime_error(
+        "register_hook: cannot register a hook on a tensor that doesn't require gradient; set requires_grad=True "
+        "on the leaf, or hook a tensor computed from one");
+  std::shared_ptr<GradHooks>& slot = t.grad_fn() ? t.grad_fn()->hooks : t.impl()->hooks;
+  if (!slot) slot = std::make_shared<GradHooks>();
+  const int64_t id = slot->next_id++;
+  slot->fns.emplace_back(id, std::move(hook));
+  return {slot, id};
+}
+
+void remove_grad_hook(const std::weak_ptr<GradHooks>& where, int64_t id) {
+  std::shared_ptr<GradHooks> hooks = where.lock();
+  if (!hooks) return;
+  auto& fns = hooks->fns;
+  for (auto it = fns.begin(); it != fns.end(); ++it)
+    if (it->first == id) {
+      fns.erase(it);
+      return;
+    }
+}
+
 namespace {
+// Where t's entry in its node's retains list is (end() when t is not retained there).
+std::vector<std::weak_ptr<TensorImpl>>::iterator find_retained(GradHooks& hooks, const TensorImpl* t) {
+  auto& r = hooks.retains;
+  for (auto it = r.begin(); it != r.end(); ++it)
+    if (it->lock().get() == t) return it;
+  return r.end();
+}
+}  // namespace
+
+void retain_grad(const Tensor& t) {
+  if (!t.requires_grad())
+    throw std::runtime_error("retain_grad: can't retain_grad on a tensor that has requires_grad=False");
+  if (t.is_leaf()) return;
+  std::shared_ptr<GradHooks>& slot = t.grad_fn()->hooks;
+  if (!slot) slot = std::make_shared<GradHooks>();
+  if (find_retained(*slot, t.impl()) == slot->retains.end()) slot->retains.push_back(t.impl_ptr());
+}
+
+bool retains_grad(const Tensor& t) {
+  if (t.is_leaf() || !t.grad_fn()->hooks) return false;
+  return find_retained(*t.grad_fn()->hooks, t.impl()) != t.grad_fn()->hooks->retains.end();
+}
+
+void move_retain_grad(const Tensor& t, const std::shared_ptr<Node>& old) {
+  if (!old || !old->hooks || old == t.grad_fn()) return;
+  auto it = find_retained(*old->hooks, t.impl());
+  if (it == old->hooks->retains.end()) return;
+  old->hooks->retains.erase(it);
+  if (t.requires_grad()) retain_grad(t);
+}
+
+namespace {
+
+// The gradient g of a tensor through its hooks, in registration order; a hook that returns a tensor replaces g
+// for the hooks after it.
+Tensor run_hooks(const GradHooks& hooks, Tensor g) {
+  const auto fns = hooks.fns;  // a copy: a hook may remove hooks (its own, through its handle) while they run
+  for (const auto& entry : fns) {
+    Tensor r = entry.second(g);
+    if (!r.defined()) continue;
+    if (r.shape() != g.shape())
+      value_error("register_hook: a hook returned a gradient of shape ", shape_str(r.shape()),
+                  " for a tensor of shape ", shape_str(g.shape()), "; return one of the same shape, or None");
+    if (r.dtype() != g.dtype())
+      type_error("register_hook: a hook returned a ", dtype_name(r.dtype()), " gradient for a ", dtype_name(g.dtype()),
+                 " tensor; return one of the gradient's dtype, or None");
+    g = std::move(r);
+  }
+  return g;
+}
 
 // PyTorch's refusal: the backward would read values an in-place write changed after the forward saved them.
 void check_saved_versions(const Node& n) {
@@ -196,6 +269,17 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
     }
   };
 
+  // A leaf with hooks gets its whole gradient of this backward at once, after the nodes ran, so its hooks are
+  // called once, as PyTorch's; other leaves add each gradient to .grad as it comes.
+  std::unordered_map<TensorImpl*, Tensor> hooked_sum;
+  std::vector<std::shared_ptr<TensorImpl>> hooked_leaves;
+  auto to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
+    if (!leaf->hooks || leaf->hooks->fns.empty()) return add_to_grad(Tensor(leaf), g);
+    auto [it, fresh] = hooked_sum.emplace(leaf.get(), Tensor());
+    if (fresh) hooked_leaves.push_back(leaf);
+    add_into(it->second, to_dtype(g, leaf->dtype));
+  };
+
   NoGradGuard guard(create_graph);
   std::unordered_map<Node*, Tensor> pending;
   std::vector<Node*> root_nodes;
@@ -211,7 +295,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
         it->second = add(it->second, seeds[r]);
       }
     } else if (!capture) {  // a leaf: the gradient is the seed itself
-      add_to_grad(root, seeds[r]);
+      to_leaf(root.impl_ptr(), seeds[r]);
     } else if (auto it = leaf_slot.find(root.impl()); it != leaf_slot.end()) {
       add_into(captured[it->second], to_dtype(seeds[r], root.dtype()));
     }
@@ -270,6 +354,12 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
     ready.pop_back();
     Tensor gout = std::move(pending[n]);
     pending.erase(n);
+    // the hooks of the tensor n made see its gradient before anything uses it (captured or n's backward)
+    if (gout.defined() && n->hooks && (!capture || node_slot.count(n) || leads_to_input[n])) {
+      gout = run_hooks(*n->hooks, std::move(gout));
+      for (const auto& kept : n->hooks->retains)
+        if (std::shared_ptr<TensorImpl> t = kept.lock()) add_to_grad(Tensor(t), gout);
+    }
     if (capture && gout.defined())
       if (auto it = node_slot.find(n); it != node_slot.end()) add_into(captured[it->second], gout);
     if (!gout.defined() || (capture && !leads_to_input[n])) {  // nothing to do here: just unlock what it feeds
@@ -313,7 +403,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
         if (--deps[next] == 0) ready.push_back(next);
       } else if (e.leaf && gi.defined()) {
         if (!capture) {
-          add_to_grad(Tensor(e.leaf), gi);
+          to_leaf(e.leaf, gi);
         } else if (auto it = leaf_slot.find(e.leaf.get()); it != leaf_slot.end()) {
           add_into(captured[it->second], to_dtype(gi, e.leaf->dtype));
         }
@@ -321,8 +411,12 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
     }
   }
 
+  for (const auto& leaf : hooked_leaves) add_to_grad(Tensor(leaf), run_hooks(*leaf->hooks, hooked_sum[leaf.get()]));
   std::vector<Tensor> out;
   if (!capture) return out;
+  for (size_t k = 0; k < targets.size(); ++k)  // a non-leaf input's hooks ran at its node
+    if (captured[k].defined() && targets[k].is_leaf() && targets[k].impl()->hooks)
+      captured[k] = run_hooks(*targets[k].impl()->hooks, captured[k]);
   if (accumulate)
     for (size_t k = 0; k < targets.size(); ++k)
       if (captured[k].defined()) add_to_grad(targets[k], captured[k]);

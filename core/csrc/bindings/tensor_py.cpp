@@ -282,8 +282,10 @@ void bind_tensor(py::module_& m) {
               throw std::runtime_error("a leaf tensor that requires grad cannot be written in place");
             if (from.requires_grad() && from.is_leaf())
               value_error("_take_history: the new history must come from an op, not a leaf");
+            std::shared_ptr<Node> old = t.grad_fn();
             t.impl()->grad_fn = from.grad_fn();
             t.impl()->requires_grad = from.requires_grad();
+            move_retain_grad(t, old);
           },
           "Internal: t takes from's place in the autograd graph after an in-place write of from's values.")
       .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
@@ -305,6 +307,28 @@ void bind_tensor(py::module_& m) {
                                return t.grad_fn() ? py::cast(t.grad_fn()->name) : py::none();
                              })
       .def_property_readonly("is_leaf", &Tensor::is_leaf)
+      .def(
+          "_register_hook",
+          [](const Tensor& t, py::function fn) {
+            std::shared_ptr<void> held = hold_py(std::move(fn));
+            // the engine calls hooks with the GIL released: take it for the Python call
+            GradHook hook = [held](const Tensor& g) -> Tensor {
+              py::gil_scoped_acquire gil;
+              py::object r = (*static_cast<py::object*>(held.get()))(g);
+              if (r.is_none()) return Tensor();
+              if (!py::isinstance<Tensor>(r))
+                type_error("register_hook: a hook must return a Tensor or None, got ",
+                           std::string(py::str(py::type::of(r).attr("__name__"))));
+              return r.cast<Tensor>();
+            };
+            auto [where, id] = register_grad_hook(t, std::move(hook));
+            return py::make_tuple(py::cpp_function([where = where, id = id] { remove_grad_hook(where, id); }), id);
+          },
+          "Internal (Tensor.register_hook): adds the hook; returns (remove, id).")
+      .def("retain_grad", &retain_grad,
+           "Keeps this non-leaf's gradient in .grad on backward, as PyTorch's (a leaf keeps it anyway).")
+      .def_property_readonly("retains_grad", &retains_grad,
+                             "True for a non-leaf after retain_grad(); a leaf's is False, as in PyTorch.")
       .def("item", &item)
       .def(
           "numpy", [](const Tensor& t, bool force) { return to_numpy(force ? detach(t) : t); },

@@ -28,6 +28,7 @@ struct Storage {
 
 struct Node;
 struct TensorImpl;
+struct GradHooks;
 
 class Tensor {
  public:
@@ -72,6 +73,7 @@ struct TensorImpl {
   bool wrapped_number = false;  // a Python scalar: lowest priority in type promotion
   Tensor grad;
   std::shared_ptr<Node> grad_fn;
+  std::shared_ptr<GradHooks> hooks;  // a leaf's register_hook hooks (a non-leaf's live on its grad_fn)
 };
 
 int64_t numel_of(const Shape& shape);
