@@ -64,16 +64,21 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+# A registry error's status is that of the nearest class in its MRO named here, so a subclass inherits its parent's;
+# whatever else the registry refuses (a name, an ambiguous prefix, a NaN) is the caller's mistake: 400.
 _STATUS_OF = {
-    registry_errors.InvalidName: 400,
-    registry_errors.AmbiguousReference: 400,
+    registry_errors.RegistryError: 400,
     registry_errors.NotFound: 404,
     registry_errors.SchemaOutOfDate: 503,
     registry_errors.DatabaseUnavailable: 503,
     registry_errors.NotWritable: 503,
-    registry_errors.ReadOnlyRegistry: 503,
     registry_errors.BlobCorrupt: 500,
 }
+
+
+def _status_of(exc: registry_errors.RegistryError) -> int:
+    """The HTTP status answering a registry error (ReadOnlyRegistry is a NotWritable: 503)."""
+    return next(_STATUS_OF[kind] for kind in type(exc).__mro__ if kind in _STATUS_OF)
 
 
 # 503s that asking again will not cure (a full or read-only store, a schema to upgrade): the body says so, and the
@@ -275,7 +280,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @app.exception_handler(registry_errors.RegistryError)
     async def _registry_error(request: Request, exc: registry_errors.RegistryError) -> JSONResponse:
-        return _error(_STATUS_OF.get(type(exc), 400), str(exc), retry=not isinstance(exc, _LASTING))
+        return _error(_status_of(exc), str(exc), retry=not isinstance(exc, _LASTING))
 
     @app.exception_handler(HubError)
     async def _hub_error(request: Request, exc: HubError) -> JSONResponse:
