@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -11,9 +11,11 @@ from hub.access import blob_store, database
 from hub.errors import HubError, user_errors
 from hub.records import GcReport
 from registry.blobstore import BlobStore
+from registry.db import Database
 from registry.schema import VersionFile
 
 DEFAULT_GRACE_HOURS = 24.0
+GC_BATCH = 500  # blobs removed per write transaction: what a publish waiting on a gc waits for at most
 GC_LOCK_ID = 7_100_422  # PostgreSQL advisory lock key: gc's collection and a publish's commit exclude each other
 
 
@@ -36,7 +38,8 @@ def check_blobs_present(session: Session, store: BlobStore, files: Iterable[tupl
 
 
 @user_errors
-def gc(*, older_than_hours: float = DEFAULT_GRACE_HOURS, dry_run: bool = False) -> GcReport:
+def gc(*, older_than_hours: float = DEFAULT_GRACE_HOURS, dry_run: bool = False, batch_size: int = GC_BATCH,
+       on_batch: Callable[[int], None] | None = None) -> GcReport:
     """Remove the blobs no version references that were neither written nor wanted by a publish for
     `older_than_hours`, and temp files of writers that died; with dry_run, only report them.
 
@@ -46,6 +49,9 @@ def gc(*, older_than_hours: float = DEFAULT_GRACE_HOURS, dry_run: bool = False) 
     (`BlobStore.mark_wanted`). A publish that commits after its blob was collected is refused with the blob
     named (`check_blobs_present`), and succeeds when run again.
 
+    Blobs are removed `batch_size` at a time, each batch in a write transaction of its own, so a publish waits for
+    one batch at most; `on_batch` is called with the number of blobs removed so far after each one commits.
+
     >>> report = hub.gc(older_than_hours=0, dry_run=True)
     >>> report.removed, report.kept_recent
     ((), 0)
@@ -53,32 +59,64 @@ def gc(*, older_than_hours: float = DEFAULT_GRACE_HOURS, dry_run: bool = False) 
     if isinstance(older_than_hours, bool) or not isinstance(older_than_hours, (int, float)) or \
             not older_than_hours >= 0:
         raise HubError(f"gc: older_than_hours must be a number >= 0, got {older_than_hours!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise HubError(f"gc: batch_size must be a whole number >= 1, got {batch_size!r}")
     store = blob_store()
+    db = database()
+    if not dry_run:  # a dry run deletes nothing, so it reads (and works on a registry this process can only read)
+        db.require_writable()
     cutoff = time.time() - older_than_hours * 3600.0
-    removed, kept = [], 0
-    # one write transaction holding the collection lock from reading the references to the last deletion: a
-    # publish commits either before (its blobs are referenced) or after (it finds a removed blob and is refused).
-    # A dry run deletes nothing, so it reads (and works on a registry this process can only read).
-    with database().read() if dry_run else database().write() as session:
-        if not dry_run:
-            collection_lock(session)
+    with db.read() as session:
         referenced = set(session.scalars(select(VersionFile.blob_sha256).distinct()))
-        for sha in store.stored():
-            if sha in referenced:
-                continue
-            try:
-                recent = store.last_wanted(sha) > cutoff
-                size = store.path(sha).stat().st_size
-            except FileNotFoundError:  # removed meanwhile by another collector
-                continue
-            if recent:
-                kept += 1
-                continue
-            if not dry_run:
-                size = store.remove(sha)
-            removed.append((sha, size))
+    candidates = [sha for sha in store.stored() if sha not in referenced]
+    removed: list[tuple[str, int]] = []
+    if dry_run:
+        kept = _collect(store, candidates, cutoff, removed, delete=False)
+    else:
+        kept = _collect_in_batches(db, store, candidates, cutoff, removed, batch_size, on_batch)
     stale = store.stale_temp_files()
     if not dry_run:
         for path in stale:
             path.unlink(missing_ok=True)
     return GcReport(tuple(removed), kept, len(stale), dry_run)
+
+
+def _collect_in_batches(db: Database, store: BlobStore, candidates: list[str], cutoff: float,
+                        removed: list[tuple[str, int]], batch_size: int,
+                        on_batch: Callable[[int], None] | None) -> int:
+    """_collect over the candidates batch_size at a time, each batch in a write transaction of its own."""
+    kept = 0
+    for first in range(0, len(candidates), batch_size):
+        batch = candidates[first:first + batch_size]
+        # The write transaction holds the collection lock from re-reading the batch's references to its last
+        # deletion: a publish commits either before (its blobs are referenced now, and kept) or after (it finds a
+        # removed blob and is refused). A version made since the candidates were listed keeps its blobs.
+        with db.write() as session:
+            collection_lock(session)
+            now_referenced = set(session.scalars(select(VersionFile.blob_sha256)
+                                                 .where(VersionFile.blob_sha256.in_(batch)).distinct()))
+            kept += _collect(store, [sha for sha in batch if sha not in now_referenced], cutoff, removed,
+                             delete=True)
+        if on_batch:
+            on_batch(len(removed))
+    return kept
+
+
+def _collect(store: BlobStore, unreferenced: list[str], cutoff: float, removed: list[tuple[str, int]], *,
+             delete: bool) -> int:
+    """Remove (with delete) the blobs not written or wanted since cutoff, appending (sha256, size) to removed;
+    returns how many were kept as too recent."""
+    kept = 0
+    for sha in unreferenced:
+        try:
+            recent = store.last_wanted(sha) > cutoff
+            size = store.path(sha).stat().st_size
+        except FileNotFoundError:  # removed meanwhile by another collector
+            continue
+        if recent:
+            kept += 1
+            continue
+        if delete:
+            size = store.remove(sha)
+        removed.append((sha, size))
+    return kept

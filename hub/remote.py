@@ -5,8 +5,8 @@ requests.Session (timeouts, retries with exponential backoff, Retry-After honour
 the cache:
 
 - a download is streamed into $ZOOHUB_HOME/downloads/<sha256>.partial and resumed with `Range` after a
-  dropped connection or a server restart; the whole file is hashed, and only a file whose sha256 is the one
-  the manifest names enters the blob store (a damaged download is deleted, nothing is cached);
+  dropped connection, a server restart or a full disk; the whole file is hashed, and only a file whose sha256
+  is the one the manifest names enters the blob store (a damaged download is deleted, nothing is cached);
 - every resolved reference is remembered under $ZOOHUB_HOME/remote/, so when the server cannot be reached a
   version whose blobs are cached still loads, with a one-line warning on stderr.
 
@@ -213,9 +213,15 @@ class RemoteClient:
                         partial.unlink(missing_ok=True)
                     finally:
                         fcntl.flock(out.fileno(), fcntl.LOCK_UN)
-        except NotWritable:
-            discard(partial)  # kept, it would only hold on to the space that ran out; a new pull starts over
-            raise
+        except NotWritable as exc:
+            kept = partial.stat().st_size if partial.is_file() else 0
+            if not kept:
+                discard(partial)
+                raise
+            # the bytes so far are a prefix of the blob (the hash checks the whole at the end): the next pull resumes
+            where = "it" if exc.path == str(partial) else str(partial)
+            raise NotWritable(exc.path, f"{exc.reason}; the {kept} bytes downloaded so far stay in {where} for the "
+                                        f"next pull to resume from (delete it to free them)") from None
 
     def _fetch(self, sha256: str, size: int, out, partial: Path, progress: bool | None) -> None:
         have = partial.stat().st_size

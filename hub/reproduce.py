@@ -32,6 +32,7 @@ from hub.loading import ready_version
 from registry.db import zoohub_home
 from registry.evaluations import add_claim, check_tolerance, decide, record_eval_run, record_reproduction, \
     upsert_benchmark, upsert_paper
+from registry.names import one_line
 from registry.schema import Claim as ClaimRow
 from registry.versions import get_model, resolve_version
 
@@ -306,15 +307,17 @@ def reproduce(ref: str, benchmark: str | None = None, *, settings: dict | None =
 
 
 def _failure_reason(details: dict) -> str:
-    return f"the benchmark did not finish: {details.get('error', 'unknown error')}"
+    """The error a benchmark raised, on the one line a verdict's reason keeps."""
+    return one_line(f"the benchmark did not finish: {details.get('error', 'unknown error')}")
 
 
 def _with_hint(reason: str, verdict: str, details: dict) -> str:
-    """A not-reproduced reason names the worst item when the benchmark reports one."""
+    """A not-reproduced reason names the worst item when the benchmark reports one (on one line: a transcript may
+    hold any character)."""
     worst = details.get("worst") or details.get("clips_with_errors") or details.get("differing")
     if verdict != "not_reproduced" or not worst:
         return reason
-    return f"{reason}; worst: {json.dumps(worst[0], ensure_ascii=False)[:200]}"
+    return one_line(f"{reason}; worst: {json.dumps(worst[0], ensure_ascii=False)[:200]}")
 
 
 def _unrunnable(db, info, pairs, env) -> Iterable[ClaimResult]:

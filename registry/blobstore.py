@@ -6,8 +6,9 @@ Layout under the root (`$ZOOHUB_HOME/blobs`):
     checked/abcdef…     the stat of the blob when it last hashed correctly (see `check`)
     wanted/abcdef…      touched when a publish found the blob already stored (see `mark_wanted`)
 
-Writes go to a unique temp file in tmp/, hashed while copied, fsynced, checked against the expected hash,
-then renamed over the final name, so a reader sees a whole blob or none, and correctness needs no lock.
+Writes go to a unique temp file in tmp/, hashed while written, fsynced, checked against the expected hash,
+then renamed over the final name, so a reader sees a whole blob or none, and correctness needs no lock. One
+`BlobReceiver` does this for every writer: a file copied in (`put_file`) and a server's upload fed by chunks.
 
 Loads must catch a blob changed after it was stored without re-hashing gigabytes on every load. `check`
 trusts a blob only if its current (size, mtime_ns, ctime_ns, inode) equals the stat recorded when it last
@@ -88,32 +89,19 @@ class BlobStore:
         A store that cannot be written (disk full, read-only, no permission) raises NotWritable naming the file;
         the temp file is removed and the store is as it was.
         """
-        tmp = self.root / "tmp" / f"{uuid.uuid4().hex}.partial"
-        try:
-            with writing(tmp):
-                return self._put(stream, tmp, expected_sha256, progress)
-        finally:
-            discard(tmp)
-
-    def _put(self, stream: BinaryIO, tmp: Path, expected_sha256: str | None, progress: Progress | None) -> StoredBlob:
-        digest = hashlib.sha256()
-        size = 0
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "xb") as out:
+        with self.receive() as blob:
             while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
+                blob.write(chunk)
                 if progress:
                     progress(len(chunk))
-                pause_point("blob-write")
-            out.flush()
-            os.fsync(out.fileno())
-        sha256 = digest.hexdigest()
-        if expected_sha256 is not None and sha256 != expected_sha256:
-            raise BlobCorrupt(expected_sha256, f"content hashes to sha256:{sha256}, expected "
-                                               f"sha256:{expected_sha256}: the source changed while it was read "
-                                               f"or is not the file it claims to be", actual=sha256)
+            return blob.commit(expected_sha256)
+
+    def receive(self, prefix: str = "") -> BlobReceiver:
+        """A blob to write chunk by chunk into a unique temp file `tmp/<prefix><hex>.partial` (see BlobReceiver)."""
+        return BlobReceiver(self, self.root / "tmp" / f"{prefix}{uuid.uuid4().hex}.partial")
+
+    def _place(self, tmp: Path, sha256: str, size: int) -> StoredBlob:
+        """Move a whole, fsynced temp file that hashes to sha256 to its place, unless an intact copy is there."""
         final = self.path(sha256)
         if final.exists() and self._intact(sha256, size):
             tmp.unlink()
@@ -216,6 +204,68 @@ class BlobStore:
             return []
         return sorted(p.name for sub in base.iterdir() if sub.is_dir() for p in sub.iterdir()
                       if _SHA256.fullmatch(p.name))
+
+
+class BlobReceiver:
+    """A blob arriving in chunks: each is hashed and written to the temp file; `commit` fsyncs it, checks the hash
+    and renames it into the store. Leaving the block without a commit (an error, a refused upload) removes the temp
+    file. Writing where the store cannot (disk full, read-only, no permission) raises NotWritable naming the file.
+
+    >>> with store.receive() as blob:
+    ...     for chunk in chunks:
+    ...         blob.write(chunk)
+    ...     stored = blob.commit(expected_sha256)
+    """
+
+    def __init__(self, store: BlobStore, tmp: Path) -> None:
+        self.store = store
+        self.tmp = tmp
+        self.size = 0
+        self._digest = hashlib.sha256()
+        self._out: BinaryIO | None = None
+
+    def __enter__(self) -> BlobReceiver:
+        with writing(self.tmp):
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
+            self._out = open(self.tmp, "xb")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self._out is not None:
+                self._out.close()
+        except OSError:
+            pass  # the buffered tail could not be flushed: the file is being removed anyway
+        finally:
+            discard(self.tmp)
+
+    @property
+    def sha256(self) -> str:
+        """The sha256 of the bytes written so far."""
+        return self._digest.hexdigest()
+
+    def write(self, chunk: bytes) -> None:
+        """Append a chunk to the temp file and to the hash."""
+        with writing(self.tmp):
+            self._out.write(chunk)
+        self._digest.update(chunk)
+        self.size += len(chunk)
+        pause_point("blob-write")
+
+    def commit(self, expected_sha256: str | None = None) -> StoredBlob:
+        """Store the bytes written: BlobCorrupt if they do not hash to expected_sha256; an intact copy already stored
+        is kept (and marked wanted), a damaged one is replaced."""
+        sha256 = self.sha256
+        with writing(self.tmp):
+            out, self._out = self._out, None
+            with out:
+                out.flush()
+                os.fsync(out.fileno())
+            if expected_sha256 is not None and sha256 != expected_sha256:
+                raise BlobCorrupt(expected_sha256, f"content hashes to sha256:{sha256}, expected "
+                                                   f"sha256:{expected_sha256}: the source changed while it was read "
+                                                   f"or is not the file it claims to be", actual=sha256)
+            return self.store._place(self.tmp, sha256, self.size)
 
 
 def discard(path: Path) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from registry.errors import ArgumentTypeError, InvalidArgument
+from registry.names import check_line
 from registry.schema import RUN_STATUSES, Benchmark, Claim, EvalRun, Model, ModelVersion, Paper, Reproduction
 
 
@@ -80,11 +81,15 @@ def upsert_benchmark(session: Session, *, task: str, dataset: str, metric: str, 
 
 def add_claim(session: Session, model: Model, benchmark: Benchmark, value: float, *, source: str,
               paper: Paper | None = None, location: str = "", runnable: bool = True, reason: str = "") -> Claim:
-    """The claim of `source` for (model, benchmark), created or updated to these values."""
+    """The claim of `source` for (model, benchmark), created or updated to these values; source, location and reason
+    are one line each (shown in a row of the verdict table)."""
     if not source:
         raise ValueError("a claim needs a source: the paper and table, or the reference implementation and settings")
+    check_line("claim source", source)
     if not runnable and not reason:
         raise ValueError(f"claim {source!r}: say why it cannot be run here (reason=...)")
+    check_line(f"location of the claim {source!r}", location)
+    check_line(f"reason of the claim {source!r}", reason)
     value = finite_number(f"the claim {source!r} for {model.full_name} on {benchmark.dataset}:{benchmark.metric}: "
                           f"value", value)
     key = dict(model_id=model.id, benchmark_id=benchmark.id, source=source)
@@ -143,7 +148,8 @@ def decide(measured: float | None, claimed: float, abs_tol: float, rel_tol: floa
 
 def record_reproduction(session: Session, claim: Claim, eval_run: EvalRun | None, abs_tol: float, rel_tol: float,
                         reason: str = "") -> Reproduction:
-    """Compare a claim with a run (None: the claim could not be run) and store the verdict."""
+    """Compare a claim with a run (None: the claim could not be run) and store the verdict; the reason is one line."""
+    check_line("reason of the verdict", reason)
     if eval_run is None:
         raise ValueError("record_reproduction needs the eval run it judges; record a failed run for one that "
                          "could not finish")

@@ -88,6 +88,17 @@ def check_line(label: str, text: str, max_length: int | None = None) -> str:
     return text
 
 
+def one_line(text: str) -> str:
+    """text as check_line accepts it: every run of control characters, line breaks and spaces around them becomes one
+    space (a benchmark's error message, kept where a reason goes).
+
+    >>> one_line("ValueError: bad row\n  at row 3\x1b[0m")
+    'ValueError: bad row at row 3 [0m'
+    """
+    words = "".join(" " if unicodedata.category(char) in _NOT_ON_ONE_LINE else char for char in text).split()
+    return " ".join(words)
+
+
 def check_manifest_prefix(prefix: str) -> str:
     """Check the start of a manifest's sha256 as a reference gives it (`1a2b3c` in `speech/base@sha256:1a2b3c`) and
     return it in lower case: hex digits, at most the 64 of a whole sha256."""

@@ -16,13 +16,11 @@ with read_needs_token. Every error is JSON: {"error": "...", "status": N}.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import os
 import socket
 import threading
-import uuid
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -45,8 +43,7 @@ from hub.server.settings import ServerSettings
 from hub.server.wire import to_wire
 from registry import errors as registry_errors
 from registry.aliases import alias_history, set_alias
-from registry.blobstore import CHUNK, BlobStore, discard
-from registry.errors import writing
+from registry.blobstore import CHUNK, BlobStore, StoredBlob
 from registry.names import check_alias, check_file_path, split_model_name
 from registry.tokens import token_owner
 from registry.versions import FileEntry, aliases_of, list_models, publish_version, require_model, resolve_version
@@ -64,16 +61,21 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+# A registry error's status is that of the nearest class in its MRO named here, so a subclass inherits its parent's;
+# whatever else the registry refuses (a name, an ambiguous prefix, a NaN) is the caller's mistake: 400.
 _STATUS_OF = {
-    registry_errors.InvalidName: 400,
-    registry_errors.AmbiguousReference: 400,
+    registry_errors.RegistryError: 400,
     registry_errors.NotFound: 404,
     registry_errors.SchemaOutOfDate: 503,
     registry_errors.DatabaseUnavailable: 503,
     registry_errors.NotWritable: 503,
-    registry_errors.ReadOnlyRegistry: 503,
     registry_errors.BlobCorrupt: 500,
 }
+
+
+def _status_of(exc: registry_errors.RegistryError) -> int:
+    """The HTTP status answering a registry error (ReadOnlyRegistry is a NotWritable: 503)."""
+    return next(_STATUS_OF[kind] for kind in type(exc).__mro__ if kind in _STATUS_OF)
 
 
 # 503s that asking again will not cure (a full or read-only store, a schema to upgrade): the body says so, and the
@@ -212,30 +214,20 @@ def check_manifest(store: BlobStore, request: PublishRequest) -> tuple[list[File
     return entries, json.dumps(config, sort_keys=True), card
 
 
-async def _receive_upload(request: Request, store: BlobStore, sha256: str, limit: int) -> Path:
-    """Stream the request body into a unique temp file, refusing more than `limit` bytes (413) or other content."""
+async def _receive_upload(request: Request, store: BlobStore, sha256: str, limit: int) -> StoredBlob:
+    """Stream the request body into the store, refusing more than `limit` bytes (413) or other content (400)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"the upload is {int(declared)} bytes, over this server's limit of {limit} bytes")
-    tmp = store.root / "tmp" / f"upload-{uuid.uuid4().hex}.partial"
-    digest, size = hashlib.sha256(), 0
-    try:
-        with writing(tmp):  # a full or read-only store: 503 naming the file
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "xb") as out:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > limit:
-                        raise ApiError(413, f"the upload is over this server's limit of {limit} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
-        if digest.hexdigest() != sha256:
-            raise ApiError(400, f"the uploaded bytes hash to sha256:{digest.hexdigest()}, not to the "
+    with store.receive(prefix="upload-") as blob:  # a full or read-only store: 503 naming the file
+        async for chunk in request.stream():
+            if blob.size + len(chunk) > limit:
+                raise ApiError(413, f"the upload is over this server's limit of {limit} bytes")
+            blob.write(chunk)
+        if blob.sha256 != sha256:
+            raise ApiError(400, f"the uploaded bytes hash to sha256:{blob.sha256}, not to the "
                                 f"sha256:{sha256} the URL names: the upload was damaged or is another file")
-        return tmp
-    except BaseException:
-        discard(tmp)
-        raise
+        return await run_in_threadpool(blob.commit, sha256)
 
 
 def _file_chunks(path: Path, first: int, length: int):
@@ -275,7 +267,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @app.exception_handler(registry_errors.RegistryError)
     async def _registry_error(request: Request, exc: registry_errors.RegistryError) -> JSONResponse:
-        return _error(_STATUS_OF.get(type(exc), 400), str(exc), retry=not isinstance(exc, _LASTING))
+        return _error(_status_of(exc), str(exc), retry=not isinstance(exc, _LASTING))
 
     @app.exception_handler(HubError)
     async def _hub_error(request: Request, exc: HubError) -> JSONResponse:
@@ -369,11 +361,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         """Upload a blob; the body must hash to the URL's sha256. Uploading a blob the server has is harmless."""
         store = blob_store()
         _check_sha256(sha256)
-        tmp = await _receive_upload(request, store, sha256, settings.max_upload_bytes)
-        try:
-            blob = await run_in_threadpool(store.put_file, tmp, sha256)
-        finally:
-            discard(tmp)
+        blob = await _receive_upload(request, store, sha256, settings.max_upload_bytes)
         return {"sha256": blob.sha256, "size": blob.size}
 
     @app.post("/api/versions")

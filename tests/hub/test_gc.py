@@ -1,16 +1,21 @@
 """hub.gc / `zoohub gc`: blobs no version references go after a grace period; referenced, recent and re-wanted
 blobs stay; the registry still loads and verifies afterwards."""
 import os
+import sqlite3
 import time
 
+import psycopg
 import pytest
 
 import hub
 import tests.hub.tiny_model  # noqa: F401  (registers the test architecture in this process)
 from hub.cli import main
 from hub.errors import HubError
+from hub.garbage import GC_LOCK_ID, check_blobs_present
+from registry import db
 from registry.blobstore import BlobStore
 from registry.db import zoohub_home
+from registry.versions import FileEntry, publish_version
 from tests.hub.tiny_model import write_folder
 
 DAY = 86400.0
@@ -80,6 +85,12 @@ def test_gc_rejects_a_negative_grace_period():
         hub.gc(older_than_hours=float("nan"))
 
 
+@pytest.mark.parametrize("batch_size", [0, -3, 2.5, True, "10"])
+def test_gc_rejects_a_batch_size_that_is_not_a_whole_number_of_at_least_one(batch_size):
+    with pytest.raises(HubError, match=rf"^gc: batch_size must be a whole number >= 1, got {batch_size!r}$"):
+        hub.gc(batch_size=batch_size)
+
+
 def test_zoohub_gc_command(tmp_path, capsys):
     store = BlobStore(zoohub_home() / "blobs")
     sha = _orphan(store, tmp_path, b"x" * 3000, 2 * DAY)
@@ -91,3 +102,59 @@ def test_zoohub_gc_command(tmp_path, capsys):
     assert "removed 1 unreferenced blobs" in capsys.readouterr().out and not store.path(sha).exists()
     assert main(["gc", "--older-than", "-2"]) == 1
     assert "older_than_hours must be a number >= 0" in capsys.readouterr().err
+
+
+def test_gc_in_small_batches_removes_every_old_unreferenced_blob_and_keeps_the_referenced(tmp_path):
+    hub.publish(write_folder(tmp_path / "m", seed=2), "test/gc", progress=False)
+    store = BlobStore(zoohub_home() / "blobs")
+    referenced = set(store.stored())
+    for sha in referenced:
+        os.utime(store.path(sha), (time.time() - 3 * DAY,) * 2)
+    orphans = {_orphan(store, tmp_path, f"upload {i} of a publish that never committed".encode(), 2 * DAY)
+               for i in range(25)}
+    removed_so_far = []
+    report = hub.gc(batch_size=4, on_batch=removed_so_far.append)
+    assert {sha for sha, _ in report.removed} == orphans and len(report.removed) == 25
+    assert removed_so_far == [4, 8, 12, 16, 20, 24, 25]  # one commit per batch
+    assert set(store.stored()) == referenced and hub.verify().ok
+
+
+def _writer_can_commit(registry_url: str) -> bool:
+    """Whether another connection can take the write lock a publish takes at once, without waiting for it."""
+    if registry_url.startswith("sqlite"):
+        conn = sqlite3.connect(registry_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # "database is locked" at once while another writer holds it
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            conn.close()
+    with psycopg.connect(registry_url.replace("postgresql+psycopg", "postgresql")) as conn:
+        return conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (GC_LOCK_ID,)).fetchone()[0]
+
+
+def test_a_publish_commits_between_gc_batches_and_the_blob_it_references_is_kept(registry_url, tmp_path):
+    store = BlobStore(zoohub_home() / "blobs")
+    orphans = sorted(_orphan(store, tmp_path, f"orphan {i}".encode(), 2 * DAY) for i in range(6))
+    late = orphans[-1]  # in gc's last batch: listed as garbage before the publish below references it
+    between_batches = []
+
+    def publish_during_gc(removed: int) -> None:
+        if between_batches:
+            return
+        between_batches.append((removed, store.path(late).is_file(), _writer_can_commit(registry_url)))
+        other = db.Database(registry_url)  # another process's publish: its own connection, as `zoohub serve`'s
+        try:
+            with other.write() as session:
+                files = [FileEntry("weights.bin", late, store.path(late).stat().st_size)]
+                check_blobs_present(session, store, [("weights.bin", late)])
+                publish_version(session, "test/late", files, config_json="{}")
+        finally:
+            other.dispose()
+
+    report = hub.gc(batch_size=2, on_batch=publish_during_gc)
+    assert between_batches == [(2, True, True)]
+    assert {sha for sha, _ in report.removed} == set(orphans[:-1])
+    assert store.stored() == [late] and hub.verify().ok

@@ -134,3 +134,20 @@ def test_a_read_only_store_refuses_a_write_in_one_error_and_still_checks_what_it
         # a check re-hashes and would record the stat: the record is skipped, the answer is the same
         assert store.check(kept.sha256, kept.size, trust_record=False) is None
     assert store.stored() == [kept.sha256] and list((store.root / "tmp").iterdir()) == []
+
+
+def test_a_blob_received_in_chunks_is_stored_on_commit_and_its_temp_file_removed_without_one(store):
+    chunks = [os.urandom(1000) for _ in range(5)]
+    with store.receive(prefix="upload-") as blob:
+        for chunk in chunks:
+            blob.write(chunk)
+        assert [p.name.startswith("upload-") for p in (store.root / "tmp").iterdir()] == [True]
+        stored = blob.commit(hashlib.sha256(b"".join(chunks)).hexdigest())
+    assert store.path(stored.sha256).read_bytes() == b"".join(chunks) and stored.size == 5000
+    with pytest.raises(ValueError, match="refused"), store.receive() as blob:  # an upload refused half way
+        blob.write(b"half")
+        raise ValueError("refused")
+    with pytest.raises(BlobCorrupt, match="expected sha256:" + "0" * 64), store.receive() as blob:
+        blob.write(b"other bytes")
+        blob.commit("0" * 64)
+    assert store.stored() == [stored.sha256] and list((store.root / "tmp").iterdir()) == []

@@ -1,13 +1,16 @@
 """What reproduce records: papers, benchmarks, claims, eval runs with their environment, verdicts."""
 import json
+import re
 from datetime import datetime, timezone
 
 import pytest
+from sqlalchemy import select
 
 from registry import db
-from registry.errors import ArgumentTypeError, InvalidArgument
+from registry.errors import ArgumentTypeError, InvalidArgument, InvalidName
 from registry.evaluations import (add_claim, claims_of, decide, latest_verdicts, record_eval_run,
                                   record_reproduction, upsert_benchmark, upsert_paper)
+from registry.schema import Reproduction
 from registry.versions import FileEntry, get_model, publish_version
 
 NOW = datetime(2026, 11, 30, tzinfo=timezone.utc)
@@ -127,3 +130,29 @@ def test_decide_refuses_a_nan_or_infinite_tolerance_or_claim_naming_the_argument
     # a NaN tolerance judged every claim not reproduced, an infinite one reproduced anything
     with pytest.raises(error, match=f"^{message}$"):
         decide(*args)
+
+
+@pytest.mark.parametrize("field, value, label", [
+    ("source", "paper\nTable 2", "claim source"), ("source", "\x1b[31mpaper", "claim source"),
+    ("reason", "data\tnot offline", "reason of the claim 'paper'"),
+    ("location", "Table\u20282", "location of the claim 'paper'"),
+])
+def test_a_claim_with_a_control_character_in_its_free_text_is_refused_and_nothing_is_stored(database, field, value,
+                                                                                           label):
+    fields = {"source": "paper", "runnable": False, "reason": "data not offline", field: value}
+    with pytest.raises(InvalidName, match=f"^invalid {re.escape(label)}: it has the control character U\\+"):
+        with database.write() as session:
+            add_claim(session, get_model(session, "text/m"), _bench(session), 1.0, **fields)
+    with database.read() as session:
+        assert claims_of(session, get_model(session, "text/m")) == []
+
+
+@pytest.mark.parametrize("reason", ["first\nsecond", "del\x7f", "c1\x85", "nul\x00"])
+def test_a_verdict_reason_with_a_control_character_is_refused_and_nothing_is_stored(database, reason):
+    with pytest.raises(InvalidName, match=r"^invalid reason of the verdict: it has the control character U\+"):
+        with database.write() as session:
+            bench = _bench(session)
+            claim = add_claim(session, get_model(session, "text/m"), bench, 1.0, source="reference run")
+            record_reproduction(session, claim, _run(session, bench, 0.9), abs_tol=0.01, rel_tol=0.0, reason=reason)
+    with database.read() as session:
+        assert session.scalar(select(Reproduction)) is None

@@ -144,3 +144,19 @@ def test_a_nan_or_infinite_claim_or_tolerance_is_one_line_and_nothing_is_measure
     assert err == f"zoohub reproduce: error: {message}\n"
     with database().read() as session:
         assert session.scalars(select(EvalRun)).all() == [] and session.scalars(select(Reproduction)).all() == []
+
+
+def test_a_benchmark_failing_with_a_message_over_several_lines_is_recorded_with_a_one_line_reason(lookup,
+                                                                                                   monkeypatch):
+    from dataclasses import replace
+
+    def fails(model, data, settings):
+        raise ValueError("row 2 differs\n  expected 0.7\x1b[0m\r\n  got 0.95")
+    monkeypatch.setitem(BENCHMARKS, "lookup-exact", replace(BENCHMARKS["lookup-exact"], runner=fails))
+    report = hub.reproduce(lookup.NAME)
+    failed = [r for r in report.results if r.runnable]
+    assert [r.verdict for r in failed] == ["inconclusive"] * 3
+    one_line = "the benchmark did not finish: ValueError: row 2 differs expected 0.7 [0m got 0.95"
+    assert {r.reason for r in failed} == {one_line}
+    with database().read() as session:
+        assert one_line in {r.reason for r in session.scalars(select(Reproduction))}

@@ -309,6 +309,19 @@ def test_an_upload_onto_a_full_disk_is_503_naming_the_file_and_leaves_no_temp_fi
         server.stop()
 
 
+def test_an_upload_that_fits_the_store_once_is_stored_without_a_second_copy(make_server, server_home, write_token):
+    # the upload went to a temp file that was then copied through another: a blob over half the free space was a 503
+    data = bytes(range(256)) * 160
+    with small_disk(server_home / "blobs", 64 * 1024) as blobs:
+        server = make_server("--rate", "0")
+        response = upload(server, data, write_token)
+        assert response.status_code == 201, response.text
+        assert response.json() == {"sha256": sha256(data), "size": len(data)}
+        assert requests.get(f"{server.url}/api/blobs/{sha256(data)}", timeout=10).content == data
+        assert list((blobs / "tmp").iterdir()) == []
+        server.stop()
+
+
 def test_an_upload_to_a_read_only_store_is_503_and_the_store_still_serves(server, write_token):
     kept = b"stored before the store became read-only"
     assert upload(server, kept, write_token).status_code == 201

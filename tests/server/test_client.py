@@ -1,6 +1,8 @@
 """hub.load/pull/list/info/publish/promote with ZOOHUB_REMOTE set, against a real server process."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -98,20 +100,32 @@ def test_retry_settings_that_are_not_numbers_are_refused(monkeypatch, name, valu
         hub.list()
 
 
-def test_a_download_onto_a_full_disk_is_one_line_and_leaves_no_partial_file(remote, tmp_path, capsys):
+def test_a_download_onto_a_full_disk_is_one_line_and_keeps_its_partial_file_for_the_next_pull_to_resume(
+        remote, tmp_path, capsys, caplog):
+    # the partial file was deleted, so the pull after freeing some space downloaded everything again
     hub.publish(write_folder(tmp_path / "big", seed=6, n_in=256, n_out=256), "test/big")  # 256 KiB of weights
-    with small_disk(zoohub_home() / "downloads", 64 * 1024) as downloads:
-        with pytest.raises(RegistryUnavailable, match=rf"^cannot write {downloads}/\w+\.partial: no space left on "
-                                                      rf"the device"):
+    weights = next(f for f in hub.info("test/big@1").files if f.path == "model.safetensors")
+    with small_disk(zoohub_home() / "downloads", 512 * 1024) as downloads:
+        ballast = downloads / "ballast"
+        ballast.write_bytes(bytes(400 * 1024))  # 112 KiB stay free: the weights do not fit
+        partial = downloads / f"{weights.sha256}.partial"
+        with pytest.raises(RegistryUnavailable, match=rf"^cannot write {partial}: no space left on the device \(free "
+                                                      rf"some space and run the command again\); the \d+ bytes "
+                                                      rf"downloaded so far stay in it for the next pull to resume "
+                                                      rf"from \(delete it to free them\)$"):
             hub.pull("test/big@1", progress=False)
-        assert list(downloads.iterdir()) == []
+        assert 0 < partial.stat().st_size < weights.size
         assert main(["pull", "test/big@1"]) == 1
         err = capsys.readouterr().err
-        assert err.startswith(f"zoohub: error: cannot write {downloads}/") and err.count("\n") == 1
-    info = hub.info("test/big@1")
-    weights = next(f for f in info.files if f.path == "model.safetensors")
-    assert weights.sha256 not in BlobStore(zoohub_home() / "blobs").stored()
-    assert hub.pull("test/big@1", progress=False).version == 1  # with room, the same pull works
+        assert err.startswith(f"zoohub: error: cannot write {partial}: no space left") and err.count("\n") == 1
+        kept = partial.stat().st_size
+        assert kept < weights.size
+        ballast.unlink()  # some space freed
+        caplog.set_level(logging.INFO, logger="zoohub.remote")
+        assert hub.pull("test/big@1", progress=False).version == 1
+        assert f"resuming blob sha256:{weights.sha256[:12]} at byte {kept} of {weights.size}" in caplog.messages
+        assert list(downloads.iterdir()) == []
+    assert weights.sha256 in BlobStore(zoohub_home() / "blobs").stored()
 
 
 def test_promote_through_the_server_to_the_current_version_writes_nothing(remote, tmp_path):
