@@ -70,10 +70,11 @@ def guarded_rows(rows, cols):
     return arr, buf
 
 
-@pytest.mark.parametrize("shape", [(13, 64, 64), (1, 32, 9), (25, 40, 17)], ids=lambda s: "x".join(map(str, s)))
-def test_small_sgemm_reads_a_in_place_and_never_past_its_last_row(isa, shape):
-    # small products skip packing A and read its rows where they lie, the last partial sliver with a tile of
-    # only the rows that are left
+@pytest.mark.parametrize("shape", [(13, 64, 64), (1, 32, 9), (25, 40, 17), (181, 70, 600), (367, 300, 45)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_sgemm_reads_a_in_place_and_never_past_its_last_row(isa, shape):
+    # an untransposed A is never packed: its rows are read where they lie, the last partial sliver with a tile of
+    # only the rows that are left (the larger shapes cross the row blocks, the K blocks and the thread split)
     m, n, k = shape
     a, keep = guarded_rows(m, k)
     a[:] = np.random.default_rng(m).standard_normal((m, k)).astype(np.float32)

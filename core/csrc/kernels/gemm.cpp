@@ -224,10 +224,13 @@ void gemm_driver(const KernelTable& t, bool serial, Operand a, Operand b, const 
            static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < kSerialFlops;
   const Blocking blk = blocking_for(t);
   const int64_t kc = pw ? pw->kc : blk.kc, mc = blk.mc;
-  // A small product reads an untransposed A where it lies: packing it cost about as much as the tiles it feeds
-  // (64^3 on one AVX-512 core, best of 60 turns with numpy: 5.6 -> 4.7 us, numpy 4.2).
-  const bool a_in_place = !a.trans && static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) <
-                                          kSerialFlops;
+  // An untransposed A is read where it lies (the tile's rows at lda apart), never packed. At 64^3 packing it cost
+  // about as much as the tiles it feeds (one AVX-512 core, best of 60 turns with numpy: 5.6 -> 4.7 us, numpy 4.2);
+  // on larger products the tile reads its 12 rows as well from where they lie as from a sliver, and the packing pass
+  // is saved: bench/gemm.py --quick on the Xeon, ours / numpy, one thread 512^3 1.05x -> 1.06x, 1024^3 0.99x ->
+  // 1.01x; two threads 256^3 0.91x -> 1.05x, 512^3 0.83x -> 1.01x, 1024^3 0.94x -> 0.96x, 2048^3 0.96x -> 0.98x.
+  // The AVX2 tile, forced on the same machine, was unchanged (within 2 %); it was not measured on Zen 3.
+  const bool a_in_place = !a.trans;
   for (int64_t ic = 0; ic < M; ic += kPanelRows) {
     const int64_t m = std::min(kPanelRows, M - ic), mpad = round_up(m, t.mr);
     float* ap = a_in_place ? nullptr : tl_pack_a.get(mpad * K);  // A read in place needs no packing buffer
