@@ -203,10 +203,17 @@ void compute_panel(const Panel& p, bool serial, int threads) {
   if (!serial && threads > 1 && mb < 8 * threads) nb = std::min(slivers, (8 * threads + mb - 1) / mb);
   const int64_t nt = (slivers + nb - 1) / nb * p.t->nr;
   nb = (p.n + nt - 1) / nt;
+  // Row blocks of about equal size (their starts whole slivers apart, the nearest to ib m / mb): blocks of mc rows
+  // and a short last one left the thread that drew it idle at the end. Two threads, in-process turns: 1024^3
+  // 284 -> 295 GFLOP/s, 2048^3 294 -> 307, Whisper's 1500 rows 288 -> 310; one thread unchanged.
+  const int64_t mr = p.t->mr;
+  auto row_start = [&](int64_t ib) {
+    return ib >= mb ? p.m : std::min(p.m, (ib * p.m / mb + mr / 2) / mr * mr);
+  };
   auto body = [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
       const int64_t ib = task / nb, jb = task % nb;
-      compute_block(p, ib * p.mc, std::min(p.m, (ib + 1) * p.mc), jb * nt, std::min(p.n, (jb + 1) * nt));
+      compute_block(p, row_start(ib), row_start(ib + 1), jb * nt, std::min(p.n, (jb + 1) * nt));
     }
   };
   if (serial) body(0, mb * nb);
