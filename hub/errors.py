@@ -54,7 +54,9 @@ class RegistryUnavailable(HubError):
     """The registry database cannot be reached or opened, or its store cannot be written (disk full, read-only)."""
 
 
+# A registry error becomes the hub error of the nearest class in its MRO named here, so a subclass becomes its parent's.
 _TRANSLATE = {
+    registry_errors.RegistryError: HubError,
     registry_errors.InvalidName: InvalidReference,
     registry_errors.AmbiguousReference: InvalidReference,
     registry_errors.NotFound: ModelNotFound,
@@ -64,7 +66,6 @@ _TRANSLATE = {
     registry_errors.BlobCorrupt: IntegrityError,
     registry_errors.DatabaseUnavailable: RegistryUnavailable,
     registry_errors.NotWritable: RegistryUnavailable,
-    registry_errors.ReadOnlyRegistry: RegistryUnavailable,
 }
 
 F = TypeVar("F", bound=Callable)
@@ -77,7 +78,7 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except registry_errors.RegistryError as exc:
-            raise _TRANSLATE.get(type(exc), HubError)(str(exc)) from None
+            raise _translated(exc) from None
         except (OperationalError, InterfaceError) as exc:
             raise _unavailable(exc) from None
         except DatabaseError as exc:
@@ -85,6 +86,11 @@ def user_errors(func: F) -> F:
                 raise
             raise _unavailable(exc) from None  # e.g. SQLite's "file is not a database"
     return wrapper  # type: ignore[return-value]
+
+
+def _translated(exc: registry_errors.RegistryError) -> HubError:
+    """The hub error for a registry error (ReadOnlyRegistry is a NotWritable: RegistryUnavailable)."""
+    return next(_TRANSLATE[kind] for kind in type(exc).__mro__ if kind in _TRANSLATE)(str(exc))
 
 
 def _unavailable(exc: DatabaseError) -> RegistryUnavailable:

@@ -1,0 +1,55 @@
+"""The hub error a registry error becomes: a subclass of a registry error the hub knows becomes its parent's."""
+from __future__ import annotations
+
+import pytest
+
+from hub import errors as hub_errors
+from hub.errors import user_errors
+from registry import errors as registry_errors
+
+
+class VanishedVersion(registry_errors.NotFound):
+    pass
+
+
+class QuotaExhausted(registry_errors.NotWritable):
+    pass
+
+
+class TornBlob(registry_errors.BlobCorrupt):
+    pass
+
+
+class OddAlias(registry_errors.InvalidName):
+    pass
+
+
+class NewRegistryError(registry_errors.RegistryError):
+    pass
+
+
+RAISED = {
+    "vanished": lambda: VanishedVersion("speech/base@7 was removed"),
+    "quota": lambda: QuotaExhausted("/srv/blobs/tmp/x.partial", "the disk quota is exhausted"),
+    "torn": lambda: TornBlob("a" * 64, "blob sha256:aaaa is shorter than its size"),
+    "odd": lambda: OddAlias("invalid alias 'Prod'"),
+    "read-only": lambda: registry_errors.ReadOnlyRegistry("/srv/registry.db", "a read-only mount"),
+    "new": lambda: NewRegistryError("something the hub has no class for"),
+}
+
+
+@pytest.mark.parametrize("kind, hub_error", [("vanished", hub_errors.ModelNotFound),
+                                             ("quota", hub_errors.RegistryUnavailable),
+                                             ("torn", hub_errors.IntegrityError),
+                                             ("odd", hub_errors.InvalidReference),
+                                             ("read-only", hub_errors.RegistryUnavailable),
+                                             ("new", hub_errors.HubError)])
+def test_a_subclass_of_a_registry_error_becomes_its_parents_hub_error(kind, hub_error):
+    @user_errors
+    def raise_it() -> None:
+        raise RAISED[kind]()
+
+    with pytest.raises(hub_errors.HubError) as caught:
+        raise_it()
+    assert type(caught.value) is hub_error
+    assert str(caught.value) == str(RAISED[kind]())
