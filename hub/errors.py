@@ -51,7 +51,12 @@ class SchemaOutOfDate(HubError):
 
 
 class RegistryUnavailable(HubError):
-    """The registry database cannot be reached or opened, or its store cannot be written (disk full, read-only)."""
+    """The registry database cannot be reached or opened, or (RegistryNotWritable) its store cannot be written."""
+
+
+class RegistryNotWritable(RegistryUnavailable):
+    """The registry's database or blob store cannot be written (disk full, read-only, no permission): asking again
+    does not help until a person frees space or fixes the mount."""
 
 
 # A registry error becomes the hub error of the nearest class in its MRO named here, so a subclass becomes its parent's.
@@ -65,7 +70,7 @@ _TRANSLATE = {
     registry_errors.SchemaOutOfDate: SchemaOutOfDate,
     registry_errors.BlobCorrupt: IntegrityError,
     registry_errors.DatabaseUnavailable: RegistryUnavailable,
-    registry_errors.NotWritable: RegistryUnavailable,
+    registry_errors.NotWritable: RegistryNotWritable,
 }
 
 F = TypeVar("F", bound=Callable)
@@ -89,7 +94,7 @@ def user_errors(func: F) -> F:
 
 
 def _translated(exc: registry_errors.RegistryError) -> HubError:
-    """The hub error for a registry error (ReadOnlyRegistry is a NotWritable: RegistryUnavailable)."""
+    """The hub error for a registry error (ReadOnlyRegistry is a NotWritable: RegistryNotWritable)."""
     return next(_TRANSLATE[kind] for kind in type(exc).__mro__ if kind in _TRANSLATE)(str(exc))
 
 

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hub import errors as hub_errors
 from hub.access import blob_store, database, version_info
 from hub.errors import HubError
 from hub.garbage import check_blobs_present
@@ -61,8 +62,9 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-# A registry error's status is that of the nearest class in its MRO named here, so a subclass inherits its parent's;
-# whatever else the registry refuses (a name, an ambiguous prefix, a NaN) is the caller's mistake: 400.
+# A registry or hub error's status is that of the nearest class in its MRO named here, so a subclass inherits its
+# parent's; whatever else the registry or the hub refuses (a name, an ambiguous prefix, a NaN) is the caller's
+# mistake: 400.
 _STATUS_OF = {
     registry_errors.RegistryError: 400,
     registry_errors.NotFound: 404,
@@ -70,17 +72,23 @@ _STATUS_OF = {
     registry_errors.DatabaseUnavailable: 503,
     registry_errors.NotWritable: 503,
     registry_errors.BlobCorrupt: 500,
+    HubError: 400,
+    hub_errors.ModelNotFound: 404,
+    hub_errors.SchemaOutOfDate: 503,
+    hub_errors.RegistryUnavailable: 503,
+    hub_errors.IntegrityError: 500,
 }
 
 
-def _status_of(exc: registry_errors.RegistryError) -> int:
-    """The HTTP status answering a registry error (ReadOnlyRegistry is a NotWritable: 503)."""
+def _status_of(exc: registry_errors.RegistryError | HubError) -> int:
+    """The HTTP status answering a registry or hub error (ReadOnlyRegistry is a NotWritable: 503)."""
     return next(_STATUS_OF[kind] for kind in type(exc).__mro__ if kind in _STATUS_OF)
 
 
 # 503s that asking again will not cure (a full or read-only store, a schema to upgrade): the body says so, and the
 # client reports the server's message at once instead of retrying and calling the server unreachable.
-_LASTING = (registry_errors.NotWritable, registry_errors.SchemaOutOfDate)
+_LASTING = (registry_errors.NotWritable, registry_errors.SchemaOutOfDate, hub_errors.RegistryNotWritable,
+            hub_errors.SchemaOutOfDate)
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None, retry: bool = True) -> JSONResponse:
@@ -266,12 +274,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         return _error(exc.status, str(exc), exc.headers)
 
     @app.exception_handler(registry_errors.RegistryError)
-    async def _registry_error(request: Request, exc: registry_errors.RegistryError) -> JSONResponse:
-        return _error(_status_of(exc), str(exc), retry=not isinstance(exc, _LASTING))
-
     @app.exception_handler(HubError)
-    async def _hub_error(request: Request, exc: HubError) -> JSONResponse:
-        return _error(400, str(exc))
+    async def _refused(request: Request, exc: registry_errors.RegistryError | HubError) -> JSONResponse:
+        return _error(_status_of(exc), str(exc), retry=not isinstance(exc, _LASTING))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

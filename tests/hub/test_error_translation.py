@@ -39,10 +39,10 @@ RAISED = {
 
 
 @pytest.mark.parametrize("kind, hub_error", [("vanished", hub_errors.ModelNotFound),
-                                             ("quota", hub_errors.RegistryUnavailable),
+                                             ("quota", hub_errors.RegistryNotWritable),
                                              ("torn", hub_errors.IntegrityError),
                                              ("odd", hub_errors.InvalidReference),
-                                             ("read-only", hub_errors.RegistryUnavailable),
+                                             ("read-only", hub_errors.RegistryNotWritable),
                                              ("new", hub_errors.HubError)])
 def test_a_subclass_of_a_registry_error_becomes_its_parents_hub_error(kind, hub_error):
     @user_errors

@@ -1,4 +1,5 @@
-"""The status a registry error is answered with: a subclass of an error the server knows gets its parent's status."""
+"""The status a registry or hub error is answered with: a subclass of an error the server knows gets its parent's
+status, and a registry error the hub turned into its own error keeps the status it had."""
 from __future__ import annotations
 
 import socket
@@ -8,6 +9,8 @@ import pytest
 import requests
 import uvicorn
 
+from hub import errors as hub_errors
+from hub.errors import user_errors
 from hub.server.app import create_app
 from hub.server.settings import ServerSettings
 from registry import errors as registry_errors
@@ -37,15 +40,37 @@ RAISED = {
     "read-only": lambda: registry_errors.ReadOnlyRegistry("/srv/registry.db", "a read-only mount"),
 }
 
+HUB_RAISED = {
+    "not-found": lambda: hub_errors.ModelNotFound("unknown model 'test/nothing'; did you mean 'test/tiny'?"),
+    "bad-reference": lambda: hub_errors.InvalidReference("malformed reference 'test/tiny@x'"),
+    "plain": lambda: hub_errors.HubError("model.safetensors: its blob sha256:aaaa was removed from the store"),
+    "unreachable": lambda: hub_errors.RegistryUnavailable("cannot use the registry database at "
+                                                          "postgresql://db/zoohub: connection refused"),
+    "not-writable": lambda: hub_errors.RegistryNotWritable("cannot write /srv/blobs/tmp/x.partial: no space left"),
+    "schema": lambda: hub_errors.SchemaOutOfDate("the registry at /srv/registry.db is at schema revision 3, this "
+                                                 "zoohub needs 4: run `zoohub db upgrade`"),
+    "damaged": lambda: hub_errors.IntegrityError("test/tiny@1: file model.safetensors is damaged"),
+}
+
 
 @pytest.fixture(scope="module")
 def raising_server():
-    """The server's app on a real uvicorn in a thread, with one more route raising the error its path names."""
+    """The server's app on a real uvicorn in a thread, with more routes raising the error their path names: a
+    registry error, the hub error it becomes, or a hub error."""
     app = create_app(ServerSettings(rate_per_second=0))
 
     @app.get("/test/raise/{kind}")
     def raise_it(kind: str) -> None:
         raise RAISED[kind]()
+
+    @app.get("/test/through-hub/{kind}")
+    @user_errors
+    def raise_through_hub(kind: str) -> None:
+        raise RAISED[kind]()
+
+    @app.get("/test/raise-hub/{kind}")
+    def raise_hub(kind: str) -> None:
+        raise HUB_RAISED[kind]()
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -66,4 +91,24 @@ def test_a_subclass_of_a_registry_error_is_answered_with_its_parents_status(rais
     assert response.status_code == status
     body = response.json()
     assert body["status"] == status and body["error"] == str(RAISED[kind]())
+    assert body.get("retry", True) is retry
+
+
+@pytest.mark.parametrize("kind", list(RAISED))
+def test_a_registry_error_turned_into_a_hub_error_keeps_its_status(raising_server, kind):
+    direct = requests.get(f"{raising_server}/test/raise/{kind}", timeout=30)
+    through_hub = requests.get(f"{raising_server}/test/through-hub/{kind}", timeout=30)
+    assert through_hub.status_code == direct.status_code
+    assert through_hub.json() == direct.json()
+
+
+@pytest.mark.parametrize("kind, status, retry", [("not-found", 404, True), ("bad-reference", 400, True),
+                                                 ("plain", 400, True), ("unreachable", 503, True),
+                                                 ("not-writable", 503, False), ("schema", 503, False),
+                                                 ("damaged", 500, True)])
+def test_a_hub_error_is_answered_with_the_status_of_its_class(raising_server, kind, status, retry):
+    response = requests.get(f"{raising_server}/test/raise-hub/{kind}", timeout=30)
+    assert response.status_code == status
+    body = response.json()
+    assert body["status"] == status and body["error"] == str(HUB_RAISED[kind]())
     assert body.get("retry", True) is retry
