@@ -15,14 +15,19 @@ with read_needs_token. Every error is JSON: {"error": "...", "status": N}.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import json
 import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -51,6 +56,7 @@ from registry.versions import FileEntry, aliases_of, list_models, publish_versio
 
 API_VERSION = "1"
 log = logging.getLogger("zoohub.server")
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -222,20 +228,44 @@ def check_manifest(store: BlobStore, request: PublishRequest) -> tuple[list[File
     return entries, json.dumps(config, sort_keys=True), card
 
 
+async def _to_thread(func: Callable[..., T], *args: object) -> T:
+    """func(*args) in the thread pool, the event loop serving other requests meanwhile. A cancelled request still
+    waits for func to return before its cancellation goes on, so the clean-up that follows (a BlobReceiver closing
+    and removing its temp file) never runs beside a write or commit of that file in the pool."""
+    call = asyncio.ensure_future(run_in_threadpool(func, *args))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        with anyio.CancelScope(shield=True):  # anyio cancels again at every await of a cancelled scope
+            while not call.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([call])
+        raise
+
+
 async def _receive_upload(request: Request, store: BlobStore, sha256: str, limit: int) -> StoredBlob:
-    """Stream the request body into the store, refusing more than `limit` bytes (413) or other content (400)."""
+    """Stream the request body into the store, refusing more than `limit` bytes (413) or other content (400).
+
+    The body is written, hashed and committed in the thread pool, CHUNK bytes at a time: a slow disk holds this
+    upload only, never the event loop."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"the upload is {int(declared)} bytes, over this server's limit of {limit} bytes")
     with store.receive(prefix="upload-") as blob:  # a full or read-only store: 503 naming the file
+        batch = bytearray()
         async for chunk in request.stream():
-            if blob.size + len(chunk) > limit:
+            if blob.size + len(batch) + len(chunk) > limit:
                 raise ApiError(413, f"the upload is over this server's limit of {limit} bytes")
-            blob.write(chunk)
+            batch += chunk
+            if len(batch) >= CHUNK:
+                await _to_thread(blob.write, batch)
+                batch.clear()
+        if batch:
+            await _to_thread(blob.write, batch)
         if blob.sha256 != sha256:
             raise ApiError(400, f"the uploaded bytes hash to sha256:{blob.sha256}, not to the "
                                 f"sha256:{sha256} the URL names: the upload was damaged or is another file")
-        return await run_in_threadpool(blob.commit, sha256)
+        return await _to_thread(blob.commit, sha256)
 
 
 def _file_chunks(path: Path, first: int, length: int):
