@@ -14,6 +14,8 @@ CASES = [  # batch, heads, lq, lk, d, dv
     # the keys-transposed kernel (at least 4 queries, at most 4 vectors of keys) at each width of 1 to 4 vectors of
     # every ISA, query counts that leave row remainders, and 3 queries (the plain row kernel)
     (1, 1, 6, 3, 5, 7), (1, 2, 5, 4, 9, 9), (2, 1, 10, 16, 32, 32), (1, 2, 13, 19, 32, 32), (1, 1, 3, 12, 32, 32),
+    # values of one, two and four whole vectors of each ISA (the weighted sums without tail checks)
+    (1, 2, 9, 14, 16, 16), (1, 1, 7, 13, 8, 8), (1, 1, 11, 9, 64, 64),
 ]
 
 

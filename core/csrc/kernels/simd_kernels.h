@@ -499,21 +499,33 @@ static inline float dot_row(const float* q, const float* k, int64_t d) {
   return vhsum(acc);
 }
 
-// o[0:n) = inv * sum_j p[j] v_j[0:n) for n <= 4W, the sums held in registers across all keys.
+// o[0:C W) = inv * sum_j p[j] v_j[0:C W), whole vectors only.
+template <int C>
+static inline void weighted_rows_whole(const float* p, const float* v, int64_t ld, int64_t keys, float inv, float* o) {
+  V acc[C];
+#pragma GCC unroll 4
+  for (int c = 0; c < C; ++c) acc[c] = vzero();
+  for (int64_t j = 0; j < keys; ++j) {
+    const V pj = vset1(p[j]);
+    const float* vr = v + j * ld;
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) acc[c] = vfmadd(pj, vload(vr + c * W), acc[c]);
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < C; ++c) vstore(o + c * W, vmul(acc[c], vset1(inv)));
+}
+
+// o[0:n) = inv * sum_j p[j] v_j[0:n) for n <= 4W, the sums held in registers across all keys; a head size of whole
+// vectors (MiniLM's 32 and Whisper's 64 on either ISA) takes a loop without tail checks.
 static inline void weighted_rows(const float* p, const float* v, int64_t ld, int64_t keys, int64_t n, float inv,
                                  float* o) {
-  V acc[4] = {vzero(), vzero(), vzero(), vzero()};
-  if (n == 4 * W) {
-    for (int64_t j = 0; j < keys; ++j) {
-      const V pj = vset1(p[j]);
-      const float* vr = v + j * ld;
-#pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) acc[c] = vfmadd(pj, vload(vr + c * W), acc[c]);
-    }
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) vstore(o + c * W, vmul(acc[c], vset1(inv)));
-    return;
+  switch (n == 4 * W ? 4 : n == 2 * W ? 2 : n == W ? 1 : 0) {
+    case 4: return weighted_rows_whole<4>(p, v, ld, keys, inv, o);
+    case 2: return weighted_rows_whole<2>(p, v, ld, keys, inv, o);
+    case 1: return weighted_rows_whole<1>(p, v, ld, keys, inv, o);
+    default: break;
   }
+  V acc[4] = {vzero(), vzero(), vzero(), vzero()};
   for (int64_t j = 0; j < keys; ++j) {
     const V pj = vset1(p[j]);
     const float* vr = v + j * ld;
