@@ -55,27 +55,31 @@ class Linear(Module):
     def forward(self, input: Tensor) -> Tensor:
         return self.forward_act(input, "none")
 
-    def forward_act(self, input: Tensor, activation: str = "none") -> Tensor:
-        """act(input @ weight.T + bias) with act in none, relu, gelu, gelu_tanh. In eval mode under no_grad on
-        float32, the weight is packed for the GEMM once (kept until train(), load_state_dict, a new weight
-        tensor or an in-place write to it) and the bias and activation run in the GEMM's epilogue; otherwise
-        the ops run one by one.
+    def forward_act(self, input: Tensor, activation: str = "none", residual: Tensor | None = None) -> Tensor:
+        """act(input @ weight.T + bias) + residual with act in none, relu, gelu, gelu_tanh and residual None or a
+        tensor of the output's shape (a transformer's skip connection). In eval mode under no_grad on float32,
+        the weight is packed for the GEMM once (kept until train(), load_state_dict, a new weight tensor or an
+        in-place write to it) and the bias, activation and residual run in the GEMM's epilogue; otherwise the ops
+        run one by one.
 
         >>> fc = core.nn.Linear(384, 1536).eval()
         >>> with core.no_grad():
         ...     y = fc.forward_act(core.randn(7, 384), "gelu")
         """
         weight, bias = self.weight, self.bias
-        if inference_path(self, input, weight, bias):
-            return packed_linear(self, input, weight, bias, activation)
+        if inference_path(self, input, weight, bias, residual):
+            return packed_linear(self, input, weight, bias, activation, residual)
         y = F.linear(input, weight, bias)
-        if activation == "none":
-            return y
         if activation == "relu":
-            return F.relu(y)
-        if activation in ("gelu", "gelu_tanh"):
-            return F.gelu(y, "tanh" if activation == "gelu_tanh" else "none")
-        raise ValueError(f"Linear.forward_act: activation must be none, relu, gelu or gelu_tanh, got {activation!r}")
+            y = F.relu(y)
+        elif activation in ("gelu", "gelu_tanh"):
+            y = F.gelu(y, "tanh" if activation == "gelu_tanh" else "none")
+        elif activation != "none":
+            raise ValueError(f"Linear.forward_act: activation must be none, relu, gelu or gelu_tanh, got {activation!r}")
+        if residual is None:
+            return y
+        _check_residual(residual, tuple(y.shape))
+        return y + residual
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -88,18 +92,28 @@ def inference_path(module: Module, *tensors: Tensor | None) -> bool:
 
 
 def packed_linear(module: Module, input: Tensor, weight: Tensor | tuple[Tensor, ...], bias: Tensor | None,
-                  activation: str = "none") -> Tensor:
-    """act(input @ weight.T + bias) on the packed copy of the float32 weight [out, in] (or of a tuple of
-    weights, concatenated along the outputs) that `module` caches (`packed_weight`), with bias and activation
-    in the GEMM epilogue. No gradient: for inference under no_grad.
+                  activation: str = "none", residual: Tensor | None = None) -> Tensor:
+    """act(input @ weight.T + bias) + residual on the packed copy of the float32 weight [out, in] (or of a tuple
+    of weights, concatenated along the outputs) that `module` caches (`packed_weight`), with bias, activation and
+    residual in the GEMM epilogue. No gradient: for inference under no_grad.
 
     >>> logits = packed_linear(decoder, x, decoder.token_embedding.weight, None)
     """
     blocks = packed_weight(module, weight, input)
     if len(blocks) == 1:
-        return _C.linear_packed(input, blocks[0][1], bias, activation)
-    return core.cat([_C.linear_packed(input, packed, None if bias is None else bias[rows], activation)
-                     for rows, packed in blocks], dim=-1)
+        return _C.linear_packed(input, blocks[0][1], bias, activation, residual)
+    out = core.cat([_C.linear_packed(input, packed, None if bias is None else bias[rows], activation)
+                    for rows, packed in blocks], dim=-1)
+    if residual is None:
+        return out
+    _check_residual(residual, tuple(out.shape))
+    return out + residual
+
+
+def _check_residual(residual: Tensor, shape: tuple[int, ...]) -> None:
+    if tuple(residual.shape) != shape:
+        raise ValueError(f"Linear.forward_act: residual of shape {tuple(residual.shape)} does not match the output "
+                         f"{shape} (no broadcasting)")
 
 
 def packed_weight(module: Module, weight: Tensor | tuple[Tensor, ...],

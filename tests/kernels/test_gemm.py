@@ -168,6 +168,31 @@ def test_linear_packed_matches_x_wt_plus_bias_then_activation(isa, epilogue, row
     np.testing.assert_allclose(y, act(pre), rtol=1e-4, atol=3e-6 * in_f + 1e-6)
 
 
+@pytest.mark.parametrize("epilogue", ["none", "gelu"])
+@pytest.mark.parametrize("rows,out_f,in_f", [(1, 1, 1), (5, 33, 17), (61, 384, 300), (400, 300, 40), (3, 2050, 8)])
+def test_linear_packed_adds_the_residual_after_the_activation(isa, epilogue, rows, out_f, in_f):
+    # the residual joins in the epilogue: exactly the sum of the product without it and the residual, for both
+    # kinds of packed weight (the K = 0 product too)
+    rng = np.random.default_rng(rows * 7 + out_f + in_f)
+    w = half_exact(rng, out_f, in_f)
+    x = rng.standard_normal((rows, in_f)).astype(np.float32)
+    bias = rng.standard_normal(out_f).astype(np.float32)
+    res = rng.standard_normal((rows, out_f)).astype(np.float32)
+    for packed in (K.pack_weight(w, isa=isa), K.pack_weight_half(w, isa=isa)):
+        plain = K.linear_packed(x, packed, bias, epilogue)
+        np.testing.assert_array_equal(K.linear_packed(x, packed, bias, epilogue, res), plain + res)
+        np.testing.assert_array_equal(K.linear_packed(x, packed, None, "none", res), K.linear_packed(x, packed) + res)
+    empty = K.pack_weight(np.zeros((out_f, 0), np.float32), isa=isa)
+    np.testing.assert_array_equal(K.linear_packed(np.zeros((rows, 0), np.float32), empty, bias, "none", res),
+                                  bias + res)
+
+
+def test_linear_packed_rejects_a_residual_of_another_shape():
+    packed = K.pack_weight(np.zeros((4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"residual must have shape \(2, 4\)"):
+        K.linear_packed(np.zeros((2, 3), np.float32), packed, None, "none", np.zeros((2, 3), np.float32))
+
+
 def test_linear_packed_rejects_wrong_feature_count():
     packed = K.pack_weight(np.zeros((4, 3), np.float32))
     with pytest.raises(ValueError, match="x has 5 features, the weight expects 3"):

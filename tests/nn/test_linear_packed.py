@@ -233,3 +233,33 @@ def test_a_tuple_of_weights_packs_as_their_concatenation_with_the_same_bits():
         parts[1].weight = nn.Parameter(core.randn(24, 24))  # a new tensor in one part re-packs the whole
         linear.packed_linear(holder, x, tuple(p.weight for p in parts), None)
         assert holder.__dict__["_packed"] is not first
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_forward_act_adds_the_residual_after_the_activation_in_the_epilogue_and_eagerly(monkeypatch, blocks):
+    fc = nn.Linear(37, 300).eval()
+    x, res = core.randn(2, 5, 37), core.randn(2, 5, 300)
+    if blocks:
+        monkeypatch.setattr(linear, "PACK_BLOCK_BYTES", 64 * 37 * 4)  # five packed blocks, the residual added after
+    with core.no_grad():
+        fused = fc.forward_act(x, "gelu", res).numpy()
+        plain = fc.forward_act(x, "gelu").numpy()
+    np.testing.assert_array_equal(fused, plain + res.numpy())
+    fc.train()  # the eager ops, with autograd
+    x.requires_grad_(True)
+    res.requires_grad_(True)
+    eager = fc.forward_act(x, "gelu", res)
+    np.testing.assert_allclose(eager.detach().numpy(), fused, rtol=1e-5, atol=1e-5)
+    eager.sum().backward()
+    np.testing.assert_array_equal(res.grad.numpy(), np.ones((2, 5, 300), np.float32))
+    assert x.grad is not None and fc.weight.grad is not None
+
+
+def test_forward_act_refuses_a_residual_of_another_shape_on_both_paths():
+    fc = nn.Linear(3, 4)
+    x, res = core.randn(2, 3), core.randn(4)  # would broadcast, but a skip connection has the output's shape
+    with pytest.raises(ValueError, match=r"residual of shape \(4,\) does not match the output \(2, 4\)"):
+        fc.forward_act(x, "none", res)
+    fc.eval()
+    with core.no_grad(), pytest.raises(ValueError, match=r"residual of shape \(4,\) does not match the output \(2, 4\)"):
+        fc.forward_act(x, "none", res)

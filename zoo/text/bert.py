@@ -56,7 +56,8 @@ class BertSelfAttention(nn.Module):
         self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
         self.out = nn.Linear(config.hidden_size, config.hidden_size)
 
-    def forward(self, x: core.Tensor, mask: core.Tensor | None) -> core.Tensor:
+    def forward(self, x: core.Tensor, mask: core.Tensor | None, residual: core.Tensor | None = None) -> core.Tensor:
+        """The attention's output projection, plus residual when given (added in the GEMM's epilogue)."""
         b, t, h = x.shape
         qkv = self.qkv(x)
         if inference_path(self, qkv, mask):
@@ -66,7 +67,7 @@ class BertSelfAttention(nn.Module):
             qkv = qkv.view(b, t, 3, self.num_heads, h // self.num_heads).permute(2, 0, 3, 1, 4).contiguous()
             context = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask)
             context = context.transpose(1, 2).reshape(b, t, h)
-        return self.out(context)
+        return self.out.forward_act(context, "none", residual)
 
 
 class BertFeedForward(nn.Module):
@@ -77,8 +78,8 @@ class BertFeedForward(nn.Module):
         self.up = nn.Linear(config.hidden_size, config.intermediate_size)
         self.down = nn.Linear(config.intermediate_size, config.hidden_size)
 
-    def forward(self, x: core.Tensor) -> core.Tensor:
-        return self.down(self.up.forward_act(x, "gelu"))
+    def forward(self, x: core.Tensor, residual: core.Tensor | None = None) -> core.Tensor:
+        return self.down.forward_act(self.up.forward_act(x, "gelu"), "none", residual)
 
 
 class BertLayer(nn.Module):
@@ -92,8 +93,9 @@ class BertLayer(nn.Module):
         self.ffn_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, x: core.Tensor, mask: core.Tensor | None) -> core.Tensor:
-        x = self.attn_norm(x + self.attn(x, mask))
-        return self.ffn_norm(x + self.ffn(x))
+        # the skip connections are added in the output projections' GEMM epilogues
+        x = self.attn_norm(self.attn(x, mask, residual=x))
+        return self.ffn_norm(self.ffn(x, residual=x))
 
 
 class BertEncoder(nn.Module):

@@ -151,9 +151,10 @@ py::dict backend_info() {
   return d;
 }
 
-// y = epilogue(x w^T + bias) for either kind of packed weight.
+// y = epilogue(x w^T + bias) + residual for either kind of packed weight.
 template <typename Packed>
-F32 linear_packed_entry(const F32& x_in, const Packed& w, std::optional<F32> bias, const std::string& epilogue) {
+F32 linear_packed_entry(const F32& x_in, const Packed& w, std::optional<F32> bias, const std::string& epilogue,
+                        std::optional<F32> residual) {
   F32 x = x_in;
   Mat<float> X = mat<float>(x, "linear_packed", "x");
   if (X.cols != w.in_features) value_error("linear_packed: x has ", X.cols, " features, the weight expects ", w.in_features);
@@ -163,12 +164,19 @@ F32 linear_packed_entry(const F32& x_in, const Packed& w, std::optional<F32> bia
       value_error("linear_packed: bias must have shape (", w.out_features, ",)");
     bp = contiguous_data(*bias, "linear_packed");
   }
+  const float* rp = nullptr;
+  if (residual) {
+    if (residual->ndim() != 2 || residual->shape(0) != X.rows || residual->shape(1) != w.out_features)
+      value_error("linear_packed: residual must have shape (", X.rows, ", ", w.out_features, ")");
+    rp = contiguous_data(*residual, "linear_packed");
+  }
   const cpu::Epilogue ep = epilogue_arg(epilogue);
   F32 y({X.rows, w.out_features});
   float* yp = y.mutable_data();
   {
     py::gil_scoped_release release;
-    cpu::linear_packed(X.p, X.rows, X.ld, w, bp, ep, yp, std::max<int64_t>(w.out_features, 1));
+    const int64_t ldy = std::max<int64_t>(w.out_features, 1);
+    cpu::linear_packed(X.p, X.rows, X.ld, w, bp, ep, yp, ldy, rp, ldy);
   }
   return y;
 }
@@ -229,11 +237,11 @@ void bind_kernels(py::module_& m) {
         py::arg("isa") = py::none(),
         "The float16 copy of a Linear weight [out, in] for linear_packed, or None if some value is not a float16.");
   m.def("linear_packed", &linear_packed_entry<cpu::PackedWeight>, py::arg("x"), py::arg("w"),
-        py::arg("bias") = py::none(), py::arg("epilogue") = "none",
-        "y = epilogue(x w^T + bias) with a packed weight (pack_weight or pack_weight_half); epilogue in none, relu, "
-        "gelu, gelu_tanh.");
+        py::arg("bias") = py::none(), py::arg("epilogue") = "none", py::arg("residual") = py::none(),
+        "y = epilogue(x w^T + bias) + residual with a packed weight (pack_weight or pack_weight_half); epilogue in "
+        "none, relu, gelu, gelu_tanh.");
   m.def("linear_packed", &linear_packed_entry<cpu::HalfWeight>, py::arg("x"), py::arg("w"),
-        py::arg("bias") = py::none(), py::arg("epilogue") = "none");
+        py::arg("bias") = py::none(), py::arg("epilogue") = "none", py::arg("residual") = py::none());
 
   auto row_kernel = [&m](const char* name, auto fn, const char* doc) {
     m.def(

@@ -49,10 +49,10 @@ std::optional<cpu::HalfWeight> pack_linear_weight_half(const Tensor& w_in) {
                                cpu::active_isa());
 }
 
-// y = epilogue(x W^T + bias) for a packed weight of either kind (PackedWeight or HalfWeight).
+// y = epilogue(x W^T + bias) + residual for a packed weight of either kind (PackedWeight or HalfWeight).
 template <class Packed>
 Tensor linear_packed_op(const Tensor& x_in, const Packed& w, std::optional<Tensor> bias_in,
-                        const std::string& epilogue) {
+                        const std::string& epilogue, std::optional<Tensor> residual_in) {
   check_float32(x_in, "linear_packed", "input");
   if (x_in.dim() == 0 || x_in.shape().back() != w.in_features)
     value_error("linear_packed: input of shape ", shape_str(x_in.shape()), " does not match the packed weight [",
@@ -69,12 +69,21 @@ Tensor linear_packed_op(const Tensor& x_in, const Packed& w, std::optional<Tenso
   Tensor x = contiguous(detach(x_in));
   Shape out_shape = x.shape();
   out_shape.back() = w.out_features;
+  Tensor residual;
+  if (residual_in) {
+    check_float32(*residual_in, "linear_packed", "residual");
+    if (residual_in->shape() != out_shape)
+      value_error("linear_packed: residual of shape ", shape_str(residual_in->shape()), " does not match the output ",
+                  shape_str(out_shape), " (no broadcasting)");
+    residual = contiguous(detach(*residual_in));
+  }
   Tensor y = empty(out_shape, DType::Float32);
   const int64_t rows = numel_of(Shape(out_shape.begin(), out_shape.end() - 1));
   py::gil_scoped_release release;
   const float* b = bias.defined() ? bias.data<float>() : nullptr;
+  const float* r = residual.defined() ? residual.data<float>() : nullptr;
   const int64_t ldx = std::max<int64_t>(w.in_features, 1), ldy = std::max<int64_t>(w.out_features, 1);
-  cpu::linear_packed(x.data<float>(), rows, ldx, w, b, ep, y.data<float>(), ldy);
+  cpu::linear_packed(x.data<float>(), rows, ldx, w, b, ep, y.data<float>(), ldy, r, ldy);
   return y;
 }
 
@@ -91,11 +100,11 @@ void bind_packed_linear(py::module_& m) {
         "The float16 copy of a float32 Linear weight [out, in] for linear_packed, or None when some value is not "
         "exactly a float16 (then the weight needs pack_linear_weight). Same results, half the bytes to read.");
   m.def("linear_packed", &linear_packed_op<cpu::PackedWeight>, py::arg("input"), py::arg("weight"),
-        py::arg("bias") = py::none(), py::arg("epilogue") = "none",
-        "epilogue(input @ W^T + bias) with W packed by pack_linear_weight or pack_linear_weight_half; epilogue in "
-        "none, relu, gelu, gelu_tanh. No gradient.");
+        py::arg("bias") = py::none(), py::arg("epilogue") = "none", py::arg("residual") = py::none(),
+        "epilogue(input @ W^T + bias) + residual with W packed by pack_linear_weight or pack_linear_weight_half; "
+        "epilogue in none, relu, gelu, gelu_tanh; residual of the output's shape or None. No gradient.");
   m.def("linear_packed", &linear_packed_op<cpu::HalfWeight>, py::arg("input"), py::arg("weight"),
-        py::arg("bias") = py::none(), py::arg("epilogue") = "none");
+        py::arg("bias") = py::none(), py::arg("epilogue") = "none", py::arg("residual") = py::none());
 }
 
 const RegisterBindings register_packed_linear(50, bind_packed_linear);

@@ -143,6 +143,8 @@ struct Panel {
   float alpha, beta;
   const float* bias;  // already offset to this panel's first column
   Act act;
+  const float* res = nullptr;  // added after the activation: row i at res + i * ldr, offset like bias
+  int64_t ldr = 0;
   int64_t a_ld = 0;  // 0: ap is a packed panel; otherwise A is read in place, row-major with this row stride
 };
 
@@ -156,7 +158,7 @@ void compute_block(const Panel& p, int64_t i0, int64_t i1, int64_t j0, int64_t j
   const KernelTable& t = *p.t;
   const int64_t mr = t.mr, nr = t.nr, nc = blocking_for(t).nc;
   alignas(64) float tmp[12 * 32];
-  const bool epilogue = p.bias != nullptr || p.act != Act::None;
+  const bool epilogue = p.bias != nullptr || p.act != Act::None || p.res != nullptr;
   for (int64_t k0 = 0; k0 < p.K; k0 += p.kc) {
     const int64_t kcb = std::min(p.kc, p.K - k0);
     const float beta = k0 == 0 ? p.beta : 1.0f;
@@ -189,7 +191,8 @@ void compute_block(const Panel& p, int64_t i0, int64_t i1, int64_t j0, int64_t j
         // call (in paired runs 1.04x-1.07x on MiniLM's qkv, out and fc1 products at 384 rows, 1.01x on fc2).
         if (last && epilogue)
           for (int64_t r = 0; r < rows; ++r)
-            t.bias_act(p.C + (i + r) * p.ldc + jb, jb1 - jb, p.bias ? p.bias + jb : nullptr, p.act);
+            t.bias_act(p.C + (i + r) * p.ldc + jb, jb1 - jb, p.bias ? p.bias + jb : nullptr, p.act,
+                       p.res ? p.res + (i + r) * p.ldr + jb : nullptr);
       }
     }
   }
@@ -222,13 +225,15 @@ void compute_panel(const Panel& p, bool serial, int threads) {
 
 // C = alpha op(A) op(B) + beta C then the epilogue; B comes from `b` or, if set, the prepacked weight.
 void gemm_driver(const KernelTable& t, bool serial, Operand a, Operand b, const PackedWeight* pw, int64_t M, int64_t N,
-                 int64_t K, float alpha, float beta, float* C, int64_t ldc, const float* bias, Act act) {
+                 int64_t K, float alpha, float beta, float* C, int64_t ldc, const float* bias, Act act,
+                 const float* res = nullptr, int64_t ldr = 0) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     for (int64_t i = 0; i < M; ++i) {
       float* c = C + i * ldc;
       for (int64_t j = 0; j < N; ++j) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
-      if (bias != nullptr || act != Act::None) t.bias_act(c, N, bias, act);
+      if (bias != nullptr || act != Act::None || res != nullptr)
+        t.bias_act(c, N, bias, act, res ? res + i * ldr : nullptr);
     }
     return;
   }
@@ -251,7 +256,7 @@ void gemm_driver(const KernelTable& t, bool serial, Operand a, Operand b, const 
     for (int64_t jc = 0; jc < N; jc += kPanelCols) {
       const int64_t n = std::min(kPanelCols, N - jc);
       Panel p{&t, m, n, K, mc, kc, ap, mpad, nullptr, 0, 0, C + ic * ldc + jc, ldc, alpha, beta,
-              bias ? bias + jc : nullptr, act};
+              bias ? bias + jc : nullptr, act, res ? res + ic * ldr + jc : nullptr, ldr};
       const Operand pack_a = jc == 0 && !a_in_place ? ai : Operand{false, nullptr, 0};
       if (a_in_place) {
         p.ap = ai.p;
@@ -414,10 +419,10 @@ PackedWeight pack_weight(const float* w, int64_t out_features, int64_t in_featur
 }
 
 void linear_packed(const float* x, int64_t rows, int64_t ldx, const PackedWeight& w, const float* bias,
-                   Epilogue epilogue, float* y, int64_t ldy) {
+                   Epilogue epilogue, float* y, int64_t ldy, const float* res, int64_t ldr) {
   check_linear_args("linear_packed", rows, ldx, ldy, w.out_features, w.in_features, w.data != nullptr);
   gemm_driver(kernel_table(w.isa), false, {false, x, ldx}, {false, nullptr, 0}, &w, rows, w.out_features,
-              w.in_features, 1.0f, 0.0f, y, ldy, bias, epilogue);
+              w.in_features, 1.0f, 0.0f, y, ldy, bias, epilogue, res, ldr);
 }
 
 std::optional<HalfWeight> pack_weight_half(const float* w, int64_t out_features, int64_t in_features, int64_t ldw,
@@ -446,16 +451,16 @@ std::optional<HalfWeight> pack_weight_half(const float* w, int64_t out_features,
 }
 
 void linear_packed(const float* x, int64_t rows, int64_t ldx, const HalfWeight& w, const float* bias,
-                   Epilogue epilogue, float* y, int64_t ldy) {
+                   Epilogue epilogue, float* y, int64_t ldy, const float* res, int64_t ldr) {
   check_linear_args("linear_packed (float16 weight)", rows, ldx, ldy, w.out_features, w.in_features, w.data != nullptr);
   const KernelTable& t = kernel_table(w.isa);
   const int64_t N = w.out_features, K = w.in_features, nr = w.nr;
   if (rows == 0 || N == 0) return;
-  const bool epi = bias != nullptr || epilogue != Act::None;
+  const bool epi = bias != nullptr || epilogue != Act::None || res != nullptr;
   if (K == 0) {
     for (int64_t i = 0; i < rows; ++i) {
       std::memset(y + i * ldy, 0, static_cast<size_t>(N) * 4);
-      if (epi) t.bias_act(y + i * ldy, N, bias, epilogue);
+      if (epi) t.bias_act(y + i * ldy, N, bias, epilogue, res ? res + i * ldr : nullptr);
     }
     return;
   }
@@ -475,7 +480,7 @@ void linear_packed(const float* x, int64_t rows, int64_t ldx, const HalfWeight& 
         for (int64_t rr = 0; rr < r; ++rr) {
           float* out = y + (i + rr) * ldy + j0;
           std::memcpy(out, tmp + rr * width, static_cast<size_t>(cols) * 4);
-          if (epi) t.bias_act(out, cols, bias ? bias + j0 : nullptr, epilogue);
+          if (epi) t.bias_act(out, cols, bias ? bias + j0 : nullptr, epilogue, res ? res + (i + rr) * ldr + j0 : nullptr);
         }
       }
     }

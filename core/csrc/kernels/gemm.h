@@ -36,9 +36,10 @@ struct PackedWeight {
 // Packs W (row stride ldw >= in_features) for the given ISA; y = x W^T then needs no transpose or copy.
 PackedWeight pack_weight(const float* w, int64_t out_features, int64_t in_features, int64_t ldw, Isa isa);
 PackedWeight pack_weight(const float* w, int64_t out_features, int64_t in_features, int64_t ldw);  // active ISA
-// y[rows x out] (ldy) = epilogue(x[rows x in] (ldx) W^T + bias), bias [out] or null; runs with w.isa.
+// y[rows x out] (ldy) = epilogue(x[rows x in] (ldx) W^T + bias) + res, bias [out] or null, res [rows x out] (ldr)
+// or null (a residual added in the epilogue, while the row is in L1); runs with w.isa.
 void linear_packed(const float* x, int64_t rows, int64_t ldx, const PackedWeight& w, const float* bias,
-                   Epilogue epilogue, float* y, int64_t ldy);
+                   Epilogue epilogue, float* y, int64_t ldy, const float* res = nullptr, int64_t ldr = 0);
 
 // A Linear weight whose every value is exactly a float16 (a checkpoint shipped in float16 and widened on import),
 // stored as float16 in PackedWeight's layout. Its linear_packed computes with float32 arithmetic in the order of the
@@ -53,10 +54,10 @@ struct HalfWeight {
 // The float16 copy of W, or nothing (has_value() false) when some value of W is not exactly a float16.
 std::optional<HalfWeight> pack_weight_half(const float* w, int64_t out_features, int64_t in_features, int64_t ldw,
                                            Isa isa);
-// y[rows x out] (ldy) = epilogue(x[rows x in] (ldx) W^T + bias) on the float16 copy; runs with w.isa. Any row
-// count works; it pays off for a few rows (a large product is faster through linear_packed's packed A).
+// y[rows x out] (ldy) = epilogue(x[rows x in] (ldx) W^T + bias) + res on the float16 copy; runs with w.isa. Any
+// row count works; it pays off for a few rows (a large product is faster through linear_packed's packed A).
 void linear_packed(const float* x, int64_t rows, int64_t ldx, const HalfWeight& w, const float* bias,
-                   Epilogue epilogue, float* y, int64_t ldy);
+                   Epilogue epilogue, float* y, int64_t ldy, const float* res = nullptr, int64_t ldr = 0);
 
 // Pieces for fused kernels that keep operands packed across several products (all on the calling thread).
 // A panel is packed in K blocks of kGemmKc; block k0 starts at k0 * pad, sliver s of it at s * width * kcb.

@@ -60,7 +60,8 @@ struct KernelTable {
   void (*unary)(UnaryOp op, const float* x, float* y, int64_t n);
   // y = a op b, or a op b[0] when b_scalar.
   void (*binary)(BinaryOp op, const float* a, const float* b, float* y, int64_t n, bool b_scalar);
-  void (*bias_act)(float* y, int64_t n, const float* bias, Act act);  // y = act(y + bias) in place; bias may be null
+  // y = act(y + bias) + res in place; bias and res may be null
+  void (*bias_act)(float* y, int64_t n, const float* bias, Act act, const float* res);
   // out_i = softmax(scale q_i K^T + mask_i) V for every query row, straight from the rows (no packing).
   void (*attn_rows)(const AttnRowArgs& a);
   // out[rows x slivers * nr] (row stride ldo) = (first ? 0 : out) + x[rows x kcb] (row stride ldx) times `slivers`

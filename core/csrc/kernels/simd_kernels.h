@@ -432,7 +432,7 @@ static void binary(BinaryOp op, const float* a, const float* b, float* y, int64_
 }
 
 template <Act A>
-static void bias_act_loop(float* y, int64_t n, const float* bias) {
+static void bias_act_loop(float* y, int64_t n, const float* bias, const float* res) {
   int64_t i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {  // two independent chains per step, as in unary_loop
     V a = vload(y + i), b = vload(y + i + W);
@@ -442,27 +442,35 @@ static void bias_act_loop(float* y, int64_t n, const float* bias) {
     }
     a = vact(A, a);
     b = vact(A, b);
+    if (res != nullptr) {
+      a = vadd(a, vload(res + i));
+      b = vadd(b, vload(res + i + W));
+    }
     vstore(y + i, a);
     vstore(y + i + W, b);
   }
   for (; i + W <= n; i += W) {
     V v = vload(y + i);
     if (bias != nullptr) v = vadd(v, vload(bias + i));
-    vstore(y + i, vact(A, v));
+    v = vact(A, v);
+    if (res != nullptr) v = vadd(v, vload(res + i));
+    vstore(y + i, v);
   }
   if (i < n) {
     V v = vload_part(y + i, n - i, 0.0f);
     if (bias != nullptr) v = vadd(v, vload_part(bias + i, n - i, 0.0f));
-    vstore_part(y + i, vact(A, v), n - i);
+    v = vact(A, v);
+    if (res != nullptr) v = vadd(v, vload_part(res + i, n - i, 0.0f));
+    vstore_part(y + i, v, n - i);
   }
 }
 
-static void bias_act(float* y, int64_t n, const float* bias, Act act) {
+static void bias_act(float* y, int64_t n, const float* bias, Act act, const float* res) {
   switch (act) {
-    case Act::None: return bias_act_loop<Act::None>(y, n, bias);
-    case Act::Relu: return bias_act_loop<Act::Relu>(y, n, bias);
-    case Act::Gelu: return bias_act_loop<Act::Gelu>(y, n, bias);
-    case Act::GeluTanh: return bias_act_loop<Act::GeluTanh>(y, n, bias);
+    case Act::None: return bias_act_loop<Act::None>(y, n, bias, res);
+    case Act::Relu: return bias_act_loop<Act::Relu>(y, n, bias, res);
+    case Act::Gelu: return bias_act_loop<Act::Gelu>(y, n, bias, res);
+    case Act::GeluTanh: return bias_act_loop<Act::GeluTanh>(y, n, bias, res);
   }
 }
 
