@@ -6,33 +6,11 @@ import pytest
 from hub import errors as hub_errors
 from hub.errors import user_errors
 from registry import errors as registry_errors
-
-
-class VanishedVersion(registry_errors.NotFound):
-    pass
-
-
-class QuotaExhausted(registry_errors.NotWritable):
-    pass
-
-
-class TornBlob(registry_errors.BlobCorrupt):
-    pass
-
-
-class OddAlias(registry_errors.InvalidName):
-    pass
-
-
-class NewRegistryError(registry_errors.RegistryError):
-    pass
+from tests.registry_error_subclasses import NewRegistryError, SUBCLASSED
 
 
 RAISED = {
-    "vanished": lambda: VanishedVersion("speech/base@7 was removed"),
-    "quota": lambda: QuotaExhausted("/srv/blobs/tmp/x.partial", "the disk quota is exhausted"),
-    "torn": lambda: TornBlob("a" * 64, "blob sha256:aaaa is shorter than its size"),
-    "odd": lambda: OddAlias("invalid alias 'Prod'"),
+    **SUBCLASSED,
     "read-only": lambda: registry_errors.ReadOnlyRegistry("/srv/registry.db", "a read-only mount"),
     "new": lambda: NewRegistryError("something the hub has no class for"),
 }

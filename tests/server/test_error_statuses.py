@@ -14,29 +14,11 @@ from hub.errors import user_errors
 from hub.server.app import create_app
 from hub.server.settings import ServerSettings
 from registry import errors as registry_errors
-
-
-class VanishedVersion(registry_errors.NotFound):
-    pass
-
-
-class QuotaExhausted(registry_errors.NotWritable):
-    pass
-
-
-class TornBlob(registry_errors.BlobCorrupt):
-    pass
-
-
-class OddAlias(registry_errors.InvalidName):
-    pass
+from tests.registry_error_subclasses import SUBCLASSED
 
 
 RAISED = {
-    "vanished": lambda: VanishedVersion("speech/base@7 was removed"),
-    "quota": lambda: QuotaExhausted("/srv/blobs/tmp/x.partial", "the disk quota is exhausted"),
-    "torn": lambda: TornBlob("a" * 64, "blob sha256:aaaa is shorter than its size"),
-    "odd": lambda: OddAlias("invalid alias 'Prod'"),
+    **SUBCLASSED,
     "read-only": lambda: registry_errors.ReadOnlyRegistry("/srv/registry.db", "a read-only mount"),
 }
 
