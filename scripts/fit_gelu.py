@@ -32,7 +32,8 @@ def fit_rational(degree_p: int, degree_q: int, rounds: int = 120) -> tuple[float
     weight, last_q = np.ones_like(a), np.ones_like(a)
     best = (np.inf, None, None)
     for _ in range(rounds):
-        basis = np.hstack([a[:, None] ** np.arange(degree_p + 1), -y[:, None] * a[:, None] ** np.arange(1, degree_q + 1)])
+        basis = np.hstack([a[:, None] ** np.arange(degree_p + 1),
+                           -y[:, None] * a[:, None] ** np.arange(1, degree_q + 1)])
         row = np.sqrt(weight) / np.abs(y * last_q)
         c, *_ = np.linalg.lstsq(basis * row[:, None], y * row, rcond=None)
         p, q = c[:degree_p + 1], np.concatenate([[1.0], c[degree_p + 1:]])

@@ -75,7 +75,8 @@ class Linear(Module):
         elif activation in ("gelu", "gelu_tanh"):
             y = F.gelu(y, "tanh" if activation == "gelu_tanh" else "none")
         elif activation != "none":
-            raise ValueError(f"Linear.forward_act: activation must be none, relu, gelu or gelu_tanh, got {activation!r}")
+            raise ValueError("Linear.forward_act: activation must be none, relu, gelu or gelu_tanh, "
+                             f"got {activation!r}")
         if residual is None:
             return y
         _check_residual(residual, tuple(y.shape))
