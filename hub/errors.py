@@ -59,6 +59,23 @@ class RegistryNotWritable(RegistryUnavailable):
     does not help until a person frees space or fixes the mount."""
 
 
+class MissingExtra(HubError):
+    """A command needs an optional part of zoohub that is not installed (`pip install 'zoohub[server]'`)."""
+
+
+def require_extra(extra: str, what: str, *modules: str) -> None:
+    """Import each module, or raise MissingExtra naming the pip extra that brings it.
+
+    >>> require_extra("server", "zoohub serve", "fastapi", "uvicorn")
+    """
+    import importlib
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            raise MissingExtra(f"{what} needs {name}, which is not installed: pip install 'zoohub[{extra}]'") from None
+
+
 # A registry error becomes the hub error of the nearest class in its MRO named here, so a subclass becomes its parent's.
 _TRANSLATE = {
     registry_errors.RegistryError: HubError,

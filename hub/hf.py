@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.errors import HubError, InvalidReference, ModelNotFound, user_errors
+from hub.errors import HubError, InvalidReference, ModelNotFound, require_extra, user_errors
 from hub.records import VersionInfo
 from registry.errors import scratch_folder
 
@@ -70,6 +70,7 @@ def _cache_dir() -> str | None:
 
 def snapshot(repo_id: str, revision: str | None = None) -> Path:
     """The local folder of the repository at revision: from the cache when offline, else downloaded into it."""
+    require_extra("hf", "the Hugging Face bridge", "huggingface_hub")
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
     try:
@@ -211,6 +212,7 @@ def _sentence_transformers_files(config: dict) -> dict[str, str]:
 
 def model_card(info: VersionInfo) -> str:
     """README.md: model-index metadata with our measured results (and their verdicts), then the card's text."""
+    require_extra("hf", "the Hugging Face bridge", "huggingface_hub")
     from huggingface_hub import EvalResult, ModelCardData
     results = []
     for v in info.verdicts:
@@ -310,6 +312,7 @@ def _remove_written(written: list[Path]) -> None:
 
 def commit_operations(folder: Path) -> list:
     """One CommitOperationAdd per file of an exported folder (each hashes its file for the upload)."""
+    require_extra("hf", "the Hugging Face bridge", "huggingface_hub")
     from huggingface_hub import CommitOperationAdd
     operations = [CommitOperationAdd(path_in_repo=path.relative_to(folder).as_posix(), path_or_fileobj=str(path))
                   for path in sorted(folder.rglob("*")) if path.is_file()]

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from hub.errors import UsageError
+from hub.errors import UsageError, require_extra
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "app" / "main.py"
@@ -30,6 +30,7 @@ def app_environment() -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> NoReturn:
+    require_extra("app", "zoohub app", "streamlit", "fastapi")
     from hub.server.app import listening_socket
     if args.port == 0:
         raise UsageError("--port 0: the app needs a fixed port to print its address; expected 1..65535")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from hub.errors import HubError, UsageError
+from hub.errors import HubError, UsageError, require_extra
 from hub.server.settings import ServerSettings
 
 
@@ -24,6 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_extra("server", "zoohub serve", "fastapi", "uvicorn", "multipart")
     from hub.server.app import serve
     overrides = {"read_needs_token": None if args.read is None else args.read == "token",
                  "max_upload_bytes": args.max_upload, "rate_per_second": args.rate, "burst": args.burst}
