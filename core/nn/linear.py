@@ -53,37 +53,47 @@ class Linear(Module):
         init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.forward_act(input, "none")
+        return self._linear_act(input, "none", None)
 
     def forward_act(self, input: Tensor, activation: str = "none", residual: Tensor | None = None) -> Tensor:
         """act(input @ weight.T + bias) + residual with act in none, relu, gelu, gelu_tanh and residual None or a
         tensor of the output's shape (a transformer's skip connection). In eval mode under no_grad on float32,
         the weight is packed for the GEMM once (kept until train(), load_state_dict, a new weight tensor or an
         in-place write to it) and the bias, activation and residual run in the GEMM's epilogue; otherwise the ops
-        run one by one.
+        run one by one. A module with forward hooks or pre-hooks is called as `self(input)` first, so its hooks see
+        (and may replace) the plain input and output as in a model written op by op; the epilogue then only adds
+        the bias.
 
         >>> fc = core.nn.Linear(384, 1536).eval()
         >>> with core.no_grad():
         ...     y = fc.forward_act(core.randn(7, 384), "gelu")
         """
+        if self._forward_pre_hooks or self._forward_hooks:
+            return _activate_and_add(self(input), activation, residual)
+        return self._linear_act(input, activation, residual)
+
+    def _linear_act(self, input: Tensor, activation: str, residual: Tensor | None) -> Tensor:
         weight, bias = self.weight, self.bias
         if inference_path(self, input, weight, bias, residual):
             return packed_linear(self, input, weight, bias, activation, residual)
-        y = F.linear(input, weight, bias)
-        if activation == "relu":
-            y = F.relu(y)
-        elif activation in ("gelu", "gelu_tanh"):
-            y = F.gelu(y, "tanh" if activation == "gelu_tanh" else "none")
-        elif activation != "none":
-            raise ValueError("Linear.forward_act: activation must be none, relu, gelu or gelu_tanh, "
-                             f"got {activation!r}")
-        if residual is None:
-            return y
-        _check_residual(residual, tuple(y.shape))
-        return y + residual
+        return _activate_and_add(F.linear(input, weight, bias), activation, residual)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def _activate_and_add(y: Tensor, activation: str, residual: Tensor | None) -> Tensor:
+    """Linear.forward_act's activation and residual, one op at a time."""
+    if activation == "relu":
+        y = F.relu(y)
+    elif activation in ("gelu", "gelu_tanh"):
+        y = F.gelu(y, "tanh" if activation == "gelu_tanh" else "none")
+    elif activation != "none":
+        raise ValueError(f"Linear.forward_act: activation must be none, relu, gelu or gelu_tanh, got {activation!r}")
+    if residual is None:
+        return y
+    _check_residual(residual, tuple(y.shape))
+    return y + residual
 
 
 def inference_path(module: Module, *tensors: Tensor | None) -> bool:

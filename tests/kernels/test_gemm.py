@@ -222,6 +222,8 @@ def test_half_weight_gives_the_bits_of_the_float32_packed_product(isa, epilogue,
     expect = K.linear_packed(x, K.pack_weight(w, isa=isa), bias, epilogue)
     np.testing.assert_array_equal(K.linear_packed(x, half, bias, epilogue), expect)
     np.testing.assert_array_equal(K.linear_packed(x, half, None), K.linear_packed(x, K.pack_weight(w, isa=isa)))
+    res = rng.standard_normal((rows, out_f)).astype(np.float32)
+    np.testing.assert_array_equal(K.linear_packed(x, half, bias, epilogue, residual=res), expect + res)
 
 
 def test_half_weight_is_bitwise_the_same_for_any_thread_count():

@@ -264,3 +264,22 @@ def test_forward_act_refuses_a_residual_of_another_shape_on_both_paths():
     refused = r"residual of shape \(4,\) does not match the output \(2, 4\)"
     with core.no_grad(), pytest.raises(ValueError, match=refused):
         fc.forward_act(x, "none", res)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_forward_act_runs_the_modules_hooks_on_the_plain_linear_output(mode):
+    fc = nn.Linear(6, 5).eval() if mode == "eval" else nn.Linear(6, 5)
+    x, res = core.randn(3, 6), core.randn(3, 5)
+    seen = []
+    fc.register_forward_pre_hook(lambda m, args: seen.append(("pre", args[0].shape)))
+    handle = fc.register_forward_hook(lambda m, args, out: seen.append(("out", out.detach().numpy().copy())))
+    with core.no_grad():
+        y = fc.forward_act(x, "relu", res).numpy()
+    plain = reference(fc, x.numpy())
+    assert seen[0] == ("pre", (3, 6))
+    np.testing.assert_allclose(seen[1][1], plain, rtol=1e-5, atol=1e-5)  # before the activation and the residual
+    np.testing.assert_allclose(y, np.maximum(plain, 0) + res.numpy(), rtol=1e-5, atol=1e-5)
+    handle.remove()
+    fc.register_forward_hook(lambda m, args, out: out * 0)  # a hook's replacement output goes on through the epilogue
+    with core.no_grad():
+        np.testing.assert_allclose(fc.forward_act(x, "relu", res).numpy(), res.numpy(), rtol=0, atol=0)

@@ -82,6 +82,37 @@ def test_fused_inference_attention_gives_the_bits_of_the_separate_projections():
     np.testing.assert_allclose(fused, differentiable, rtol=1e-5, atol=1e-6)
 
 
+def test_block_adds_its_skip_connections_in_the_epilogue_with_the_bits_of_separate_adds():
+    import core
+    from zoo.speech.model import ResidualAttentionBlock
+
+    core.manual_seed(0)
+    block = ResidualAttentionBlock(64, 4).eval()
+    x = core.randn(2, 37, 64)
+    with core.no_grad():
+        fused = block(x).numpy()
+        h = x + block.attn(block.attn_ln(x))
+        separate = (h + block.mlp(block.mlp_ln(h))).numpy()
+    np.testing.assert_array_equal(fused, separate)
+
+
+def test_hooks_on_the_attention_projections_see_their_calls_in_inference():
+    import core
+    from zoo.speech.model import MultiHeadAttention
+
+    core.manual_seed(0)
+    attn = MultiHeadAttention(64, 4).eval()
+    x = core.randn(2, 37, 64)
+    with core.no_grad():
+        plain = attn(x).numpy()
+        seen = []
+        for name in ("query", "key", "value", "out"):
+            getattr(attn, name).register_forward_hook(lambda m, args, out, name=name: seen.append((name, out.shape)))
+        hooked = attn(x).numpy()
+    assert seen == [("query", (2, 37, 64)), ("key", (2, 37, 64)), ("value", (2, 37, 64)), ("out", (2, 37, 64))]
+    np.testing.assert_allclose(hooked, plain, rtol=1e-5, atol=1e-6)
+
+
 def test_a_float64_decoder_in_inference_projects_through_the_differentiable_path():
     import core
     from zoo.speech.model import TextDecoder

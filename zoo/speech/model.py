@@ -41,17 +41,20 @@ class MultiHeadAttention(nn.Module):
         b, h, t, d = x.shape
         return x.transpose(1, 2).reshape(b, t, h * d)
 
-    def forward(self, x: core.Tensor) -> core.Tensor:
-        """Full (non-causal) self-attention, as in the encoder. In inference the three projections run as one
-        product (one packed [3D, D] weight, the same bits per output) and the attention reads the heads from its
-        output in place and writes them merged (`core._C.attention_qkv`): no head split or merge copies."""
+    def forward(self, x: core.Tensor, residual: core.Tensor | None = None) -> core.Tensor:
+        """Full (non-causal) self-attention, as in the encoder, plus `residual` when given (added in the output
+        projection's GEMM epilogue in inference). In inference the three projections run as one product (one packed
+        [3D, D] weight, the same bits per output) and the attention reads the heads from its output in place and
+        writes them merged (`core._C.attention_qkv`): no head split or merge copies. Forward hooks on a projection
+        turn the fused product off, so that they see their own input and output."""
         projections = (self.query, self.key, self.value)
         weights, biases = tuple(p.weight for p in projections), [p.bias for p in projections]
-        if x.ndim == 3 and inference_path(self, x, *weights, *biases):
+        hooked = any(p._forward_pre_hooks or p._forward_hooks for p in projections)
+        if x.ndim == 3 and not hooked and inference_path(self, x, *weights, *biases):
             qkv = packed_linear(self, x, weights, core.cat(biases))
-            return self.out(core._C.attention_qkv(qkv, self.n_head))
+            return self.out.forward_act(core._C.attention_qkv(qkv, self.n_head), "none", residual)
         q, k, v = (self.split_heads(proj(x)) for proj in (self.query, self.key, self.value))
-        return self.out(self.merge_heads(F.scaled_dot_product_attention(q, k, v)))
+        return self.out.forward_act(self.merge_heads(F.scaled_dot_product_attention(q, k, v)), "none", residual)
 
 
 class ResidualAttentionBlock(nn.Module):
@@ -65,12 +68,14 @@ class ResidualAttentionBlock(nn.Module):
         self.mlp_ln = nn.LayerNorm(n_state)
 
     def forward(self, x: core.Tensor) -> core.Tensor:
-        x = x + self.attn(self.attn_ln(x))
-        return x + self.feed_forward(self.mlp_ln(x))
+        """Pre-norm residual block: the skip connections are added in the output projections' epilogues."""
+        x = self.attn(self.attn_ln(x), residual=x)
+        return self.feed_forward(self.mlp_ln(x), residual=x)
 
-    def feed_forward(self, h: core.Tensor) -> core.Tensor:
-        """mlp(h) with the GELU in the first projection's GEMM epilogue (in inference)."""
-        return self.mlp[2](self.mlp[0].forward_act(h, "gelu"))
+    def feed_forward(self, h: core.Tensor, residual: core.Tensor | None = None) -> core.Tensor:
+        """mlp(h) + residual with the GELU in the first projection's GEMM epilogue and the residual in the second's
+        (in inference)."""
+        return self.mlp[2].forward_act(self.mlp[0].forward_act(h, "gelu"), "none", residual)
 
 
 class AudioEncoder(nn.Module):
@@ -189,20 +194,21 @@ class WhisperSession:
                 ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
             else:
                 ctx = F.scaled_dot_product_attention(q, k, v)
-            x = x + attn.out(attn.merge_heads(ctx))
-            x = x + self._cross(block, block.cross_attn_ln(x), i)
-            x = x + block.feed_forward(block.mlp_ln(x))
+            x = attn.out.forward_act(attn.merge_heads(ctx), "none", x)
+            x = self._cross(block, block.cross_attn_ln(x), i, residual=x)
+            x = block.feed_forward(block.mlp_ln(x), residual=x)
         self.length = end
         return dec.project_vocab(dec.ln(x))
 
-    def _cross(self, block: ResidualAttentionBlock, h: core.Tensor, layer: int) -> core.Tensor:
-        """Cross-attention of every hypothesis against the window's keys: the batch folds into the query rows."""
+    def _cross(self, block: ResidualAttentionBlock, h: core.Tensor, layer: int, residual: core.Tensor) -> core.Tensor:
+        """Cross-attention of every hypothesis against the window's keys (the batch folds into the query rows), plus
+        the residual."""
         attn = block.cross_attn
         b, n, d = h.shape
         q = attn.query(h).reshape(1, b * n, d)  # rows need no mask, so all hypotheses share one product
         k, v = self.cross[layer]
         ctx = attn.merge_heads(F.scaled_dot_product_attention(attn.split_heads(q), k, v))
-        return attn.out(ctx.reshape(b, n, d))
+        return attn.out.forward_act(ctx.reshape(b, n, d), "none", residual)
 
     def reorder(self, indices: np.ndarray) -> None:
         """Keep the cached rows of the given hypotheses, in that order (beam search's survivors)."""
