@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from core import _C
+from core._loss_args import check_target_shape, resolve_reduction
 from core._tensor import numpy_names
 
 Tensor = _C.Tensor
@@ -73,11 +74,6 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     return _C.layer_norm(input, _ints(normalized_shape, "normalized_shape"), weight, bias, float(eps))
 
 
-def _legacy_reduction(op: str, size_average: Any, reduce: Any) -> None:
-    if size_average is not None or reduce is not None:
-        raise ValueError(f"{op}: size_average and reduce are deprecated and not supported; use reduction=")
-
-
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
                   ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
@@ -88,14 +84,20 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     >>> logits = core.randn(3, 5, requires_grad=True)
     >>> core.cross_entropy(logits, core.tensor([0, 4, 1]), label_smoothing=0.1).backward()
     """
-    _legacy_reduction("cross_entropy", size_average, reduce)
+    reduction = resolve_reduction("cross_entropy", reduction, size_average, reduce)
     return _C.cross_entropy(input, target, weight, int(ignore_index), reduction, float(label_smoothing))
 
 
 def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
              reduction: str = "mean") -> Tensor:
-    """Mean (or sum, or elementwise with reduction='none') of the squared differences."""
-    _legacy_reduction("mse_loss", size_average, reduce)
+    """Mean (or sum, or elementwise with reduction='none') of the squared differences; a target of another shape
+    is broadcast with a warning, as in PyTorch.
+
+    >>> core.mse_loss(core.zeros(2), core.tensor([1.0, 3.0])).item()
+    5.0
+    """
+    reduction = resolve_reduction("mse_loss", reduction, size_average, reduce)
+    check_target_shape("mse_loss", input, target)
     return _C.mse_loss(input, target, reduction)
 
 

@@ -6,12 +6,12 @@ tensor([0., 2.])
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any, Sequence
 
 from core import _C
 from core import _nn_ops as N
 from core import _tensor as T
+from core._loss_args import KL_DIV_REDUCTIONS, check_target_shape, resolve_reduction
 from core._methods import _inplace
 from core._shape_ops import gather
 
@@ -151,69 +151,45 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _apply(lambda x: N.dropout(x, p, True), input, inplace)
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Mean (reduction="mean"), sum ("sum") or elementwise ("none") squared error."""
-    return N.mse_loss(input, target, reduction=reduction)
+mse_loss = N.mse_loss
+cross_entropy = N.cross_entropy
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """Cross entropy of logits (N, C, ...) against class indices, with ignore_index and label_smoothing.
-
-    >>> F.cross_entropy(model(x), labels).backward()
-    """
-    return N.cross_entropy(input, target, weight, ignore_index=ignore_index, reduction=reduction,
-                           label_smoothing=label_smoothing)
-
-
-def _reduced(losses: Tensor, reduction: str, who: str) -> Tensor:
-    """Elementwise losses averaged, summed, or as they are (reduction "mean", "sum", "none")."""
+def _reduced(losses: Tensor, reduction: str) -> Tensor:
+    """Elementwise losses averaged, summed, or as they are (reduction "mean", "sum", "none", already checked)."""
     if reduction == "mean":
         return T.mean(losses)
     if reduction == "sum":
         return T.sum(losses)
-    if reduction == "none":
-        return losses
-    raise ValueError(f"{who}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return losses
 
 
-def _warn_if_broadcast(input: Tensor, target: Tensor, who: str) -> None:
-    """Shapes that differ broadcast, with PyTorch's warning: they usually mean a mistake."""
-    if tuple(input.shape) != tuple(target.shape):
-        warnings.warn(f"{who}: target shape {tuple(target.shape)} differs from input shape {tuple(input.shape)}; "
-                      "they are broadcast, which is likely not what you want", UserWarning, stacklevel=4)
-
-
-def _difference(input: Tensor, target: Tensor, who: str) -> Tensor:
-    _warn_if_broadcast(input, target, who)
-    return input - target
-
-
-def _same_shape(input: Tensor, target: Tensor, who: str) -> None:
-    if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"{who}: target shape {tuple(target.shape)} must be the same as input shape "
-                         f"{tuple(input.shape)}")
-
-
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+            reduction: str = "mean") -> Tensor:
     """Mean (reduction="mean"), sum ("sum") or elementwise ("none") absolute difference; its gradient at a zero
-    difference is 0.
+    difference is 0. A target of another shape is broadcast with a warning, as in PyTorch; size_average and reduce
+    are PyTorch's deprecated spellings of reduction.
 
     >>> F.l1_loss(core.tensor([1.0, -2.0]), core.zeros(2)).item()
     1.5
     """
-    return _reduced(_C.abs(_difference(input, target, "l1_loss")), reduction, "l1_loss")
+    reduction = resolve_reduction("l1_loss", reduction, size_average, reduce)
+    check_target_shape("l1_loss", input, target)
+    return _reduced(_C.abs(input - target), reduction)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target); beta=0 is l1_loss."""
+    reduction = resolve_reduction("smooth_l1_loss", reduction, size_average, reduce)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be 0 or more, got {beta}")
-    d = _difference(input, target, "smooth_l1_loss")
+    check_target_shape("smooth_l1_loss", input, target)
+    d = input - target
     if beta == 0:
-        return _reduced(_C.abs(d), reduction, "smooth_l1_loss")
+        return _reduced(_C.abs(d), reduction)
     ad = _C.abs(d)
-    return _reduced(_C.where(_C.lt(ad, beta), d * d * (0.5 / beta), ad - 0.5 * beta), reduction, "smooth_l1_loss")
+    return _reduced(_C.where(_C.lt(ad, beta), d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -223,11 +199,13 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     >>> F.huber_loss(core.tensor([0.5, 3.0]), core.zeros(2), reduction="none").tolist()
     [0.125, 2.5]
     """
+    reduction = resolve_reduction("huber_loss", reduction)
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    d = _difference(input, target, "huber_loss")
+    check_target_shape("huber_loss", input, target)
+    d = input - target
     ad = _C.abs(d)
-    return _reduced(_C.where(_C.lt(ad, delta), d * d * 0.5, (ad - 0.5 * delta) * delta), reduction, "huber_loss")
+    return _reduced(_C.where(_C.lt(ad, delta), d * d * 0.5, (ad - 0.5 * delta) * delta), reduction)
 
 
 def _log_held(x: Tensor) -> Tensor:
@@ -237,8 +215,8 @@ def _log_held(x: Tensor) -> Tensor:
     return T.clamp(_C.where(positive, _C.log(_C.where(positive, x, 1.0)), -100.0), -100.0)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """-weight (t log p + (1 - t) log(1 - p)) for probabilities p = input in [0, 1] and targets t of the same
     shape, the logs held at -100 or more as PyTorch's. For logits use binary_cross_entropy_with_logits, which is
     stable where sigmoid saturates.
@@ -246,16 +224,18 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     >>> F.binary_cross_entropy(core.tensor([0.5]), core.tensor([1.0])).item()  # ln 2
     0.6931471824645996
     """
-    _same_shape(input, target, "binary_cross_entropy")
+    reduction = resolve_reduction("binary_cross_entropy", reduction, size_average, reduce)
+    check_target_shape("binary_cross_entropy", input, target, broadcast=False)
     if input.numel() and bool(T.any(_C.logical_or(_C.lt(input, 0), _C.gt(input, 1)))):
         raise ValueError("binary_cross_entropy: input values must be probabilities between 0 and 1, got "
                          f"{T.amin(input).item()} to {T.amax(input).item()}; for logits use "
                          "binary_cross_entropy_with_logits")
     losses = -(target * _log_held(input) + (1 - target) * _log_held(1 - input))
-    return _reduced(losses if weight is None else losses * weight, reduction, "binary_cross_entropy")
+    return _reduced(losses if weight is None else losses * weight, reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average: bool | None = None, reduce: bool | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """binary_cross_entropy(sigmoid(input), target) computed stably from the logits: (1 - t) x + (1 + (pw - 1) t)
     softplus(-x), with softplus(-x) = log1p(exp(-|x|)) - min(x, 0). pos_weight (broadcast over the last, class
@@ -265,16 +245,17 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     >>> F.binary_cross_entropy_with_logits(core.zeros(3), core.tensor([1.0, 0.0, 0.5]), pos_weight=pos_weight).item()
     1.2707698345184326
     """
-    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    reduction = resolve_reduction("binary_cross_entropy_with_logits", reduction, size_average, reduce)
+    check_target_shape("binary_cross_entropy_with_logits", input, target, broadcast=False)
     # min(x, 0)'s gradient at x = 0 is 1/2 (ties split, as PyTorch's), which makes softplus'(0) exact
     softplus_neg = _C.log1p(_C.exp(-_C.abs(input))) - _C.minimum(input, 0.0)
     scale = softplus_neg if pos_weight is None else (1 + (pos_weight - 1) * target) * softplus_neg
     losses = (1 - target) * input + scale
-    return _reduced(losses if weight is None else losses * weight, reduction, "binary_cross_entropy_with_logits")
+    return _reduced(losses if weight is None else losses * weight, reduction)
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+             ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """-weight[t] * input[n, t] for log-probabilities input (N, C), (N, C, d1, ...) or (C,) and class indices
     target (N), (N, d1, ...) or (); targets equal to ignore_index count neither in the loss nor in the mean, which
     divides by the summed weights of the others (NaN when every target is ignored, as PyTorch).
@@ -282,6 +263,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
     >>> logp = F.log_softmax(core.randn(3, 5), dim=1)
     >>> F.nll_loss(logp, core.tensor([0, 4, 1]))
     """
+    reduction = resolve_reduction("nll_loss", reduction, size_average, reduce)
     if input.ndim == 0:
         raise ValueError("nll_loss: input must have a class dimension, got a 0-d tensor")
     if target.dtype not in (T.int64, T.int32):
@@ -315,17 +297,19 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
         return T.sum(losses) / T.sum(w)
     if reduction == "none" and unbatched:
         return _C.squeeze(losses, 0)
-    return _reduced(losses, reduction, "nll_loss")
+    return _reduced(losses, reduction)
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
     """Pointwise KL divergence t (log t - x) of log-probabilities input x from target t (t log t read as 0 where
     t = 0), or exp(t) (t - x) with log_target=True. reduction="batchmean" divides the sum by the batch size (the
     true KL divergence per sample); "mean" averages over every element, as PyTorch's.
 
     >>> F.kl_div(F.log_softmax(core.randn(4, 3), dim=1), core.full((4, 3), 1 / 3), reduction="batchmean")
     """
-    _warn_if_broadcast(input, target, "kl_div")
+    reduction = resolve_reduction("kl_div", reduction, size_average, reduce, valid=KL_DIV_REDUCTIONS)
+    check_target_shape("kl_div", input, target)
     if log_target:
         losses = _C.exp(target) * (target - input)
     else:
@@ -334,7 +318,7 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
         losses = t_log_t - target * input
     if reduction == "batchmean":
         return T.sum(losses) / (input.shape[0] if input.ndim else 1)
-    return _reduced(losses, reduction, "kl_div")
+    return _reduced(losses, reduction)
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,

@@ -1,19 +1,13 @@
-"""Losses as modules (their settings kept, `forward(input, target)`), over core.nn.functional."""
+"""Losses as modules (their settings kept, `forward(input, target)`), over core.nn.functional. As PyTorch's, they
+take the deprecated size_average and reduce (mapped to `reduction` once, with a warning) where PyTorch does."""
 from __future__ import annotations
 
 from core import _C
+from core._loss_args import KL_DIV_REDUCTIONS, resolve_reduction
 from core.nn import functional as F
 from core.nn.module import Module
 
 Tensor = _C.Tensor
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _reduction(reduction: str, who: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{who}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    return reduction
 
 
 class MSELoss(Module):
@@ -23,9 +17,9 @@ class MSELoss(Module):
     2.0
     """
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = _reduction(reduction, "MSELoss")
+        self.reduction = resolve_reduction("MSELoss", reduction, size_average, reduce)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
@@ -41,14 +35,14 @@ class CrossEntropyLoss(Module):
     1.0986123085021973
     """
 
-    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0) -> None:
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, ignore_index: int = -100,
+                 reduce: bool | None = None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__()
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
         self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
-        self.reduction = _reduction(reduction, "CrossEntropyLoss")
+        self.reduction = resolve_reduction("CrossEntropyLoss", reduction, size_average, reduce)
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -69,9 +63,9 @@ class L1Loss(Module):
     1.5
     """
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = _reduction(reduction, "L1Loss")
+        self.reduction = resolve_reduction("L1Loss", reduction, size_average, reduce)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)
@@ -83,11 +77,12 @@ class L1Loss(Module):
 class SmoothL1Loss(Module):
     """0.5 d^2 / beta below |d| = beta, |d| - 0.5 beta above (F.smooth_l1_loss)."""
 
-    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
+                 beta: float = 1.0) -> None:
         super().__init__()
         if beta < 0:
             raise ValueError(f"SmoothL1Loss: beta must be 0 or more, got {beta}")
-        self.reduction = _reduction(reduction, "SmoothL1Loss")
+        self.reduction = resolve_reduction("SmoothL1Loss", reduction, size_average, reduce)
         self.beta = beta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -108,7 +103,7 @@ class HuberLoss(Module):
         super().__init__()
         if not delta > 0:
             raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
-        self.reduction = _reduction(reduction, "HuberLoss")
+        self.reduction = resolve_reduction("HuberLoss", reduction)
         self.delta = delta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -122,10 +117,11 @@ class BCELoss(Module):
     """Binary cross entropy of probabilities in [0, 1] (F.binary_cross_entropy); `weight` (broadcast over the
     input) is kept as a buffer. Prefer BCEWithLogitsLoss on logits."""
 
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
         super().__init__()
         self.register_buffer("weight", weight)
-        self.reduction = _reduction(reduction, "BCELoss")
+        self.reduction = resolve_reduction("BCELoss", reduction, size_average, reduce)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
@@ -143,12 +139,12 @@ class BCEWithLogitsLoss(Module):
     1.3862943649291992
     """
 
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean",
-                 pos_weight: Tensor | None = None) -> None:
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", pos_weight: Tensor | None = None) -> None:
         super().__init__()
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
-        self.reduction = _reduction(reduction, "BCEWithLogitsLoss")
+        self.reduction = resolve_reduction("BCEWithLogitsLoss", reduction, size_average, reduce)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
@@ -162,11 +158,12 @@ class NLLLoss(Module):
     """Negative log likelihood of log-probabilities (N, C, ...) against class indices (F.nll_loss), with
     ignore_index; `weight` (per class) is kept as a buffer. log_softmax then NLLLoss is CrossEntropyLoss."""
 
-    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, ignore_index: int = -100,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__()
         self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
-        self.reduction = _reduction(reduction, "NLLLoss")
+        self.reduction = resolve_reduction("NLLLoss", reduction, size_average, reduce)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
@@ -181,11 +178,10 @@ class KLDivLoss(Module):
     """KL divergence of log-probabilities from a target distribution (F.kl_div); reduction="batchmean" gives the
     divergence per sample, "mean" (the default, as PyTorch's) the mean over every element."""
 
-    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
+                 log_target: bool = False) -> None:
         super().__init__()
-        if reduction not in _REDUCTIONS + ("batchmean",):
-            raise ValueError(f"KLDivLoss: reduction must be one of {_REDUCTIONS + ('batchmean',)}, got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = resolve_reduction("KLDivLoss", reduction, size_average, reduce, valid=KL_DIV_REDUCTIONS)
         self.log_target = log_target
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:

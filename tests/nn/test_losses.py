@@ -1,6 +1,7 @@
 """The losses of core.nn.functional and their modules (L1, SmoothL1, Huber, BCE, BCE with logits, NLL, KL
 divergence) against numpy float64 definitions written out below, with finite-difference gradients; their
 options and errors; and PyTorch 2.13's values and gradients where torch is installed."""
+import inspect
 import warnings
 
 import numpy as np
@@ -168,7 +169,7 @@ def test_modules_call_their_functions_with_their_settings():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda: F.l1_loss(core.ones(2), core.ones(2), reduction="avg"), ValueError,
-     "l1_loss: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
+     "l1_loss: reduction must be one of 'mean', 'sum' or 'none', got 'avg'"),
     (lambda: F.smooth_l1_loss(core.ones(2), core.ones(2), beta=-1.0), ValueError, "beta must be 0 or more, got -1.0"),
     (lambda: F.huber_loss(core.ones(2), core.ones(2), delta=0.0), ValueError, "delta must be positive, got 0.0"),
     (lambda: nn.HuberLoss(delta=-1.0), ValueError, "HuberLoss: delta must be positive"),
@@ -196,12 +197,116 @@ def test_bad_arguments_raise_with_the_reason(call, error, message):
         call()
 
 
-def test_shapes_that_broadcast_warn_as_pytorch_does():
-    with pytest.warns(UserWarning, match=r"l1_loss: target shape \(2, 3\) differs from input shape \(3,\)"):
-        F.l1_loss(core.ones(3), core.ones(2, 3))
+# The losses on shared inputs: x, y (3, 4) real; p, q (3, 4) in (0, 1); logp log-probabilities; labels classes
+_RNG = np.random.default_rng(3)
+_X, _Y = core.tensor(_RNG.standard_normal((3, 4))), core.tensor(_RNG.standard_normal((3, 4)))
+_P, _Q = core.tensor(_RNG.uniform(0.05, 0.95, (3, 4))), core.tensor(_RNG.uniform(0.05, 0.95, (3, 4)))
+_LOGP, _LABELS = F.log_softmax(_X, dim=1), core.tensor([0, 3, 1])
+INPUTS = {
+    "mse_loss": (_X, _Y), "l1_loss": (_X, _Y), "smooth_l1_loss": (_X, _Y), "huber_loss": (_X, _Y),
+    "binary_cross_entropy": (_P, _Q), "binary_cross_entropy_with_logits": (_X, _Q), "nll_loss": (_LOGP, _LABELS),
+    "kl_div": (_LOGP, _Q), "cross_entropy": (_X, _LABELS),
+}
+MODULES = {
+    "mse_loss": nn.MSELoss, "l1_loss": nn.L1Loss, "smooth_l1_loss": nn.SmoothL1Loss, "huber_loss": nn.HuberLoss,
+    "binary_cross_entropy": nn.BCELoss, "binary_cross_entropy_with_logits": nn.BCEWithLogitsLoss,
+    "nll_loss": nn.NLLLoss, "kl_div": nn.KLDivLoss, "cross_entropy": nn.CrossEntropyLoss,
+}
+# PyTorch 2.13's parameter order up to what we take (its mse_loss, l1_loss and huber_loss end in a weight= we lack)
+SIGNATURES = {
+    "mse_loss": "input target size_average reduce reduction",
+    "l1_loss": "input target size_average reduce reduction",
+    "smooth_l1_loss": "input target size_average reduce reduction beta",
+    "huber_loss": "input target reduction delta",
+    "binary_cross_entropy": "input target weight size_average reduce reduction",
+    "binary_cross_entropy_with_logits": "input target weight size_average reduce reduction pos_weight",
+    "nll_loss": "input target weight size_average ignore_index reduce reduction",
+    "kl_div": "input target size_average reduce reduction log_target",
+    "cross_entropy": "input target weight size_average ignore_index reduce reduction label_smoothing",
+}
+LEGACY = [name for name in INPUTS if name != "huber_loss"]  # PyTorch's huber_loss never had size_average / reduce
+BROADCASTING = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"]
+
+
+@pytest.mark.parametrize("name", BROADCASTING)
+def test_target_shape_that_broadcasts_warns_naming_both_shapes_then_broadcasts(name):
+    x, column = _X[:, :1], _Y[0]  # (3, 1) against (4,): the classic (N, 1) prediction against an (N,) target
+    with pytest.warns(UserWarning, match=rf"{name}: target shape \(4,\) differs from input shape \(3, 1\)") as got:
+        out = getattr(F, name)(x, column, reduction="none")
+    assert got[0].filename == __file__  # the warning points at the caller's line
+    assert out.shape == (3, 4)
+    expected = getattr(F, name)(x.expand(3, 4), column.expand(3, 4), reduction="none")
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        F.huber_loss(core.ones(3), core.ones(3))
+        getattr(F, name)(x, x)
+
+
+@pytest.mark.parametrize("name", BROADCASTING + ["kl_div"])
+def test_target_shape_that_does_not_broadcast_raises_naming_both_shapes(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no broadcasting warning first: nothing is broadcast
+        with pytest.raises(ValueError, match=rf"{name}: input shape \(3, 4\) and target shape \(3,\) do not "
+                                             "broadcast"):
+            getattr(F, name)(_X, _Y[:, 0])
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_bce_refuses_a_target_shape_that_would_broadcast(name):
+    with pytest.raises(ValueError, match=rf"{name}: target shape \(1, 4\) must be the same as input shape \(3, 4\)"):
+        getattr(F, name)(INPUTS[name][0], INPUTS[name][1][:1])
+
+
+@pytest.mark.parametrize("size_average, reduce, expected", [
+    (False, None, "sum"), (None, False, "none"), (True, False, "none"), (False, True, "sum"), (True, None, "mean"),
+    (None, True, "mean"),
+])
+@pytest.mark.parametrize("name", LEGACY)
+def test_size_average_and_reduce_map_to_reduction_with_a_warning(name, size_average, reduce, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        want = getattr(F, name)(*INPUTS[name], reduction=expected)
+    with pytest.warns(UserWarning, match=rf"{name}: size_average and reduce are deprecated; pass "
+                                         f"reduction='{expected}'"):
+        # as in PyTorch the legacy arguments win over reduction
+        got = getattr(F, name)(*INPUTS[name], size_average=size_average, reduce=reduce, reduction="none")
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with pytest.warns(UserWarning, match="size_average and reduce are deprecated"):
+        module = MODULES[name](size_average=size_average, reduce=reduce)
+    assert module.reduction == expected
+    np.testing.assert_array_equal(module(*INPUTS[name]).numpy(), want.numpy())
+
+
+def test_size_average_is_the_third_positional_argument_as_in_pytorch():
+    with pytest.warns(UserWarning, match="pass reduction='sum'"):
+        assert F.mse_loss(_X, _Y, False).item() == F.mse_loss(_X, _Y, reduction="sum").item()
+
+
+@pytest.mark.parametrize("bad", ["avg", "elementwise_sum", None])
+@pytest.mark.parametrize("name", list(INPUTS))
+def test_invalid_reduction_raises_naming_the_valid_ones(name, bad):
+    choices = "'mean', 'sum', 'none' or 'batchmean'" if name == "kl_div" else "'mean', 'sum' or 'none'"
+    message = rf"reduction must be one of {choices}, got {bad!r}"
+    with pytest.raises(ValueError, match=f"{name}: {message}"):
+        getattr(F, name)(*INPUTS[name], reduction=bad)
+    with pytest.raises(ValueError, match=f"{MODULES[name].__name__}: {message}"):
+        MODULES[name](reduction=bad)
+
+
+@pytest.mark.parametrize("name", list(INPUTS))
+def test_signatures_take_pytorchs_arguments_in_pytorchs_order(name):
+    assert " ".join(inspect.signature(getattr(F, name)).parameters) == SIGNATURES[name]
+    module_params = list(inspect.signature(MODULES[name]).parameters)
+    assert module_params == [p for p in SIGNATURES[name].split() if p not in ("input", "target")]
+
+
+@pytest.mark.parametrize("name", list(INPUTS))
+def test_stored_signatures_are_pytorchs(name):
+    torch = pytest.importorskip("torch")
+    theirs = list(inspect.signature(getattr(torch.nn.functional, name)).parameters)
+    assert theirs[:len(SIGNATURES[name].split())] == SIGNATURES[name].split()
+    theirs = list(inspect.signature(getattr(torch.nn, MODULES[name].__name__)).parameters)
+    assert theirs == list(inspect.signature(MODULES[name]).parameters)
 
 
 @pytest.mark.filterwarnings("ignore:reduction.*'mean' divides:UserWarning")  # torch's note on kl_div's mean
