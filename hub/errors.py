@@ -46,6 +46,11 @@ class IntegrityError(HubError):
     """A stored file whose bytes no longer match its hash; the message names model, file and the repair."""
 
 
+class BlobCollected(HubError):
+    """A publish whose uploaded blob `zoohub gc` removed before the version committed: nothing was published, and
+    publishing again (which uploads the blob again) succeeds."""
+
+
 class SchemaOutOfDate(HubError):
     """The registry database is at another schema revision: run `zoohub db upgrade`."""
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hub.access import blob_store, database
-from hub.errors import HubError, user_errors
+from hub.errors import BlobCollected, HubError, user_errors
 from hub.records import GcReport
 from registry.blobstore import BlobStore
 from registry.db import Database
@@ -29,12 +29,12 @@ def collection_lock(session: Session) -> None:
 def check_blobs_present(session: Session, store: BlobStore, files: Iterable[tuple[str, str]]) -> None:
     """Before a publish commits (files: (path, sha256) pairs), inside its write transaction: every blob is still
     stored. A gc that ran since the upload (with a grace period shorter than the upload took) may have removed
-    one; the publish is then refused, names the file, and succeeds when run again."""
+    one; the publish is then refused with BlobCollected, which names the file, and succeeds when run again."""
     collection_lock(session)
     for rel, sha in files:
         if not store.path(sha).is_file():
-            raise HubError(f"{rel}: its blob sha256:{sha[:12]} was removed from the store (by `zoohub gc`?) "
-                           "before this publish committed; nothing was published, publish again")
+            raise BlobCollected(f"{rel}: its blob sha256:{sha[:12]} was removed from the store (by `zoohub gc`?) "
+                                "before this publish committed; nothing was published, publish again")
 
 
 @user_errors

@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from hub.errors import HubError, IntegrityError, InvalidModel, InvalidReference, ModelNotFound
+from hub.errors import BlobCollected, HubError, IntegrityError, InvalidModel, InvalidReference, ModelNotFound
 from hub.progress import byte_bar
 from hub.records import AliasChange, ModelSummary, VersionInfo
 from hub.server.wire import change_from_wire, summary_from_wire, version_from_wire
@@ -147,6 +147,8 @@ class RemoteClient:
         message = self._message(response)
         if response.status_code == 404:
             return ModelNotFound(message)
+        if response.status_code == 409:  # the server's gc removed an uploaded blob before the publish committed
+            return BlobCollected(message)
         if response.status_code == 400:
             return InvalidModel(message) if response.request.method in ("POST", "PUT") else InvalidReference(message)
         return RemoteRefused(message)

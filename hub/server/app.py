@@ -70,7 +70,7 @@ class ApiError(Exception):
 
 # A registry or hub error's status is that of the nearest class in its MRO named here, so a subclass inherits its
 # parent's; whatever else the registry or the hub refuses (a name, an ambiguous prefix, a NaN) is the caller's
-# mistake: 400.
+# mistake: 400. A publish whose blob gc collected before it committed conflicts with that gc: 409, publish again.
 _STATUS_OF = {
     registry_errors.RegistryError: 400,
     registry_errors.NotFound: 404,
@@ -80,6 +80,7 @@ _STATUS_OF = {
     registry_errors.BlobCorrupt: 500,
     HubError: 400,
     hub_errors.ModelNotFound: 404,
+    hub_errors.BlobCollected: 409,
     hub_errors.SchemaOutOfDate: 503,
     hub_errors.RegistryUnavailable: 503,
     hub_errors.IntegrityError: 500,

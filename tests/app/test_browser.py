@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.commands.app import streamlit_command
+from hub.commands.app import streamlit_arguments
 from tests.app.app_server import AppServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,7 +131,7 @@ def test_browser_walk_through_with_a_tiny_speech_model(tmp_path, browser_session
     tiny_models.publish_speech(tmp_path / "src")
     tiny_models.publish_text(tmp_path / "src")
     port = free_port()
-    command = [sys.executable, "-c", TINY_LAUNCHER] + streamlit_command(port, "127.0.0.1")[3:]
+    command = [sys.executable, "-c", TINY_LAUNCHER] + streamlit_arguments(port, "127.0.0.1")
     server = AppServer(command, port, tmp_path / "app.log")
     try:
         walk_through(browser_session, server.url, "speech", "speech/vad", re.compile(r"heard \d+ stretches"),

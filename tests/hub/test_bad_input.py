@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import hub
-from hub.errors import HubError, InvalidModel, InvalidReference, ModelNotFound
+from hub.errors import BlobCollected, HubError, InvalidModel, InvalidReference, ModelNotFound
 from registry.blobstore import BlobStore
 from registry.db import zoohub_home
 from tests.hub.tiny_model import CATALOG_NAME, write_folder
@@ -234,7 +234,7 @@ def test_list_query_is_a_plain_substring_wildcards_included(tmp_path):
     assert registry("t/al") == ["test/alpha"] and registry("PLAIN") == ["test/alpha"]
 
 
-def test_a_gc_between_upload_and_commit_refuses_the_publish_and_leaves_no_version(tmp_path, monkeypatch):
+def test_a_gc_between_upload_and_commit_refuses_the_publish_as_blob_collected(tmp_path, monkeypatch):
     # a local publish whose blob gc removed used to commit a version naming the missing blob
     folder = write_folder(tmp_path / "m")
     original = BlobStore.put_file
@@ -247,7 +247,8 @@ def test_a_gc_between_upload_and_commit_refuses_the_publish_and_leaves_no_versio
         return blob
 
     monkeypatch.setattr(BlobStore, "put_file", put_then_collect)
-    with pytest.raises(HubError, match=r"README.md: its blob sha256:\w+ was removed from the store .*publish again"):
+    with pytest.raises(BlobCollected, match=r"README.md: its blob sha256:\w+ was removed from the store .*publish "
+                                            r"again"):
         hub.publish(folder, "test/raced", progress=False)
     assert collected[0].removed and not [m for m in hub.list(query="test/raced") if m.in_registry]
     monkeypatch.setattr(BlobStore, "put_file", original)

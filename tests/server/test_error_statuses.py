@@ -25,7 +25,10 @@ RAISED = {
 HUB_RAISED = {
     "not-found": lambda: hub_errors.ModelNotFound("unknown model 'test/nothing'; did you mean 'test/tiny'?"),
     "bad-reference": lambda: hub_errors.InvalidReference("malformed reference 'test/tiny@x'"),
-    "plain": lambda: hub_errors.HubError("model.safetensors: its blob sha256:aaaa was removed from the store"),
+    "plain": lambda: hub_errors.HubError("gc: batch_size must be a whole number >= 1, got 0"),
+    "collected": lambda: hub_errors.BlobCollected("model.safetensors: its blob sha256:aaaa was removed from the "
+                                                  "store (by `zoohub gc`?) before this publish committed; nothing "
+                                                  "was published, publish again"),
     "unreachable": lambda: hub_errors.RegistryUnavailable("cannot use the registry database at "
                                                           "postgresql://db/zoohub: connection refused"),
     "not-writable": lambda: hub_errors.RegistryNotWritable("cannot write /srv/blobs/tmp/x.partial: no space left"),
@@ -85,7 +88,8 @@ def test_a_registry_error_turned_into_a_hub_error_keeps_its_status(raising_serve
 
 
 @pytest.mark.parametrize("kind, status, retry", [("not-found", 404, True), ("bad-reference", 400, True),
-                                                 ("plain", 400, True), ("unreachable", 503, True),
+                                                 ("plain", 400, True), ("collected", 409, True),
+                                                 ("unreachable", 503, True),
                                                  ("not-writable", 503, False), ("schema", 503, False),
                                                  ("damaged", 500, True)])
 def test_a_hub_error_is_answered_with_the_status_of_its_class(raising_server, kind, status, retry):
