@@ -226,10 +226,11 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     """
     reduction = resolve_reduction("binary_cross_entropy", reduction, size_average, reduce)
     check_target_shape("binary_cross_entropy", input, target, broadcast=False)
-    if input.numel() and bool(T.any(_C.logical_or(_C.lt(input, 0), _C.gt(input, 1)))):
-        raise ValueError("binary_cross_entropy: input values must be probabilities between 0 and 1, got "
-                         f"{T.amin(input).item()} to {T.amax(input).item()}; for logits use "
-                         "binary_cross_entropy_with_logits")
+    # written so that NaN fails too: a diverged model must not get a finite loss (the logs are held at -100)
+    if input.numel() and not bool(T.all(_C.logical_and(_C.ge(input, 0), _C.le(input, 1)))):
+        seen = "NaN" if bool(T.any(T.isnan(input))) else f"{T.amin(input).item()} to {T.amax(input).item()}"
+        raise ValueError(f"binary_cross_entropy: input values must be probabilities between 0 and 1, got {seen}; "
+                         "for logits use binary_cross_entropy_with_logits")
     losses = -(target * _log_held(input) + (1 - target) * _log_held(1 - input))
     return _reduced(losses if weight is None else losses * weight, reduction)
 

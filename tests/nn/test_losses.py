@@ -177,6 +177,9 @@ def test_modules_call_their_functions_with_their_settings():
     (lambda: F.binary_cross_entropy(core.tensor([1.5, 0.5]), core.ones(2)), ValueError,
      "input values must be probabilities between 0 and 1, got 0.5 to 1.5; for logits use "
      "binary_cross_entropy_with_logits"),
+    (lambda: F.binary_cross_entropy(core.tensor([float("nan"), 0.5]), core.ones(2)), ValueError,
+     "input values must be probabilities between 0 and 1, got NaN; for logits use"),
+    (lambda: nn.BCELoss()(core.tensor([float("nan")]), core.zeros(1)), ValueError, "got NaN"),
     (lambda: F.binary_cross_entropy(core.ones(2) * 0.5, core.ones(1, 2)), ValueError,
      r"binary_cross_entropy: target shape \(1, 2\) must be the same as input shape \(2,\)"),
     (lambda: F.binary_cross_entropy_with_logits(core.ones(2), core.ones(3)), ValueError,
