@@ -1,12 +1,14 @@
 """Affine layers: Linear, and the shape plumbing Identity and Flatten."""
 from __future__ import annotations
 
+from typing import Any
+
 import core
 from core import _C
 from core.io.file_pages import release_file_pages
 from core.nn import functional as F
 from core.nn import init
-from core.nn.module import Module
+from core.nn.module import Module, has_forward_hooks
 from core.nn.parameter import Parameter
 
 Tensor = _C.Tensor
@@ -68,7 +70,7 @@ class Linear(Module):
         >>> with core.no_grad():
         ...     y = fc.forward_act(core.randn(7, 384), "gelu")
         """
-        if self._forward_pre_hooks or self._forward_hooks:
+        if has_forward_hooks(self):
             return _activate_and_add(self(input), activation, residual)
         return self._linear_act(input, activation, residual)
 
@@ -94,6 +96,18 @@ def _activate_and_add(y: Tensor, activation: str, residual: Tensor | None) -> Te
         return y
     _check_residual(residual, tuple(y.shape))
     return y + residual
+
+
+def with_residual(module: Module, residual: Tensor, *args: Any) -> Tensor:
+    """module(*args) + residual for a block whose forward takes `residual=` and adds it in its output projection's
+    GEMM epilogue. A block with forward hooks is called without it and the residual added after, so that the hooks
+    see the block's own output.
+
+    >>> x = with_residual(layer.attn, x, x, mask)  # x + attn(x, mask)
+    """
+    if has_forward_hooks(module):
+        return module(*args) + residual
+    return module(*args, residual=residual)
 
 
 def inference_path(module: Module, *tensors: Tensor | None) -> bool:

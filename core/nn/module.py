@@ -92,7 +92,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); subclasses of Module must define it")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._forward_pre_hooks or self._forward_hooks:
+        if self._forward_pre_hooks or self._forward_hooks:  # has_forward_hooks(self), inlined: every call passes here
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -557,3 +557,9 @@ class Module:
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
+
+def has_forward_hooks(*modules: Module) -> bool:
+    """Whether any of `modules` has a forward hook or pre-hook: code that fuses a module's work into another
+    kernel (an activation or a skip connection in a GEMM epilogue) calls such a module plainly instead, so that its
+    hooks see what they would see in a model written op by op."""
+    return any(m._forward_pre_hooks or m._forward_hooks for m in modules)

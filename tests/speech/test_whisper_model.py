@@ -113,6 +113,26 @@ def test_hooks_on_the_attention_projections_see_their_calls_in_inference():
     np.testing.assert_allclose(hooked, plain, rtol=1e-5, atol=1e-6)
 
 
+def test_hooks_on_a_blocks_attention_and_mlp_see_their_own_outputs():
+    import core
+    from zoo.speech.model import ResidualAttentionBlock
+
+    core.manual_seed(0)
+    block = ResidualAttentionBlock(64, 4).eval()
+    x = core.randn(2, 37, 64)
+    seen = {}
+    with core.no_grad():
+        plain = block(x).numpy()
+        for name in ("attn", "mlp"):
+            getattr(block, name).register_forward_hook(lambda m, args, out, name=name: seen.update({name: out}))
+        hooked = block(x).numpy()
+        attended = block.attn.forward(block.attn_ln(x))
+        np.testing.assert_array_equal(seen["attn"].numpy(), attended.numpy())  # no skip connection in it
+        h = x + attended
+        np.testing.assert_array_equal(seen["mlp"].numpy(), block.mlp.forward(block.mlp_ln(h)).numpy())
+    np.testing.assert_allclose(hooked, plain, rtol=1e-5, atol=1e-6)
+
+
 def test_a_float64_decoder_in_inference_projects_through_the_differentiable_path():
     import core
     from zoo.speech.model import TextDecoder

@@ -86,6 +86,22 @@ def test_inference_fast_path_matches_the_plain_path_on_tiny_bert(tiny_folder):
     np.testing.assert_allclose(fast[mask == 1], plain_path(bert, ids, mask, types)[mask == 1], atol=1e-5)
 
 
+def test_hooks_on_a_layers_attention_and_feed_forward_see_their_own_outputs(tiny_folder):
+    bert = BertEncoder.from_folder(tiny_folder)
+    ids, mask, types = ragged_batch(16, 3, 7)
+    plain = bert.encode_numpy(ids, mask, types)
+    layer, seen = bert.layers[0], {}
+    originals = {"attn": layer.attn.forward, "ffn": layer.ffn.forward}
+    layer.attn.register_forward_hook(lambda m, args, out: seen.__setitem__("attn", (args, out)))
+    layer.ffn.register_forward_hook(lambda m, args, out: seen.__setitem__("ffn", (args, out)))
+    hooked = bert.encode_numpy(ids, mask, types)
+    np.testing.assert_allclose(hooked, plain, rtol=1e-5, atol=1e-5)
+    for name, (args, out) in seen.items():  # the block alone, without the skip connection added in its epilogue
+        with core.no_grad():
+            alone = originals[name](*args)
+        np.testing.assert_array_equal(out.numpy(), alone.numpy())
+
+
 def test_parameter_names_are_the_importers(tiny_folder):
     from core.io import SafetensorsFile
     names = set(SafetensorsFile(tiny_folder / "model.safetensors").names())

@@ -20,7 +20,8 @@ import core
 import core.nn.functional as F
 from core import nn
 from core.io import load_file
-from core.nn.linear import inference_path, packed_linear
+from core.nn.linear import inference_path, packed_linear, with_residual
+from core.nn.module import has_forward_hooks
 
 
 class MultiHeadAttention(nn.Module):
@@ -49,8 +50,7 @@ class MultiHeadAttention(nn.Module):
         turn the fused product off, so that they see their own input and output."""
         projections = (self.query, self.key, self.value)
         weights, biases = tuple(p.weight for p in projections), [p.bias for p in projections]
-        hooked = any(p._forward_pre_hooks or p._forward_hooks for p in projections)
-        if x.ndim == 3 and not hooked and inference_path(self, x, *weights, *biases):
+        if x.ndim == 3 and not has_forward_hooks(*projections) and inference_path(self, x, *weights, *biases):
             qkv = packed_linear(self, x, weights, core.cat(biases))
             return self.out.forward_act(core._C.attention_qkv(qkv, self.n_head), "none", residual)
         q, k, v = (self.split_heads(proj(x)) for proj in (self.query, self.key, self.value))
@@ -69,12 +69,15 @@ class ResidualAttentionBlock(nn.Module):
 
     def forward(self, x: core.Tensor) -> core.Tensor:
         """Pre-norm residual block: the skip connections are added in the output projections' epilogues."""
-        x = self.attn(self.attn_ln(x), residual=x)
+        x = with_residual(self.attn, x, self.attn_ln(x))
         return self.feed_forward(self.mlp_ln(x), residual=x)
 
     def feed_forward(self, h: core.Tensor, residual: core.Tensor | None = None) -> core.Tensor:
         """mlp(h) + residual with the GELU in the first projection's GEMM epilogue and the residual in the second's
-        (in inference)."""
+        (in inference); hooks on the mlp or its GELU get the plain Sequential call."""
+        if has_forward_hooks(self.mlp, self.mlp[1]):
+            y = self.mlp(h)
+            return y if residual is None else y + residual
         return self.mlp[2].forward_act(self.mlp[0].forward_act(h, "gelu"), "none", residual)
 
 

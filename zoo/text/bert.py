@@ -16,7 +16,7 @@ import core
 import core.nn as nn
 import core.nn.functional as F
 from core.io import load_file
-from core.nn.linear import inference_path
+from core.nn.linear import inference_path, with_residual
 from zoo.architectures import register_architecture
 from zoo.text.config import TextEncoderConfig
 from zoo.text.encoder import SentenceEncoder
@@ -94,8 +94,8 @@ class BertLayer(nn.Module):
 
     def forward(self, x: core.Tensor, mask: core.Tensor | None) -> core.Tensor:
         # the skip connections are added in the output projections' GEMM epilogues
-        x = self.attn_norm(self.attn(x, mask, residual=x))
-        return self.ffn_norm(self.ffn(x, residual=x))
+        x = self.attn_norm(with_residual(self.attn, x, x, mask))
+        return self.ffn_norm(with_residual(self.ffn, x, x))
 
 
 class BertEncoder(nn.Module):
