@@ -536,6 +536,15 @@ class Module:
         state.pop("_packed", None)
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restores a copied or unpickled module. One pickled before modules had forward hooks gets empty hook
+        tables, so it can be called."""
+        self.__dict__.update(state)
+        for name, empty in (("_forward_pre_hooks", OrderedDict), ("_forward_pre_hooks_with_kwargs", set),
+                            ("_forward_hooks", OrderedDict), ("_forward_hooks_with_kwargs", set)):
+            if name not in self.__dict__:
+                object.__setattr__(self, name, empty())
+
     # ------------------------------------------------------------------------------------------ printing
 
     def extra_repr(self) -> str:

@@ -173,3 +173,23 @@ def test_pickle_of_a_module_round_trips():
         expected = model(x).tolist()
         loaded = pickle.loads(pickle.dumps(model))
         assert loaded(x).tolist() == expected and not loaded.training
+
+
+class _LinearPickledTheOldWay(nn.Linear):
+    """Pickles its state as modules did before they had forward-hook tables."""
+
+    def __getstate__(self):
+        return {k: v for k, v in super().__getstate__().items() if "hooks" not in k}
+
+
+def test_a_module_pickled_before_forward_hooks_existed_loads_and_runs():
+    core.manual_seed(0)
+    fc = nn.Linear(3, 2)
+    x = core.randn(4, 3)
+    old = _LinearPickledTheOldWay(3, 2)
+    old.load_state_dict(fc.state_dict())
+    assert "_forward_hooks" not in old.__getstate__()
+    loaded = pickle.loads(pickle.dumps(old))
+    np.testing.assert_array_equal(loaded(x).detach().numpy(), fc(x).detach().numpy())
+    loaded.register_forward_hook(lambda m, args, out: out * 2)
+    np.testing.assert_array_equal(loaded(x).detach().numpy(), 2 * fc(x).detach().numpy())
