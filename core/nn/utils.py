@@ -25,8 +25,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
                     error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Scale the gradients of parameters (a tensor or an iterable of them) in place so that their norm, taken over
     all of them together as if concatenated into one vector, is at most max_norm; returns that norm before the
-    scaling (0-d, in the gradients' dtype, the widest if they differ; 0 when no parameter has a gradient).
-    norm_type is any p of vector_norm, inf included. The scale is max_norm / (norm + 1e-6), capped at 1, as
+    scaling (0-d, in the gradients' dtype, promoted as torch.stack does if they differ; 0 when no parameter has a
+    gradient). norm_type is any p of vector_norm, inf included. The scale is max_norm / (norm + 1e-6), capped at 1, as
     PyTorch computes it. As there, a NaN norm makes every gradient NaN and an infinite one makes them 0 (NaN
     where a gradient was infinite); with error_if_nonfinite either raises RuntimeError and scales nothing.
     `foreach` is accepted for PyTorch's signature and changes nothing here.
@@ -37,8 +37,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         return core.tensor(0.0)
     with core.no_grad():
         norms = [core.linalg.vector_norm(g.detach(), norm_type) for g in grads]
-        widest = core.float64 if any(n.dtype == core.float64 for n in norms) else norms[0].dtype
-        norms = core.stack([n.to(widest) for n in norms])
+        norms = core.stack(norms)  # in the promoted dtype of them all, as torch.stack
         total = core.linalg.vector_norm(norms, norm_type)
         if error_if_nonfinite and not math.isfinite(total.item()):
             raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "

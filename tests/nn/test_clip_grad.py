@@ -58,6 +58,18 @@ def test_float64_gradients_give_a_float64_norm():
     assert total.item() == pytest.approx(np.linalg.norm(np.concatenate([g.ravel() for g in grads])), rel=1e-12)
 
 
+@pytest.mark.parametrize("first, second, total", [
+    ("bfloat16", "float32", "float32"), ("float32", "bfloat16", "float32"), ("bfloat16", "float16", "float32"),
+    ("float16", "float16", "float16"), ("float32", "float64", "float64"),
+])
+def test_gradients_of_mixed_dtypes_give_the_norm_in_their_promoted_dtype(first, second, total):
+    a, b = nn.Parameter(core.zeros(1)), nn.Parameter(core.zeros(4))
+    a.grad = core.full((1,), 3.0).to(getattr(core, first))
+    b.grad = core.full((4,), 2.0).to(getattr(core, second))
+    norm = nn.utils.clip_grad_norm_([a, b], 1e3)
+    assert norm.dtype == getattr(core, total) and norm.item() == 5.0
+
+
 def test_a_non_finite_norm_raises_only_when_asked():
     params, _ = _params(4)
     params[0].grad[0, 0] = math.inf
