@@ -97,7 +97,7 @@ def test_a_contraction_runs_on_matmul():
     assert out._grad_fn_inputs() == ["matmul"]
 
 
-def test_the_result_is_a_new_tensor_even_for_an_identity():
+def test_an_identity_equation_gives_a_new_tensor_viewing_the_same_storage():
     x = core.randn(2, 3)
     out = core.einsum("ij->ij", x)
     assert out is not x and out._shares_storage(x)

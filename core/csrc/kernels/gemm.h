@@ -55,7 +55,8 @@ struct HalfWeight {
 std::optional<HalfWeight> pack_weight_half(const float* w, int64_t out_features, int64_t in_features, int64_t ldw,
                                            Isa isa);
 // y[rows x out] (ldy) = epilogue(x[rows x in] (ldx) W^T + bias) + res on the float16 copy; runs with w.isa. Any
-// row count works; it pays off for a few rows (a large product is faster through linear_packed's packed A).
+// row count works; it pays off for a few rows, where reading W is the cost (a large product is faster with the
+// float32 PackedWeight: half_block takes kHalfRows rows at a time and widens W again for each such group).
 void linear_packed(const float* x, int64_t rows, int64_t ldx, const HalfWeight& w, const float* bias,
                    Epilogue epilogue, float* y, int64_t ldy, const float* res = nullptr, int64_t ldr = 0);
 
