@@ -65,13 +65,19 @@ def test_reordered_beam_rows_continue_like_fresh_sequences(pair):
         session.reorder(np.array([0, 1]))
 
 
-def test_fused_inference_attention_gives_the_bits_of_the_separate_projections():
+def seeded(kind: str):
+    """A MultiHeadAttention or ResidualAttentionBlock (width 64, 4 heads) in eval mode, and an input (2, 37, 64)."""
     import core
-    from zoo.speech.model import MultiHeadAttention
+    from zoo.speech import model
 
     core.manual_seed(0)
-    attn = MultiHeadAttention(64, 4).eval()
-    x = core.randn(2, 37, 64)
+    return getattr(model, kind)(64, 4).eval(), core.randn(2, 37, 64)
+
+
+def test_fused_inference_attention_gives_the_bits_of_the_separate_projections():
+    import core
+
+    attn, x = seeded("MultiHeadAttention")
     with core.no_grad():
         fused = attn(x).numpy()
         assert "_packed" in attn.__dict__ and "_packed" not in attn.key.__dict__  # one fused packed weight
@@ -84,11 +90,8 @@ def test_fused_inference_attention_gives_the_bits_of_the_separate_projections():
 
 def test_block_adds_its_skip_connections_in_the_epilogue_with_the_bits_of_separate_adds():
     import core
-    from zoo.speech.model import ResidualAttentionBlock
 
-    core.manual_seed(0)
-    block = ResidualAttentionBlock(64, 4).eval()
-    x = core.randn(2, 37, 64)
+    block, x = seeded("ResidualAttentionBlock")
     with core.no_grad():
         fused = block(x).numpy()
         h = x + block.attn(block.attn_ln(x))
@@ -98,11 +101,8 @@ def test_block_adds_its_skip_connections_in_the_epilogue_with_the_bits_of_separa
 
 def test_hooks_on_the_attention_projections_see_their_calls_in_inference():
     import core
-    from zoo.speech.model import MultiHeadAttention
 
-    core.manual_seed(0)
-    attn = MultiHeadAttention(64, 4).eval()
-    x = core.randn(2, 37, 64)
+    attn, x = seeded("MultiHeadAttention")
     with core.no_grad():
         plain = attn(x).numpy()
         seen = []
@@ -115,11 +115,8 @@ def test_hooks_on_the_attention_projections_see_their_calls_in_inference():
 
 def test_hooks_on_a_blocks_attention_and_mlp_see_their_own_outputs():
     import core
-    from zoo.speech.model import ResidualAttentionBlock
 
-    core.manual_seed(0)
-    block = ResidualAttentionBlock(64, 4).eval()
-    x = core.randn(2, 37, 64)
+    block, x = seeded("ResidualAttentionBlock")
     seen = {}
     with core.no_grad():
         plain = block(x).numpy()
