@@ -232,7 +232,8 @@ def check_manifest(store: BlobStore, request: PublishRequest) -> tuple[list[File
 async def _to_thread(func: Callable[..., T], *args: object) -> T:
     """func(*args) in the thread pool, the event loop serving other requests meanwhile. A cancelled request still
     waits for func to return before its cancellation goes on, so the clean-up that follows (a BlobReceiver closing
-    and removing its temp file) never runs beside a write or commit of that file in the pool."""
+    and removing its temp file) never runs beside a write or commit of that file in the pool; an error func raises
+    then is dropped with the request."""
     call = asyncio.ensure_future(run_in_threadpool(func, *args))
     try:
         return await asyncio.shield(call)
@@ -241,6 +242,8 @@ async def _to_thread(func: Callable[..., T], *args: object) -> T:
             while not call.done():
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait([call])
+        if not call.cancelled():
+            call.exception()  # retrieved, so asyncio does not log it: the request is gone, its cancellation goes on
         raise
 
 
