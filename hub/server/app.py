@@ -179,7 +179,8 @@ def check_manifest(store: BlobStore, request: PublishRequest) -> tuple[list[File
     """The checks `hub.publish` makes on a folder, made on uploaded blobs: (entries, config JSON text, card).
 
     Raises ApiError(400) naming the file for a path with `..`, a blob never uploaded or of another size,
-    a config.json that is not a JSON object with "architecture", pickled weights or a broken safetensors header.
+    a config.json that is not a JSON object with "architecture", pickled weights or a broken safetensors header;
+    BlobCollected (409) for a blob uploaded but removed by gc since.
     """
     split_model_name(request.name)
     entries, blobs = [], {}
@@ -187,6 +188,10 @@ def check_manifest(store: BlobStore, request: PublishRequest) -> tuple[list[File
         check_file_path(spec.path)
         path = store.path(spec.sha256)
         if not path.is_file():
+            if store.was_collected(spec.sha256):  # uploaded, then gc took it before the manifest came: publish again
+                raise hub_errors.BlobCollected(f"{spec.path}: its blob sha256:{spec.sha256[:12]} was removed from the "
+                                               f"store by `zoohub gc` after it was uploaded, before this publish "
+                                               f"committed; nothing was published, publish again")
             raise ApiError(400, f"{spec.path}: blob sha256:{spec.sha256} was never uploaded: PUT "
                                 f"/api/blobs/{spec.sha256} first, then commit the manifest")
         if path.stat().st_size != spec.size:
