@@ -16,6 +16,8 @@ from registry.schema import VersionFile
 
 DEFAULT_GRACE_HOURS = 24.0
 GC_BATCH = 500  # blobs removed per write transaction: what a publish waiting on a gc waits for at most
+# a manifest arriving this long after gc removed one of its blobs is still told BlobCollected (409), not 400
+REMEMBER_REMOVALS_HOURS = 24.0
 GC_LOCK_ID = 7_100_422  # PostgreSQL advisory lock key: gc's collection and a publish's commit exclude each other
 
 
@@ -47,7 +49,8 @@ def gc(*, older_than_hours: float = DEFAULT_GRACE_HOURS, dry_run: bool = False, 
     commit (killed, or a client that never sent its manifest to `zoohub serve`). The grace period protects
     publishes in flight: their blobs are fresh, and a publish that finds a blob already stored marks it wanted
     (`BlobStore.mark_wanted`). A publish that commits after its blob was collected is refused with the blob
-    named (`check_blobs_present`), and succeeds when run again.
+    named (`check_blobs_present`; a server's publish whose manifest arrives after the removal too, since removals
+    are remembered for REMEMBER_REMOVALS_HOURS, `BlobStore.was_collected`), and succeeds when run again.
 
     Blobs are removed `batch_size` at a time, each batch in a write transaction of its own, so a publish waits for
     one batch at most; `on_batch` is called with the number of blobs removed so far after each one commits.
@@ -78,6 +81,7 @@ def gc(*, older_than_hours: float = DEFAULT_GRACE_HOURS, dry_run: bool = False, 
     if not dry_run:
         for path in stale:
             path.unlink(missing_ok=True)
+        store.forget_collected(before=time.time() - REMEMBER_REMOVALS_HOURS * 3600.0)
     return GcReport(tuple(removed), kept, len(stale), dry_run)
 
 

@@ -248,6 +248,7 @@ def export_hf(ref: str, dest: str | os.PathLike) -> Path:
     >>> export_hf("text/minilm-l6", "out/minilm")
     PosixPath('out/minilm')
     """
+    require_extra("hf", "the Hugging Face bridge", "huggingface_hub")  # the model card needs it: fail before any work
     from hub.browsing import info as version_info_of
     from hub.loading import pull
     dest = Path(dest)

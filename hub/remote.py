@@ -216,7 +216,10 @@ class RemoteClient:
                     finally:
                         fcntl.flock(out.fileno(), fcntl.LOCK_UN)
         except NotWritable as exc:
-            kept = partial.stat().st_size if partial.is_file() else 0
+            try:
+                kept = os.path.getsize(partial)
+            except OSError:  # missing, or its folder is not searchable (another user's): nothing of ours is kept
+                kept = 0
             if not kept:
                 discard(partial)
                 raise
@@ -318,7 +321,8 @@ def _first_line(exc: object) -> str:
 
 def _intact(store: Any, sha256: str, size: int) -> bool:
     try:
-        return store.check(sha256, size) is None
+        with writing(store.root):  # a store this user cannot search (another user's) cannot take the blob either
+            return store.check(sha256, size) is None
     except FileNotFoundError:
         return False
 

@@ -5,6 +5,7 @@ Layout under the root (`$ZOOHUB_HOME/blobs`):
     tmp/                writes in progress (unique names); a dead writer leaves only a file here
     checked/abcdef…     the stat of the blob when it last hashed correctly (see `check`)
     wanted/abcdef…      touched when a publish found the blob already stored (see `mark_wanted`)
+    collected/abcdef…   touched when gc removed the blob (see `was_collected`)
 
 Writes go to a unique temp file in tmp/, hashed while written, fsynced, checked against the expected hash,
 then renamed over the final name, so a reader sees a whole blob or none, and correctness needs no lock. One
@@ -177,17 +178,35 @@ class BlobStore:
         return max(times)
 
     def remove(self, sha256: str) -> int:
-        """Delete a blob with its check record and marker; returns the bytes freed (0 if it was not stored).
-        Only for blobs no version references (`hub.gc`)."""
+        """Delete a blob with its check record and marker, noting the removal (`was_collected`); returns the bytes
+        freed (0 if it was not stored). Only for blobs no version references (`hub.gc`)."""
         path = self.path(sha256)
         try:
             size = path.stat().st_size
             path.unlink()
         except FileNotFoundError:
-            size = 0
+            size = None
         for extra in (self._stamp(sha256), self.root / "wanted" / sha256):
             extra.unlink(missing_ok=True)
+        if size is None:
+            return 0
+        note = self.root / "collected" / sha256
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.touch()
         return size
+
+    def was_collected(self, sha256: str) -> bool:
+        """Whether gc removed this blob since the last `forget_collected` before then: a publish that uploaded it
+        and finds it gone was overtaken by gc (and must upload it again), not one that never uploaded it."""
+        return (self.root / "collected" / sha256).exists()
+
+    def forget_collected(self, before: float) -> None:
+        """Drop the notes of removals made before `before` (seconds since the epoch), so they do not pile up."""
+        folder = self.root / "collected"
+        if folder.is_dir():
+            for note in folder.iterdir():
+                if note.stat().st_mtime < before:
+                    note.unlink(missing_ok=True)
 
     def stale_temp_files(self, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
         """Temp files left by writers that died (not touched for older_than seconds)."""

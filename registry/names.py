@@ -89,11 +89,13 @@ def check_line(label: str, text: str, max_length: int | None = None) -> str:
 
 
 def one_line(text: str) -> str:
-    """text as check_line accepts it: every run of control characters, line breaks and spaces around them becomes one
-    space (a benchmark's error message, kept where a reason goes).
+    r"""text as check_line accepts it (a benchmark's error message, kept where a reason goes): control characters
+    and line breaks become spaces, then every run of whitespace becomes one space and the ends are trimmed.
 
     >>> one_line("ValueError: bad row\n  at row 3\x1b[0m")
     'ValueError: bad row at row 3 [0m'
+    >>> one_line("  two  spaces\tand a tab ")
+    'two spaces and a tab'
     """
     words = "".join(" " if unicodedata.category(char) in _NOT_ON_ONE_LINE else char for char in text).split()
     return " ".join(words)

@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    require_extra("server", "zoohub serve", "fastapi", "uvicorn", "multipart")
+    require_extra("server", "zoohub serve", "fastapi", "uvicorn")
     from hub.server.app import serve
     overrides = {"read_needs_token": None if args.read is None else args.read == "token",
                  "max_upload_bytes": args.max_upload, "rate_per_second": args.rate, "burst": args.burst}

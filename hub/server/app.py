@@ -179,7 +179,8 @@ def check_manifest(store: BlobStore, request: PublishRequest) -> tuple[list[File
     """The checks `hub.publish` makes on a folder, made on uploaded blobs: (entries, config JSON text, card).
 
     Raises ApiError(400) naming the file for a path with `..`, a blob never uploaded or of another size,
-    a config.json that is not a JSON object with "architecture", pickled weights or a broken safetensors header.
+    a config.json that is not a JSON object with "architecture", pickled weights or a broken safetensors header;
+    BlobCollected (409) for a blob uploaded but removed by gc since.
     """
     split_model_name(request.name)
     entries, blobs = [], {}
@@ -187,6 +188,10 @@ def check_manifest(store: BlobStore, request: PublishRequest) -> tuple[list[File
         check_file_path(spec.path)
         path = store.path(spec.sha256)
         if not path.is_file():
+            if store.was_collected(spec.sha256):  # uploaded, then gc took it before the manifest came: publish again
+                raise hub_errors.BlobCollected(f"{spec.path}: its blob sha256:{spec.sha256[:12]} was removed from the "
+                                               f"store by `zoohub gc` after it was uploaded, before this publish "
+                                               f"committed; nothing was published, publish again")
             raise ApiError(400, f"{spec.path}: blob sha256:{spec.sha256} was never uploaded: PUT "
                                 f"/api/blobs/{spec.sha256} first, then commit the manifest")
         if path.stat().st_size != spec.size:
@@ -232,7 +237,8 @@ def check_manifest(store: BlobStore, request: PublishRequest) -> tuple[list[File
 async def _to_thread(func: Callable[..., T], *args: object) -> T:
     """func(*args) in the thread pool, the event loop serving other requests meanwhile. A cancelled request still
     waits for func to return before its cancellation goes on, so the clean-up that follows (a BlobReceiver closing
-    and removing its temp file) never runs beside a write or commit of that file in the pool."""
+    and removing its temp file) never runs beside a write or commit of that file in the pool; an error func raises
+    then is dropped with the request."""
     call = asyncio.ensure_future(run_in_threadpool(func, *args))
     try:
         return await asyncio.shield(call)
@@ -241,6 +247,8 @@ async def _to_thread(func: Callable[..., T], *args: object) -> T:
             while not call.done():
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait([call])
+        if not call.cancelled():
+            call.exception()  # retrieved, so asyncio does not log it: the request is gone, its cancellation goes on
         raise
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from huggingface_hub import scan_cache_dir
 import hub
 from core.io import SafetensorsFile
 from hub.access import database
-from hub.errors import ModelNotFound
+from hub.errors import MissingExtra, ModelNotFound
 from hub.hf import commit_operations, export_hf, import_folder, push_hf
 from hub.cli import main as zoohub
 from registry.evaluations import add_claim, record_eval_run, record_reproduction, upsert_benchmark
@@ -136,6 +138,25 @@ def test_a_write_failing_part_way_into_an_existing_empty_folder_removes_what_it_
         assert dest.is_dir() and list(dest.iterdir()) == []
         assert zoohub(["export", ref, str(dest / "sub")]) == 1  # a folder it made itself goes entirely, as before
         assert list(dest.iterdir()) == []
+
+
+def test_export_without_huggingface_hub_fails_before_writing_anything(offline_hf, tmp_path, monkeypatch, capsys):
+    # the whole model.safetensors was written (then removed) before the model card found the extra missing
+    hub.load(f"hf://{REPO_ID}")
+    ref = "hf/sentence-transformers--all-minilm-l6-v2"
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    empty, parent = tmp_path / "empty", tmp_path / "parent"
+    empty.mkdir()
+    parent.mkdir()
+    for folder in (empty, parent):
+        os.utime(folder, ns=(0, 0))  # any file made or removed in it would set its mtime to now
+    with pytest.raises(MissingExtra, match=r"^the Hugging Face bridge needs huggingface_hub, which is not "
+                                           r"installed: pip install 'zoohub\[hf\]'$"):
+        export_hf(ref, empty)
+    assert zoohub(["export", ref, "--format", "hf", str(parent / "new")]) == 1
+    assert capsys.readouterr().err.startswith("zoohub: error: the Hugging Face bridge needs huggingface_hub")
+    assert empty.stat().st_mtime_ns == parent.stat().st_mtime_ns == 0
+    assert list(empty.iterdir()) == list(parent.iterdir()) == []
 
 
 def test_push_hf_builds_one_commit_of_every_exported_file_without_the_network(offline_hf, tmp_path, monkeypatch,

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -10,11 +14,13 @@ import hub
 import tests.hub.tiny_model  # noqa: F401  (registers the test architecture in this process)
 from hub import remote as remote_client
 from hub.cli import main
-from hub.errors import HubError, ModelNotFound, RegistryUnavailable
+from hub.errors import BlobCollected, HubError, ModelNotFound, RegistryUnavailable
 from registry.blobstore import BlobStore
 from registry.db import zoohub_home
 from tests.hub.tiny_model import write_folder
 from tests.mounts import read_only, small_disk
+from tests.permissions import as_bound_by_permissions
+from tests.server.conftest import ROOT, zoohub
 
 
 @pytest.fixture(autouse=True)
@@ -126,6 +132,52 @@ def test_a_download_onto_a_full_disk_is_one_line_and_keeps_its_partial_file_for_
         assert f"resuming blob sha256:{weights.sha256[:12]} at byte {kept} of {weights.size}" in caplog.messages
         assert list(downloads.iterdir()) == []
     assert weights.sha256 in BlobStore(zoohub_home() / "blobs").stored()
+
+
+@pytest.mark.parametrize("closed", ["downloads", "blobs"])
+def test_a_download_into_a_folder_this_user_cannot_search_is_one_line_not_a_traceback(remote, tmp_path, closed):
+    # a closed downloads folder: the error handler's own look for a partial file to keep raised PermissionError;
+    # a closed blob store: the look for an intact copy did
+    hub.publish(write_folder(tmp_path / "m", seed=3), "test/tiny")
+    first = hub.info("test/tiny@1").files[0]  # a pull fetches the files in this order
+    downloads = zoohub_home() / "downloads"
+    blobs = BlobStore(zoohub_home() / "blobs")
+    blamed = {"downloads": downloads / f"{first.sha256}.partial", "blobs": blobs.path(first.sha256)}[closed]
+    (zoohub_home() / closed).mkdir()
+    (zoohub_home() / closed).chmod(0o000)  # as another user's 0700 folder is to this one
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZOOHUB_HOME": str(zoohub_home()), "ZOOHUB_REMOTE": remote.url}
+    try:
+        proc = subprocess.run(as_bound_by_permissions([sys.executable, "-m", "hub.cli", "pull", "test/tiny@1"]),
+                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    finally:
+        (zoohub_home() / closed).chmod(0o755)
+    assert (proc.returncode, proc.stderr) == (1, f"zoohub: error: cannot write {blamed}: permission denied\n")
+    assert not list(downloads.glob("*.partial")) and not list(blobs.root.rglob("*.partial"))
+
+
+def test_a_publish_whose_uploads_gc_removed_before_the_manifest_arrived_is_blob_collected(remote, tmp_path,
+                                                                                            monkeypatch):
+    # the server answered 400 "was never uploaded: PUT ... first" and the client raised InvalidModel, though it had
+    folder = write_folder(tmp_path / "m", seed=7)
+    upload = remote_client.RemoteClient.upload
+
+    def upload_then_gc(self, path, sha256):  # the real upload, then a gc with no grace period on the server
+        upload(self, path, sha256)
+        zoohub("gc", "--older-than", "0", home=remote.home)
+    monkeypatch.setattr(remote_client.RemoteClient, "upload", upload_then_gc)
+    with pytest.raises(BlobCollected, match=r"answered 409: README\.md: its blob sha256:\w{12} was removed from the "
+                                            r"store by `zoohub gc` after it was uploaded, before this publish "
+                                            r"committed; nothing was published, publish again$"):
+        hub.publish(folder, "test/tiny", progress=False)
+    monkeypatch.setattr(remote_client.RemoteClient, "upload", upload)
+    assert hub.publish(folder, "test/tiny", progress=False).ref == "test/tiny@1"  # it uploads again
+    # gc forgets a removal after a day: the notes of them do not pile up
+    notes = remote.home / "blobs" / "collected"
+    assert len(list(notes.iterdir())) == 3
+    for note in notes.iterdir():
+        os.utime(note, (time.time() - 86400 - 60,) * 2)
+    zoohub("gc", "--older-than", "0", home=remote.home)
+    assert list(notes.iterdir()) == []
 
 
 def test_promote_through_the_server_to_the_current_version_writes_nothing(remote, tmp_path):

@@ -3,6 +3,7 @@ and a cancelled upload removes its temp file only once the write or commit in fl
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import threading
 import time
@@ -67,3 +68,29 @@ def test_a_cancelled_request_cleans_up_only_after_its_call_in_the_thread_pool_re
 
     asyncio.run(cancel_while_writing())
     assert order == ["write returned", "clean-up"]
+
+
+def test_a_call_that_fails_after_its_request_was_cancelled_leaves_no_unretrieved_exception():
+    # asyncio logged "Task exception was never retrieved" for the write's error once the cancelled request was gone
+    started, release = threading.Event(), threading.Event()
+    reported = []
+
+    def write() -> None:
+        started.set()
+        release.wait(PAUSE_TIMEOUT)
+        raise OSError(28, "No space left on device")
+
+    async def cancel_while_writing() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context["message"]))
+        task = asyncio.create_task(_to_thread(write))
+        await asyncio.to_thread(started.wait, PAUSE_TIMEOUT)
+        task.cancel()
+        await asyncio.sleep(0)
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        del task
+        gc.collect()  # an exception never retrieved is reported when its task is collected
+
+    asyncio.run(cancel_while_writing())
+    assert reported == []
