@@ -21,6 +21,8 @@ only caught by a full re-hash: `verify` (`zoohub verify`) re-hashes everything a
 """
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import json
 import os
@@ -205,8 +207,9 @@ class BlobStore:
         folder = self.root / "collected"
         if folder.is_dir():
             for note in folder.iterdir():
-                if note.stat().st_mtime < before:
-                    note.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):  # another gc may drop it first
+                    if note.stat().st_mtime < before:
+                        note.unlink()
 
     def stale_temp_files(self, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
         """Temp files left by writers that died (not touched for older_than seconds)."""
