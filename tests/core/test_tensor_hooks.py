@@ -239,3 +239,31 @@ def test_matches_pytorch_on_a_network_with_hooks():
     theirs = run(torch, lambda a: torch.tensor(a, requires_grad=True))
     for o, t in zip(ours, theirs):
         np.testing.assert_allclose(o, t, rtol=1e-12, atol=1e-12)
+
+
+def test_hooks_added_and_removed_on_one_thread_while_another_runs_backward():
+    x = vec(1.0, 2.0)
+    for _ in range(200):  # a long list, so that the engine's copy of it overlaps the other thread's changes
+        x.register_hook(lambda g: None)
+    stop, failures = threading.Event(), []
+
+    def churn():
+        try:
+            while not stop.is_set():
+                handles = [x.register_hook(lambda g: g * 1) for _ in range(50)]
+                for handle in handles:
+                    handle.remove()
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            failures.append(e)
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        for _ in range(3000):  # the unguarded list failed within a few hundred passes
+            x.grad = None
+            (x * 3).sum().backward()
+            assert x.grad.tolist() == [3.0, 3.0]
+    finally:
+        stop.set()
+        worker.join()
+    assert failures == []

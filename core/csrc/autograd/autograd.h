@@ -26,7 +26,9 @@ using GradHook = std::function<Tensor(const Tensor& grad)>;
 
 // One tensor's gradient hooks. A leaf keeps them on its TensorImpl and they see its whole gradient of the backward
 // before it is added to .grad; a non-leaf keeps them on its grad_fn, whose single output is the tensor, so they see
-// the gradient summed over its consumers before the node's backward runs (PyTorch's tensor pre-hooks).
+// the gradient summed over its consumers before the node's backward runs (PyTorch's tensor pre-hooks). One mutex
+// in engine.cpp guards every GradHooks and the `hooks` slots holding them: a backward reads them with the GIL
+// released while Python threads register and remove hooks.
 struct GradHooks {
   std::vector<std::pair<int64_t, GradHook>> fns;  // (id, hook), run in registration order
   int64_t next_id = 0;
