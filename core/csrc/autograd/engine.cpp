@@ -132,6 +132,37 @@ void remove_grad_hook(const std::weak_ptr<GradHooks>& where, int64_t id) {
 }
 
 namespace {
+// The hook lists that only t reaches (see visit_hooks_only_held_by); called under hooks_mutex. A sole owner is
+// the test because any other holder (a second Python object, a graph's edge) may be reachable from elsewhere.
+std::vector<GradHooks*> lists_only_held_by(const Tensor& t) {
+  std::vector<GradHooks*> lists;
+  if (!t.defined() || t.impl_ptr().use_count() != 1) return lists;
+  if (t.impl()->hooks) lists.push_back(t.impl()->hooks.get());
+  const std::shared_ptr<Node>& fn = t.impl()->grad_fn;
+  if (fn && fn.use_count() == 1 && fn->hooks) lists.push_back(fn->hooks.get());
+  return lists;
+}
+}  // namespace
+
+int visit_hooks_only_held_by(const Tensor& t, const std::function<int(const GradHook&)>& visit) {
+  std::lock_guard<std::mutex> lock(hooks_mutex);
+  for (GradHooks* hooks : lists_only_held_by(t))
+    for (const auto& entry : hooks->fns)
+      if (int r = visit(entry.second)) return r;
+  return 0;
+}
+
+std::vector<GradHook> take_hooks_only_held_by(const Tensor& t) {
+  std::vector<GradHook> taken;
+  std::lock_guard<std::mutex> lock(hooks_mutex);
+  for (GradHooks* hooks : lists_only_held_by(t)) {
+    for (auto& entry : hooks->fns) taken.push_back(std::move(entry.second));
+    hooks->fns.clear();
+  }
+  return taken;
+}
+
+namespace {
 // Where t's entry in its node's retains list is (end() when t is not retained there).
 std::vector<std::weak_ptr<TensorImpl>>::iterator find_retained(GradHooks& hooks, const TensorImpl* t) {
   auto& r = hooks.retains;
