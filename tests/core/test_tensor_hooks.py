@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -239,3 +240,101 @@ def test_matches_pytorch_on_a_network_with_hooks():
     theirs = run(torch, lambda a: torch.tensor(a, requires_grad=True))
     for o, t in zip(ours, theirs):
         np.testing.assert_allclose(o, t, rtol=1e-12, atol=1e-12)
+
+
+class _ScaledLinear(core.nn.Module):
+    """A module whose weight hook closes over the module itself: module -> weight -> hook -> closure -> module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = core.nn.Linear(3, 2)
+        self.scale = 2.0
+        self.fc.weight.register_hook(lambda g: g * self.scale)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def test_a_module_whose_weight_hook_closes_over_the_module_is_collected():
+    net = _ScaledLinear()
+    net(core.ones(4, 3)).sum().backward()
+    assert net.fc.weight.grad.tolist() == [[8.0, 8.0, 8.0]] * 2  # the hook ran: 2 * (4 rows of ones)
+    module, weight = weakref.ref(net), weakref.ref(net.fc.weight)
+    del net
+    gc.collect()
+    assert module() is None and weight() is None
+
+
+def hook_on_itself(t, seen):
+    """Registers a hook whose closure holds t itself (a `del` of the caller's name leaves the cycle whole)."""
+    t.register_hook(lambda g: seen.append(t.shape) or g * t.detach())
+    return t
+
+
+def test_a_leaf_whose_hook_refers_to_the_leaf_is_collected():
+    seen = []
+    x = hook_on_itself(vec(1.0, 2.0), seen)
+    (x * 3).sum().backward()
+    assert seen == [(2,)]
+    assert x.grad.tolist() == [3.0, 6.0]
+    ref = weakref.ref(x)
+    del x
+    gc.collect()
+    assert ref() is None
+
+
+def test_a_non_leaf_whose_hook_refers_to_the_non_leaf_is_collected_with_its_graph():
+    base, seen = live(), []
+    x = vec(1.0, 2.0)
+    h = hook_on_itself(x * 3, seen)
+    h.sum().backward()
+    assert seen == [(2,)]
+    assert x.grad.tolist() == [9.0, 18.0]  # the hook: [1, 1] * h = [3, 6]; times 3
+    ref = weakref.ref(h)
+    del h
+    assert live() == base
+    assert ref() is None
+
+
+def test_a_hook_on_a_non_leaf_whose_python_object_was_collected_still_runs():
+    x = vec(1.0, 2.0)
+    h = x * 2
+    seen = []
+    h.register_hook(lambda g: seen.append(g.tolist()) or g * 10)
+    h.itself = h  # a cycle through its __dict__: only the collector frees this object
+    loss = (h * h).sum()
+    ref = weakref.ref(h)
+    del h
+    gc.collect()
+    assert ref() is None
+    loss.backward()
+    assert seen == [[4.0, 8.0]]
+    assert x.grad.tolist() == [80.0, 160.0]
+
+
+def test_hooks_added_and_removed_on_one_thread_while_another_runs_backward():
+    x = vec(1.0, 2.0)
+    for _ in range(200):  # a long list, so that the engine's copy of it overlaps the other thread's changes
+        x.register_hook(lambda g: None)
+    stop, failures = threading.Event(), []
+
+    def churn():
+        try:
+            while not stop.is_set():
+                handles = [x.register_hook(lambda g: g * 1) for _ in range(50)]
+                for handle in handles:
+                    handle.remove()
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            failures.append(e)
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        for _ in range(3000):  # the unguarded list failed within a few hundred passes
+            x.grad = None
+            (x * 3).sum().backward()
+            assert x.grad.tolist() == [3.0, 3.0]
+    finally:
+        stop.set()
+        worker.join()
+    assert failures == []

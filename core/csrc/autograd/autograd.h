@@ -26,7 +26,9 @@ using GradHook = std::function<Tensor(const Tensor& grad)>;
 
 // One tensor's gradient hooks. A leaf keeps them on its TensorImpl and they see its whole gradient of the backward
 // before it is added to .grad; a non-leaf keeps them on its grad_fn, whose single output is the tensor, so they see
-// the gradient summed over its consumers before the node's backward runs (PyTorch's tensor pre-hooks).
+// the gradient summed over its consumers before the node's backward runs (PyTorch's tensor pre-hooks). One mutex
+// in engine.cpp guards every GradHooks and the `hooks` slots holding them: a backward reads them with the GIL
+// released while Python threads register and remove hooks.
 struct GradHooks {
   std::vector<std::pair<int64_t, GradHook>> fns;  // (id, hook), run in registration order
   int64_t next_id = 0;
@@ -112,6 +114,14 @@ Tensor placed_gradient(const char* name, const Tensor& placed, const Tensor& g,
 std::pair<std::weak_ptr<GradHooks>, int64_t> register_grad_hook(const Tensor& t, GradHook hook);
 // Takes hook `id` out again; nothing happens when it or its tensor is gone.
 void remove_grad_hook(const std::weak_ptr<GradHooks>& where, int64_t id);
+// For Python's cyclic collector (bindings/tensor_py.cpp), which sees a hook's closure only through a Python object
+// holding t: calls visit on each hook of the lists that only t reaches (its TensorImpl's when t alone holds the
+// TensorImpl, and its grad_fn's when that TensorImpl alone holds the node too), under the lock of the hook lists,
+// and returns the first nonzero result. visit must not register or remove hooks.
+int visit_hooks_only_held_by(const Tensor& t, const std::function<int(const GradHook&)>& visit);
+// Takes the hooks visit_hooks_only_held_by shows out of their lists, for the collector to break a cycle through
+// them; the caller drops them after the lock is released.
+std::vector<GradHook> take_hooks_only_held_by(const Tensor& t);
 // Tensor.retain_grad: a non-leaf keeps its gradient in .grad from now on (a leaf does anyway).
 void retain_grad(const Tensor& t);
 bool retains_grad(const Tensor& t);

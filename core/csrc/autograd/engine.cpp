@@ -1,4 +1,5 @@
 #include <atomic>
+#include <mutex>
 #include <unordered_map>
 
 #include "autograd/autograd.h"
@@ -10,6 +11,9 @@ namespace {
 thread_local bool grad_enabled = true;
 thread_local Node* running = nullptr;  // the node whose backward is being called, for saved_output
 std::atomic<int64_t> node_count{0};
+// Guards every GradHooks and the TensorImpl::hooks / Node::hooks slots. Held only to read or change them, never
+// while a hook runs or a hook's Python object is dropped (that takes the GIL, whose holder may be waiting here).
+std::mutex hooks_mutex;
 
 // old += g elementwise, for a .grad that accumulates where it is (no temporary as large as the parameter); bumps
 // the storage's version as copy_ does.
@@ -105,6 +109,7 @@ std::pair<std::weak_ptr<GradHooks>, int64_t> register_grad_hook(const Tensor& t,
     throw std::runtime_error(
         "register_hook: cannot register a hook on a tensor that doesn't require gradient; set requires_grad=True "
         "on the leaf, or hook a tensor computed from one");
+  std::lock_guard<std::mutex> lock(hooks_mutex);
   std::shared_ptr<GradHooks>& slot = t.grad_fn() ? t.grad_fn()->hooks : t.impl()->hooks;
   if (!slot) slot = std::make_shared<GradHooks>();
   const int64_t id = slot->next_id++;
@@ -113,14 +118,48 @@ std::pair<std::weak_ptr<GradHooks>, int64_t> register_grad_hook(const Tensor& t,
 }
 
 void remove_grad_hook(const std::weak_ptr<GradHooks>& where, int64_t id) {
-  std::shared_ptr<GradHooks> hooks = where.lock();
+  std::shared_ptr<GradHooks> hooks = where.lock();  // declared before the lock: dropped after it is released
+  GradHook removed;
   if (!hooks) return;
+  std::lock_guard<std::mutex> lock(hooks_mutex);
   auto& fns = hooks->fns;
   for (auto it = fns.begin(); it != fns.end(); ++it)
     if (it->first == id) {
+      removed = std::move(it->second);
       fns.erase(it);
       return;
     }
+}
+
+namespace {
+// The hook lists that only t reaches (see visit_hooks_only_held_by); called under hooks_mutex. A sole owner is
+// the test because any other holder (a second Python object, a graph's edge) may be reachable from elsewhere.
+std::vector<GradHooks*> lists_only_held_by(const Tensor& t) {
+  std::vector<GradHooks*> lists;
+  if (!t.defined() || t.impl_ptr().use_count() != 1) return lists;
+  if (t.impl()->hooks) lists.push_back(t.impl()->hooks.get());
+  const std::shared_ptr<Node>& fn = t.impl()->grad_fn;
+  if (fn && fn.use_count() == 1 && fn->hooks) lists.push_back(fn->hooks.get());
+  return lists;
+}
+}  // namespace
+
+int visit_hooks_only_held_by(const Tensor& t, const std::function<int(const GradHook&)>& visit) {
+  std::lock_guard<std::mutex> lock(hooks_mutex);
+  for (GradHooks* hooks : lists_only_held_by(t))
+    for (const auto& entry : hooks->fns)
+      if (int r = visit(entry.second)) return r;
+  return 0;
+}
+
+std::vector<GradHook> take_hooks_only_held_by(const Tensor& t) {
+  std::vector<GradHook> taken;
+  std::lock_guard<std::mutex> lock(hooks_mutex);
+  for (GradHooks* hooks : lists_only_held_by(t)) {
+    for (auto& entry : hooks->fns) taken.push_back(std::move(entry.second));
+    hooks->fns.clear();
+  }
+  return taken;
 }
 
 namespace {
@@ -137,32 +176,60 @@ void retain_grad(const Tensor& t) {
   if (!t.requires_grad())
     throw std::runtime_error("retain_grad: can't retain_grad on a tensor that has requires_grad=False");
   if (t.is_leaf()) return;
+  std::lock_guard<std::mutex> lock(hooks_mutex);
   std::shared_ptr<GradHooks>& slot = t.grad_fn()->hooks;
   if (!slot) slot = std::make_shared<GradHooks>();
   if (find_retained(*slot, t.impl()) == slot->retains.end()) slot->retains.push_back(t.impl_ptr());
 }
 
 bool retains_grad(const Tensor& t) {
-  if (t.is_leaf() || !t.grad_fn()->hooks) return false;
-  return find_retained(*t.grad_fn()->hooks, t.impl()) != t.grad_fn()->hooks->retains.end();
+  if (t.is_leaf()) return false;
+  std::lock_guard<std::mutex> lock(hooks_mutex);
+  const std::shared_ptr<GradHooks>& hooks = t.grad_fn()->hooks;
+  return hooks && find_retained(*hooks, t.impl()) != hooks->retains.end();
 }
 
 void move_retain_grad(const Tensor& t, const std::shared_ptr<Node>& old) {
-  if (!old || !old->hooks || old == t.grad_fn()) return;
-  auto it = find_retained(*old->hooks, t.impl());
-  if (it == old->hooks->retains.end()) return;
-  old->hooks->retains.erase(it);
+  if (!old || old == t.grad_fn()) return;
+  {
+    std::lock_guard<std::mutex> lock(hooks_mutex);
+    if (!old->hooks) return;
+    auto it = find_retained(*old->hooks, t.impl());
+    if (it == old->hooks->retains.end()) return;
+    old->hooks->retains.erase(it);
+  }
   if (t.requires_grad()) retain_grad(t);
 }
 
 namespace {
 
+// A tensor's hooks and retained non-leaves as they are now, copied under hooks_mutex so that the engine runs them
+// without it: a hook may register or remove hooks (its own, through its handle), and so may other threads.
+struct HooksNow {
+  std::vector<GradHook> fns;
+  std::vector<std::weak_ptr<TensorImpl>> retains;
+};
+
+HooksNow hooks_now(const std::shared_ptr<GradHooks>& slot) {
+  HooksNow now;
+  std::lock_guard<std::mutex> lock(hooks_mutex);
+  if (!slot) return now;
+  now.fns.reserve(slot->fns.size());
+  for (const auto& entry : slot->fns) now.fns.push_back(entry.second);
+  now.retains = slot->retains;
+  return now;
+}
+
+bool has_hooks(const std::shared_ptr<GradHooks>& slot) {
+  std::lock_guard<std::mutex> lock(hooks_mutex);
+  return slot && !slot->fns.empty();
+}
+
 // The gradient g of a tensor through its hooks, in registration order; a hook that returns a tensor replaces g
 // for the hooks after it.
-Tensor run_hooks(const GradHooks& hooks, Tensor g) {
-  const auto fns = hooks.fns;  // a copy: a hook may remove hooks (its own, through its handle) while they run
-  for (const auto& entry : fns) {
-    Tensor r = entry.second(g);
+Tensor run_hooks(const std::vector<GradHook>& fns, Tensor g) {
+  for (const GradHook& fn : fns) {
+    Tensor r = fn(g);
     if (!r.defined()) continue;
     if (r.shape() != g.shape())
       value_error("register_hook: a hook returned a gradient of shape ", shape_str(r.shape()),
@@ -274,7 +341,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
   std::unordered_map<TensorImpl*, Tensor> hooked_sum;
   std::vector<std::shared_ptr<TensorImpl>> hooked_leaves;
   auto to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
-    if (!leaf->hooks || leaf->hooks->fns.empty()) return add_to_grad(Tensor(leaf), g);
+    if (!has_hooks(leaf->hooks)) return add_to_grad(Tensor(leaf), g);
     auto [it, fresh] = hooked_sum.emplace(leaf.get(), Tensor());
     if (fresh) hooked_leaves.push_back(leaf);
     add_into(it->second, to_dtype(g, leaf->dtype));
@@ -355,9 +422,10 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
     Tensor gout = std::move(pending[n]);
     pending.erase(n);
     // the hooks of the tensor n made see its gradient before anything uses it (captured or n's backward)
-    if (gout.defined() && n->hooks && (!capture || node_slot.count(n) || leads_to_input[n])) {
-      gout = run_hooks(*n->hooks, std::move(gout));
-      for (const auto& kept : n->hooks->retains)
+    if (gout.defined() && (!capture || node_slot.count(n) || leads_to_input[n])) {
+      const HooksNow hooks = hooks_now(n->hooks);
+      gout = run_hooks(hooks.fns, std::move(gout));
+      for (const auto& kept : hooks.retains)
         if (std::shared_ptr<TensorImpl> t = kept.lock()) add_to_grad(Tensor(t), gout);
     }
     if (capture && gout.defined())
@@ -411,12 +479,13 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
     }
   }
 
-  for (const auto& leaf : hooked_leaves) add_to_grad(Tensor(leaf), run_hooks(*leaf->hooks, hooked_sum[leaf.get()]));
+  for (const auto& leaf : hooked_leaves)
+    add_to_grad(Tensor(leaf), run_hooks(hooks_now(leaf->hooks).fns, hooked_sum[leaf.get()]));
   std::vector<Tensor> out;
   if (!capture) return out;
   for (size_t k = 0; k < targets.size(); ++k)  // a non-leaf input's hooks ran at its node
-    if (captured[k].defined() && targets[k].is_leaf() && targets[k].impl()->hooks)
-      captured[k] = run_hooks(*targets[k].impl()->hooks, captured[k]);
+    if (captured[k].defined() && targets[k].is_leaf())
+      captured[k] = run_hooks(hooks_now(targets[k].impl()->hooks).fns, captured[k]);
   if (accumulate)
     for (size_t k = 0; k < targets.size(); ++k)
       if (captured[k].defined()) add_to_grad(targets[k], captured[k]);

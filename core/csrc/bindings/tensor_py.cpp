@@ -210,6 +210,51 @@ py::object item(const Tensor& t) {
   }
 }
 
+// A Python callable registered with Tensor.register_hook. The engine calls hooks with the GIL released, so the
+// call takes it; the collector finds the callable through target<PyHook>() (tensor_traverse).
+struct PyHook {
+  std::shared_ptr<void> fn;  // a py::object (hold_py)
+
+  PyObject* callable() const { return static_cast<py::object*>(fn.get())->ptr(); }
+
+  Tensor operator()(const Tensor& g) const {
+    py::gil_scoped_acquire gil;
+    py::object r = py::reinterpret_borrow<py::object>(callable())(g);
+    if (r.is_none()) return Tensor();
+    if (!py::isinstance<Tensor>(r))
+      type_error("register_hook: a hook must return a Tensor or None, got ",
+                 std::string(py::str(py::type::of(r).attr("__name__"))));
+    return r.cast<Tensor>();
+  }
+};
+
+// The Tensor inside a Python Tensor object, or null before its __init__ has made one.
+const Tensor* held_tensor(PyObject* self) {
+  py::detail::value_and_holder v = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
+  return v.holder_constructed() ? v.value_ptr<Tensor>() : nullptr;
+}
+
+// Tensor's tp_traverse: besides __dict__, the Python hooks that only this object reaches through its tensor, so
+// that the collector sees cycles such as tensor -> hook -> closure -> module -> tensor (PyTorch's
+// THPVariable_subclass_traverse makes the same sole-owner test).
+int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
+  if (int r = py::detail::pybind11_traverse(self, visit, arg)) return r;
+  const Tensor* t = held_tensor(self);
+  if (!t) return 0;
+  return visit_hooks_only_held_by(*t, [&](const GradHook& hook) {
+    const PyHook* py_hook = hook.target<PyHook>();
+    return py_hook ? visit(py_hook->callable(), arg) : 0;
+  });
+}
+
+// Tensor's tp_clear: drops what tensor_traverse showed, which breaks the cycle. The object is unreachable and
+// alone holds those lists, so no backward can run those hooks any more.
+int tensor_clear(PyObject* self) {
+  py::detail::pybind11_clear(self);
+  if (const Tensor* t = held_tensor(self)) take_hooks_only_held_by(*t);  // dropped here, outside the lock
+  return 0;
+}
+
 }  // namespace
 
 void bind_tensor(py::module_& m) {
@@ -237,7 +282,10 @@ void bind_tensor(py::module_& m) {
       .def("__repr__", [](DType d) { return std::string("core.") + dtype_name(d); })
       .def("__str__", [](DType d) { return std::string("core.") + dtype_name(d); });
 
-  py::class_<Tensor>(m, "Tensor", py::dynamic_attr())
+  py::class_<Tensor>(m, "Tensor", py::dynamic_attr(), py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+                      heap_type->ht_type.tp_traverse = tensor_traverse;
+                      heap_type->ht_type.tp_clear = tensor_clear;
+                    }))
       .def(py::init<const Tensor&>(), "A tensor sharing the other's storage and autograd identity")
       .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); })
       .def_property_readonly("dtype", &Tensor::dtype)
@@ -310,18 +358,7 @@ void bind_tensor(py::module_& m) {
       .def(
           "_register_hook",
           [](const Tensor& t, py::function fn) {
-            std::shared_ptr<void> held = hold_py(std::move(fn));
-            // the engine calls hooks with the GIL released: take it for the Python call
-            GradHook hook = [held](const Tensor& g) -> Tensor {
-              py::gil_scoped_acquire gil;
-              py::object r = (*static_cast<py::object*>(held.get()))(g);
-              if (r.is_none()) return Tensor();
-              if (!py::isinstance<Tensor>(r))
-                type_error("register_hook: a hook must return a Tensor or None, got ",
-                           std::string(py::str(py::type::of(r).attr("__name__"))));
-              return r.cast<Tensor>();
-            };
-            auto [where, id] = register_grad_hook(t, std::move(hook));
+            auto [where, id] = register_grad_hook(t, PyHook{hold_py(std::move(fn))});
             return py::make_tuple(py::cpp_function([where = where, id = id] { remove_grad_hook(where, id); }), id);
           },
           "Internal (Tensor.register_hook): adds the hook; returns (remove, id).")
