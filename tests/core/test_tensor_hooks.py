@@ -4,6 +4,7 @@ non-leaves keep the gradient after every hook, and handles take hooks off. Expec
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import weakref
 
@@ -312,6 +313,9 @@ def test_a_hook_on_a_non_leaf_whose_python_object_was_collected_still_runs():
     assert x.grad.tolist() == [80.0, 160.0]
 
 
+PASSES = 3000
+
+
 def test_hooks_added_and_removed_on_one_thread_while_another_runs_backward():
     x = vec(1.0, 2.0)
     for _ in range(200):  # a long list, so that the engine's copy of it overlaps the other thread's changes
@@ -328,13 +332,16 @@ def test_hooks_added_and_removed_on_one_thread_while_another_runs_backward():
             failures.append(e)
 
     worker = threading.Thread(target=churn)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # each hook takes the GIL from the busy worker: hand it over quickly
     worker.start()
     try:
-        for _ in range(3000):  # the unguarded list failed within a few hundred passes
+        for _ in range(PASSES):  # the unguarded list failed within a few hundred passes
             x.grad = None
             (x * 3).sum().backward()
             assert x.grad.tolist() == [3.0, 3.0]
     finally:
         stop.set()
         worker.join()
+        sys.setswitchinterval(interval)
     assert failures == []
