@@ -9,7 +9,9 @@ patterns, and `SafetensorsFile.dtype(name)` says "BF16".
 from __future__ import annotations
 
 import json
+import math
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,8 @@ _TAG_OF_NUMPY = {np.dtype("<f8"): "F64", np.dtype("<f4"): "F32", np.dtype("<f2")
                  np.dtype("<i8"): "I64", np.dtype("<i4"): "I32", np.dtype("<i2"): "I16",
                  np.dtype("i1"): "I8", np.dtype("u1"): "U8", np.dtype("?"): "BOOL"}
 MAX_HEADER_BYTES = 100 * 1024 * 1024
+MAX_RANK = 64  # numpy's limit on dimensions
+_MAX_ARRAY_BYTES = 2**63 - 1  # numpy counts bytes in a signed 64-bit integer, even for an empty array's other dims
 
 
 class SafetensorsError(ValueError):
@@ -78,23 +82,35 @@ def read_header(path: str | os.PathLike) -> Header:
                 raise SafetensorsError(path, len(prefix),
                                        f"file has {file_size} bytes, too short for the 8-byte header length")
             n = int.from_bytes(prefix, "little")
-            if n > MAX_HEADER_BYTES or 8 + n > file_size:
+            if 8 + n > file_size:
                 raise SafetensorsError(path, 0,
                                        f"header length {n} runs past the end of the {file_size}-byte file (truncated?)")
+            if n > MAX_HEADER_BYTES:
+                raise SafetensorsError(path, 0, f"header length {n} is larger than the {MAX_HEADER_BYTES} bytes "
+                                                "a safetensors header may have")
             raw = f.read(n)
     except OSError as e:
         raise SafetensorsError(path, 0, f"cannot read: {e.strerror or e}") from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_object_without_duplicates)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         pos = getattr(e, "pos", getattr(e, "start", 0))
         raise SafetensorsError(path, 8 + pos, f"header is not UTF-8 JSON ({e.__class__.__name__})") from None
+    except _DuplicateName as e:
+        raise SafetensorsError(path, 8, f"header names {e.args[0]!r} twice") from None
+    except RecursionError:
+        raise SafetensorsError(path, 8, "header JSON is nested too deeply") from None
+    except ValueError:  # the only other ValueError: an integer literal longer than Python converts
+        raise SafetensorsError(path, 8, f"header JSON has an integer of more than {sys.get_int_max_str_digits()} "
+                                        "digits") from None
     if not isinstance(doc, dict):
         raise SafetensorsError(path, 8, "header is not a JSON object")
-    metadata = doc.pop("__metadata__", None) or {}
+    metadata = doc.pop("__metadata__", None)
+    if metadata is None:
+        metadata = {}
     if not isinstance(metadata, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
-        raise SafetensorsError(path, 8, "__metadata__ must map strings to strings")
+            _is_text(k) and _is_text(v) for k, v in metadata.items()):
+        raise SafetensorsError(path, 8, f"__metadata__ must map strings to strings, got {_abbrev(metadata)}")
     data_offset = 8 + n
     buffer_size = file_size - data_offset
     tensors: dict[str, TensorInfo] = {}
@@ -112,24 +128,66 @@ def read_header(path: str | os.PathLike) -> Header:
     return Header(tensors, dict(metadata), data_offset)
 
 
+class _DuplicateName(ValueError):
+    pass
+
+
+def _object_without_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    # json.loads would keep the last of two equal names and silently drop the other tensor
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateName(key)
+        out[key] = value
+    return out
+
+
+def _is_text(value: object) -> bool:
+    """A str that is valid Unicode: JSON escapes can smuggle in lone surrogates, which no UTF-8 file can hold."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _abbrev(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_count(value: object) -> bool:
+    return type(value) is int and value >= 0  # JSON true/false arrive as bool, a subclass of int
+
+
 def _tensor_info(path: Path, name: str, spec: object, data_offset: int, buffer_size: int) -> TensorInfo:
+    if not _is_text(name):
+        raise SafetensorsError(path, 8, f"tensor name {name!r} is not valid Unicode")
     if not isinstance(spec, dict):
         raise SafetensorsError(path, 8, f"entry {name!r} is not an object")
     dtype, shape, offsets = spec.get("dtype"), spec.get("shape"), spec.get("data_offsets")
-    if dtype not in NUMPY_DTYPES:
-        raise SafetensorsError(path, 8, f"tensor {name!r} has unsupported dtype {dtype!r} "
+    if not isinstance(dtype, str) or dtype not in NUMPY_DTYPES:
+        raise SafetensorsError(path, 8, f"tensor {name!r} has unsupported dtype {_abbrev(dtype)} "
                                         f"(supported: {', '.join(NUMPY_DTYPES)})")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise SafetensorsError(path, 8, f"tensor {name!r} has an invalid shape {shape!r}")
-    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)
-            or not 0 <= offsets[0] <= offsets[1]):
-        raise SafetensorsError(path, 8, f"tensor {name!r} has invalid data_offsets {offsets!r}")
+    if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
+        raise SafetensorsError(path, 8, f"tensor {name!r} has an invalid shape {_abbrev(shape)}")
+    if len(shape) > MAX_RANK:
+        raise SafetensorsError(path, 8, f"tensor {name!r} has {len(shape)} dimensions (at most {MAX_RANK})")
+    itemsize = NUMPY_DTYPES[dtype].itemsize
+    if math.prod(d for d in shape if d) * itemsize > _MAX_ARRAY_BYTES:
+        raise SafetensorsError(path, 8, f"tensor {name!r} has an impossible shape {_abbrev(tuple(shape))}: "
+                                        "its dimensions multiply past 2**63 bytes")
+    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(o) for o in offsets)
+            or not offsets[0] <= offsets[1]):
+        raise SafetensorsError(path, 8, f"tensor {name!r} has invalid data_offsets {_abbrev(offsets)}")
     begin, end = offsets
     if end > buffer_size:
         raise SafetensorsError(path, data_offset + buffer_size,
                                f"tensor {name!r} ends at {data_offset + end} but the file ends at "
                                f"{data_offset + buffer_size} (truncated?)")
-    expected = int(np.prod(shape, dtype=np.int64)) * NUMPY_DTYPES[dtype].itemsize
+    expected = math.prod(shape) * itemsize
     if end - begin != expected:
         raise SafetensorsError(path, data_offset + begin,
                                f"tensor {name!r} of dtype {dtype} and shape {tuple(shape)} needs {expected} bytes, "

@@ -106,6 +106,54 @@ def test_garbage_header_is_refused(tmp_path):
         load_file(path)
 
 
+def _raw_safetensors(header: bytes, data: bytes = b"") -> bytes:
+    return len(header).to_bytes(8, "little") + header + data
+
+
+def _one_tensor(dtype='"F32"', shape="[2]", offsets="[0, 8]") -> bytes:
+    return f'{{"a": {{"dtype": {dtype}, "shape": {shape}, "data_offsets": {offsets}}}}}'.encode()
+
+
+@pytest.mark.parametrize("header, data, message", [
+    (_one_tensor(dtype="[]"), bytes(8), "unsupported dtype []"),
+    (_one_tensor(dtype="{}"), bytes(8), "unsupported dtype {}"),
+    (_one_tensor(shape="[true, 2]"), bytes(8), "invalid shape [True, 2]"),
+    (_one_tensor(offsets="[false, 8]"), bytes(8), "invalid data_offsets"),
+    (_one_tensor(shape=f"[{2**32}, {2**32}]", offsets="[0, 0]"), b"", "dimensions multiply past 2**63 bytes"),
+    (_one_tensor(shape=f"[{2**70}]", offsets="[0, 0]"), b"", "dimensions multiply past 2**63 bytes"),
+    (_one_tensor(shape=f"[0, {2**63}]", offsets="[0, 0]"), b"", "dimensions multiply past 2**63 bytes"),
+    (_one_tensor(shape=f'[{", ".join(["1"] * 65)}]', offsets="[0, 4]"), bytes(4), "65 dimensions (at most 64)"),
+    (_one_tensor(shape=f"[{2**33}, {2**31}, 1]", offsets="[0, 0]"), b"", "dimensions multiply past"),
+    (b'{"a": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}, '
+     b'"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}', bytes(8), "names 'a' twice"),
+    (b'{"\\ud800": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}', bytes(8), "not valid Unicode"),
+    (b'{"__metadata__": [], "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}', bytes(8),
+     "__metadata__ must map strings to strings, got []"),
+    (b'{"__metadata__": 0}', b"", "__metadata__ must map strings to strings, got 0"),
+    (b'{"__metadata__": false}', b"", "__metadata__ must map strings to strings, got False"),
+    (b"[" * 100_000, b"", "nested too deeply"),
+    (b'{"a": {"dtype": "F32", "shape": [' + b"9" * 5000 + b'], "data_offsets": [0, 0]}}', b"", "digits"),
+], ids=["dtype-list", "dtype-object", "shape-bool", "offsets-bool", "shape-product-2**64", "dim-2**70",
+        "empty-dim-2**63", "rank-65", "shape-product-wraps-int64", "duplicate-name", "lone-surrogate-name",
+        "metadata-list", "metadata-zero", "metadata-false", "deep-json", "huge-integer"])
+def test_malformed_header_is_refused_naming_file_and_problem(tmp_path, header, data, message):
+    path = tmp_path / "t.safetensors"
+    path.write_bytes(_raw_safetensors(header, data))
+    for read in (load_file, load_metadata):
+        with pytest.raises(SafetensorsError) as err:
+            read(path)
+        assert message in str(err.value) and str(path) in str(err.value) and "at byte" in str(err.value)
+
+
+def test_header_length_over_the_limit_inside_a_big_file_says_so(tmp_path, monkeypatch):
+    from core.io import safetensors
+    monkeypatch.setattr(safetensors, "MAX_HEADER_BYTES", 16)
+    path = tmp_path / "t.safetensors"
+    save_file({"w": core.zeros(2)}, path)
+    with pytest.raises(SafetensorsError, match="larger than the 16 bytes a safetensors header may have"):
+        load_file(path)
+
+
 def test_unsupported_dtype_in_file_is_a_type_error(tmp_path):
     from core.io import save_arrays
     path = tmp_path / "t.safetensors"
