@@ -214,3 +214,67 @@ def test_missing_file(tmp_path):
 
 def test_errors_are_importer_errors():
     assert issubclass(TorchZipError, ImporterError) and issubclass(TorchZipError, ValueError)
+
+
+def _long(i: int) -> bytes:
+    raw = i.to_bytes(i.bit_length() // 8 + 1, "little", signed=True)
+    return b"\x8a" + bytes([len(raw)]) + raw
+
+
+def _tensor_raw(size: tuple[bytes, ...], stride: tuple[bytes, ...], offset: bytes = b"J\0\0\0\0") -> bytes:
+    pid = _tuple(_str("storage"), _global("torch", "FloatStorage"), _str("0"), _str("cpu"), _int(4)) + b"Q"
+    hooks = _global("collections", "OrderedDict") + b")R"
+    return _global("torch._utils", "_rebuild_tensor_v2") + _tuple(pid, offset, _tuple(*size), _tuple(*stride),
+                                                                  b"\x89", hooks) + b"R"
+
+
+@pytest.mark.parametrize("tensor, message", [
+    (_tensor_raw((_int(1), _long(2**70)), (_int(1), _int(0))), "invalid size"),
+    (_tensor_raw((_int(1), _int(1)), (_long(2**70), _int(1))), "invalid size"),
+    (_tensor_raw((_int(1),), (_int(1),), offset=_long(2**70)), "invalid size"),
+    (_tensor_raw((b"\x88",), (b"\x88",)), "invalid size (True,)"),
+    (_tensor_raw((_int(1),) * 65, (_int(1),) * 65), "invalid size"),
+    (_tensor_raw((_int(0), _long(2**40), _long(2**40)), (_int(1),) * 3), "dimensions multiply past 2**63 bytes"),
+    (_tensor_raw((_int(2**15), _int(2**15)), (_int(0), _int(0))), "has 1073741824 elements, more than the 4"),
+], ids=["dim-2**70", "stride-2**70", "offset-2**70", "bool-size", "rank-65", "empty-but-huge", "stride-0-1GiB"])
+def test_impossible_tensor_geometry_is_refused_before_allocating(tmp_path, tensor, message):
+    path = _write(tmp_path / "c.pt", _state_dict({"w": tensor}), {"0": b"\0" * 16})
+    with pytest.raises(TorchZipError, match=r"at pickle byte \d+") as err:
+        load(path)
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_many_views_of_one_storage_cannot_multiply_memory(tmp_path):
+    views = {f"w{i}": _tensor("0", "FloatStorage", 1024, i, (1024 - i,), (1,)) for i in range(100)}
+    path = _write(tmp_path / "c.pt", _state_dict(views), {"0": b"\0" * 4096})
+    with pytest.raises(TorchZipError, match=r"more than \d+ bytes, 4x the checkpoint's size"):
+        load(path)
+
+
+@pytest.mark.parametrize("target, state", [
+    (_global("torch._utils", "_rebuild_tensor_v2"), b"}" + _str("x") + _int(1) + b"s"),
+    (_global("torch._utils", "_rebuild_tensor_v2"), _tuple(b"N", b"}" + _str("__defaults__") + _tuple(_int(7)) + b"s")),
+    (_global("torch._utils", "_rebuild_parameter"), _tuple(b"N", b"}" + _str("__name__") + _str("pwned") + b"s")),
+    (_global("torch", "FloatStorage"), _tuple(b"N", b"}" + _str("dtype") + _int(1) + b"s")),
+], ids=["function-dict", "function-defaults", "parameter-name", "storage-dtype"])
+def test_build_cannot_modify_the_stand_ins(tmp_path, target, state):
+    from zoo.importers import torch_zip
+    path = _write(tmp_path / "c.pt", b"\x80\x02" + target + state + b"b.", {})
+    with pytest.raises(TorchZipError, match="refusing to set state"):
+        load(path)
+    assert torch_zip._rebuild_tensor_v2.__defaults__ == (False, None, None)
+    assert torch_zip._rebuild_parameter.__name__ == "_rebuild_parameter" and not torch_zip._rebuild_tensor_v2.__dict__
+    test_any_folder_prefix_and_shared_storage(tmp_path)
+
+
+def test_one_storage_key_with_two_element_types_is_refused(tmp_path):
+    pkl = _state_dict({"w": _tensor("0", "FloatStorage", 4, 0, (4,), (1,)),
+                       "v": _tensor("0", "ByteStorage", 16, 0, (16,), (1,))})
+    with pytest.raises(TorchZipError, match="storage '0' is a FloatStorage and also a ByteStorage"):
+        load(_write(tmp_path / "c.pt", pkl, {"0": b"\0" * 16}))
+
+
+def test_negative_storage_element_count_is_refused(tmp_path):
+    pkl = _state_dict({"w": _tensor("0", "FloatStorage", -1, 0, (1,), (1,))})
+    with pytest.raises(TorchZipError, match="unsupported persistent id"):
+        load(_write(tmp_path / "c.pt", pkl, {"0": b"\0" * 4}))

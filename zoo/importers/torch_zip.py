@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import os
 import pickle
 import zipfile
@@ -43,8 +44,14 @@ class TorchZipError(ImporterError):
     """A PyTorch checkpoint that is malformed, truncated, or asks the unpickler for something not allowed."""
 
 
+def _refuse_state(obj: object, state: object) -> None:
+    # BUILD would otherwise setattr on our stand-ins (slots too), letting a file rewrite them
+    raise pickle.UnpicklingError(f"refusing to set state {state!r:.60} on {obj!r}: a checkpoint may not modify "
+                                 "what it references")
+
+
 class _StorageType:
-    """Stand-in for a `torch.*Storage` class; slots only, so a BUILD opcode cannot rewrite it."""
+    """Stand-in for a `torch.*Storage` class; a BUILD opcode on it is refused."""
 
     __slots__ = ("dtype", "name")
 
@@ -52,16 +59,51 @@ class _StorageType:
         self.name = name
         self.dtype = dtype
 
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+    __setstate__ = _refuse_state
+
+
+class _Function:
+    """A fresh stand-in for an allowed torch function per reference, so the pickle never holds ours."""
+
+    __slots__ = ("fn", "name")
+
+    def __init__(self, name: str, fn: Callable[..., object]) -> None:
+        self.name = name
+        self.fn = fn
+
+    def __call__(self, *args: object) -> object:
+        return self.fn(*args)
+
+    def __repr__(self) -> str:
+        return f"torch._utils.{self.name}"
+
+    __setstate__ = _refuse_state
+
 
 class _Storage:
     """One storage's elements as a flat read-only array, with the zip entry it came from (for errors)."""
 
-    __slots__ = ("array", "bfloat16", "entry")
+    __slots__ = ("archive", "array", "bfloat16", "entry", "kind")
 
-    def __init__(self, array: np.ndarray, entry: str, bfloat16: bool) -> None:
+    def __init__(self, archive: _Archive, array: np.ndarray, entry: str, kind: _StorageType) -> None:
+        self.archive = archive
         self.array = array
         self.entry = entry
-        self.bfloat16 = bfloat16
+        self.kind = kind
+        self.bfloat16 = kind.name == "BFloat16Storage"
+
+    __setstate__ = _refuse_state
+
+
+MAX_RANK = 64  # numpy's limit on dimensions
+_MAX_INDEX = 2**63 - 1  # numpy sizes, strides and offsets are signed 64-bit
+
+
+def _is_index(value: object) -> bool:
+    return type(value) is int and 0 <= value <= _MAX_INDEX  # a pickled True is a bool, a subclass of int
 
 
 def _rebuild_tensor_v2(storage: object, storage_offset: object, size: object, stride: object,
@@ -69,12 +111,20 @@ def _rebuild_tensor_v2(storage: object, storage_offset: object, size: object, st
                        metadata: object = None) -> np.ndarray:
     if not isinstance(storage, _Storage):
         raise TypeError(f"_rebuild_tensor_v2: expected a storage, got {type(storage).__name__}")
-    if not (isinstance(size, tuple) and isinstance(stride, tuple) and len(size) == len(stride)
-            and all(isinstance(v, int) and v >= 0 for v in size + stride)
-            and isinstance(storage_offset, int) and storage_offset >= 0):
-        raise TypeError(f"_rebuild_tensor_v2: invalid size {size!r}, stride {stride!r} or offset {storage_offset!r}")
+    if not (isinstance(size, tuple) and isinstance(stride, tuple) and len(size) == len(stride) <= MAX_RANK
+            and all(_is_index(v) for v in size + stride) and _is_index(storage_offset)):
+        raise TypeError(f"_rebuild_tensor_v2: invalid size {size!r:.200}, stride {stride!r:.200} or offset "
+                        f"{storage_offset!r}")
     flat = storage.array
-    if 0 in size:
+    numel = math.prod(size)
+    if math.prod(n for n in size if n) * flat.itemsize > _MAX_INDEX:
+        raise ValueError(f"tensor of size {size} is impossible: its dimensions multiply past 2**63 bytes")
+    if numel > flat.size:
+        # only an overlapping view (stride 0, as expand makes) has more elements than its storage; we would copy it
+        raise ValueError(f"tensor of size {size} and stride {stride} has {numel} elements, more than the "
+                         f"{flat.size} of its storage {storage.entry!r}")
+    storage.archive.spend(numel * flat.itemsize * (2 if storage.bfloat16 else 1))
+    if numel == 0:
         out = np.zeros(size, dtype=flat.dtype)
     else:
         last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
@@ -99,8 +149,8 @@ def _rebuild_parameter(data: object, requires_grad: object = False, backward_hoo
 # (module, name) -> what the pickle gets instead; the complete list of what a checkpoint may reference.
 ALLOWED_GLOBALS: dict[tuple[str, str], Callable[[], object]] = {
     ("collections", "OrderedDict"): lambda: collections.OrderedDict,
-    ("torch._utils", "_rebuild_tensor_v2"): lambda: _rebuild_tensor_v2,
-    ("torch._utils", "_rebuild_parameter"): lambda: _rebuild_parameter,
+    ("torch._utils", "_rebuild_tensor_v2"): lambda: _Function("_rebuild_tensor_v2", _rebuild_tensor_v2),
+    ("torch._utils", "_rebuild_parameter"): lambda: _Function("_rebuild_parameter", _rebuild_parameter),
     **{("torch", name): (lambda name=name, dt=dt: _StorageType(name, dt)) for name, dt in STORAGE_DTYPES.items()},
 }
 
@@ -120,7 +170,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> _Storage:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
-                and isinstance(pid[1], _StorageType) and isinstance(pid[2], str) and isinstance(pid[4], int)):
+                and isinstance(pid[1], _StorageType) and isinstance(pid[2], str) and _is_index(pid[4])):
             raise pickle.UnpicklingError(f"unsupported persistent id {pid!r} (expected a torch storage)")
         return self._archive.storage(pid[1], pid[2], pid[4])
 
@@ -139,6 +189,15 @@ class _Archive:
         self.prefix = pickles[0][: -len("data.pkl")]
         self.big_endian = self._byteorder() == "big"
         self._storages: dict[str, _Storage] = {}
+        # Each tensor is copied out of its storage; many views of one big storage would multiply memory without
+        # bound. Real checkpoints stay under this: bfloat16 widens x2, a storage seen twice (w and w.T) x2.
+        self.bytes_left = 4 * path.stat().st_size
+
+    def spend(self, nbytes: int) -> None:
+        if nbytes > self.bytes_left:
+            raise ValueError(f"the tensors would take more than {4 * self.path.stat().st_size} bytes, 4x the "
+                             "checkpoint's size: are many tensors views of one storage?")
+        self.bytes_left -= nbytes
 
     def _byteorder(self) -> str:
         name = self.prefix + "byteorder"
@@ -159,7 +218,10 @@ class _Archive:
 
     def storage(self, kind: _StorageType, key: str, numel: int) -> _Storage:
         if key in self._storages:
-            return self._storages[key]
+            storage = self._storages[key]
+            if storage.kind.name != kind.name:
+                raise pickle.UnpicklingError(f"storage {key!r} is a {storage.kind.name} and also a {kind.name}")
+            return storage
         name = f"{self.prefix}data/{key}"
         if name not in self.zf.NameToInfo:
             raise pickle.UnpicklingError(f"storage {key!r} has no zip entry {name!r}")
@@ -170,7 +232,7 @@ class _Archive:
                                            f"{numel} elements needs {expected}", info.header_offset)
         dtype = kind.dtype.newbyteorder(">") if self.big_endian else kind.dtype
         array = np.frombuffer(self.read(name), dtype=dtype)
-        storage = _Storage(array, name, bfloat16=kind.name == "BFloat16Storage")
+        storage = _Storage(self, array, name, kind)
         self._storages[key] = storage
         return storage
 
@@ -205,7 +267,7 @@ def load(path: str | os.PathLike) -> Any:
         except ImporterError:
             raise
         except (pickle.UnpicklingError, EOFError, TypeError, ValueError, KeyError, AttributeError, IndexError,
-                RecursionError, MemoryError) as e:
+                RecursionError, MemoryError, OverflowError) as e:
             raise TorchZipError(path, f"entry {archive.pickle_entry!r} at pickle byte {data.tell()}: {e}",
                                 zf.getinfo(archive.pickle_entry).header_offset) from None
 
