@@ -168,3 +168,52 @@ def test_converted_tiny_en_folder_has_config_and_float32_weights(tiny_en_folder)
         kv = read_array(index, data, "decoder/layer_1/attention/linear_1/weight")
     assert np.array_equal(f.array("decoder.blocks.1.cross_attn.value.weight"), kv[384:])
     assert (tiny_en_folder / "tokenizer.json").is_file() and (tiny_en_folder / "vocabulary.txt").is_file()
+
+
+def _variable(name: str, dims: tuple[int, ...], dtype_id: int, nbytes: int) -> bytes:
+    return (_string(name) + struct.pack("<B", len(dims)) + b"".join(struct.pack("<I", d) for d in dims)
+            + struct.pack("<BI", dtype_id, nbytes))
+
+
+@pytest.mark.parametrize("dims, dtype_id", [((2**16,) * 4, 0), ((2**16,) * 4, 1), ((2**32 - 1,) * 8, 1)],
+                         ids=["float32-2**64-bytes", "int8-2**64-bytes", "rank-8-max-dims"])
+def test_dims_whose_product_overflows_int64_are_refused(tmp_path, dims, dtype_id):
+    raw = struct.pack("<I", 6) + _string("TestSpec") + struct.pack("<II", 1, 1) + _variable("x", dims, dtype_id, 0)
+    path = tmp_path / "model.bin"
+    path.write_bytes(raw + struct.pack("<I", 0))
+    with pytest.raises(ImporterError, match=r"variable 'x' of shape .* needs \d{20,} bytes but declares 0") as exc:
+        with open_model_bin(path):
+            pass
+    assert str(path) in str(exc.value) and _offset(exc) == len(raw) - 4
+
+
+def _whisper_bin(variables: dict[str, np.ndarray]) -> bytes:
+    base = {"encoder/conv1/weight": np.zeros((2, 1, 3), np.float32),
+            "decoder/embeddings/weight": np.zeros((3, 2), np.float32),
+            "decoder/position_encodings/encodings": np.zeros((4, 2), np.float32),
+            "encoder/position_encodings/encodings": np.zeros((5, 2), np.float32),
+            "encoder/num_heads": np.array(1, np.int16), "decoder/num_heads": np.array(1, np.int16)}
+    raw = write_model_bin({**base, **variables}, {})
+    return raw.replace(_string("TestSpec"), _string("WhisperSpec"), 1)
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"encoder/conv1/weight": np.zeros(6, np.float32)}, "'encoder/conv1/weight' should have 3 dimensions"),
+    ({"decoder/embeddings/weight": np.zeros((), np.float32)}, "'decoder/embeddings/weight' should have 2 dim"),
+    ({"encoder/num_heads": np.array(np.nan, np.float32)}, "'encoder/num_heads' should be a whole number, is nan"),
+    ({"decoder/num_heads": np.array(np.inf, np.float32)}, "'decoder/num_heads' should be a whole number, is inf"),
+    ({"decoder/activation": np.array(np.nan, np.float32)}, "'decoder/activation' should be a whole number"),
+], ids=["conv1-rank-1", "embedding-rank-0", "heads-nan", "heads-inf", "flag-nan"])
+def test_whisper_dims_of_a_malformed_spec_name_the_variable(tmp_path, variables, message):
+    path = tmp_path / "model.bin"
+    path.write_bytes(_whisper_bin(variables))
+    with pytest.raises(ImporterError) as exc:
+        with open_model_bin(path) as (index, data):
+            whisper_dims(index, data)
+    assert message in str(exc.value) and str(path) in str(exc.value) and _offset(exc) > 0
+
+
+def test_whisper_dims_of_a_well_formed_small_spec():
+    raw = _whisper_bin({})
+    dims = whisper_dims(parse_model_bin("model.bin", raw), raw)
+    assert (dims["n_mels"], dims["n_audio_ctx"], dims["n_vocab"], dims["n_text_ctx"]) == (1, 5, 3, 4)

@@ -14,6 +14,7 @@ a length before checking it against the bytes left in the file, and reports the 
 from __future__ import annotations
 
 import json
+import math
 import mmap
 import os
 import shutil
@@ -148,7 +149,7 @@ def parse_model_bin(path: str | os.PathLike, data: bytes | mmap.mmap) -> ModelBi
         nbytes_at = cur.pos
         nbytes = cur.unpack("<I", f"byte count of {name!r}")
         itemsize = 2 if DTYPES[dtype_id] is None else DTYPES[dtype_id].itemsize
-        expected = int(np.prod(shape, dtype=np.int64)) * itemsize
+        expected = math.prod(shape) * itemsize
         if nbytes != expected:
             raise cur.fail(f"variable {name!r} of shape {shape} and dtype {DTYPE_NAMES[dtype_id]} needs "
                            f"{expected} bytes but declares {nbytes}", nbytes_at)
@@ -192,7 +193,10 @@ def open_model_bin(path: str | os.PathLike) -> Iterator[tuple[ModelBin, mmap.mma
             yield parse_model_bin(path, data), data
         finally:
             if isinstance(data, mmap.mmap):
-                data.close()
+                try:
+                    data.close()
+                except BufferError:  # a caller still holds a view (say, in a traceback): it unmaps when freed
+                    pass
 
 
 def read_array(index: ModelBin, data: bytes | mmap.mmap, name: str) -> np.ndarray:
@@ -239,7 +243,19 @@ def _scalar(index: ModelBin, data, name: str) -> int:
     if arr.size != 1:
         raise ImporterError(index.path, f"{name!r} should be a scalar, has shape {arr.shape}",
                             offset=index.resolve(name).offset)
-    return int(arr.reshape(()))
+    value = arr.reshape(()).item()
+    if not float(value).is_integer():
+        raise ImporterError(index.path, f"{name!r} should be a whole number, is {value}",
+                            offset=index.resolve(name).offset)
+    return int(value)
+
+
+def _shape(index: ModelBin, name: str, rank: int) -> tuple[int, ...]:
+    var = index.resolve(name)
+    if len(var.shape) != rank:
+        raise ImporterError(index.path, f"{name!r} should have {rank} dimensions, has shape {var.shape}",
+                            offset=var.offset)
+    return var.shape
 
 
 def _count_layers(index: ModelBin, prefix: str) -> int:
@@ -254,10 +270,10 @@ def whisper_dims(index: ModelBin, data) -> dict:
     if index.spec != "WhisperSpec":
         raise ImporterError(index.path, f"spec is {index.spec!r}, expected 'WhisperSpec' (not a Whisper model)")
     try:
-        emb = index.resolve("decoder/embeddings/weight").shape
-        pos_dec = index.resolve("decoder/position_encodings/encodings").shape
-        pos_enc = index.resolve("encoder/position_encodings/encodings").shape
-        conv1 = index.resolve("encoder/conv1/weight").shape
+        emb = _shape(index, "decoder/embeddings/weight", 2)
+        pos_dec = _shape(index, "decoder/position_encodings/encodings", 2)
+        pos_enc = _shape(index, "encoder/position_encodings/encodings", 2)
+        conv1 = _shape(index, "encoder/conv1/weight", 3)
         dims = {
             "n_mels": conv1[1],
             "n_audio_ctx": pos_enc[0],
