@@ -3,7 +3,8 @@
 Each command group is a module of hub.commands exposing `register(subparsers)`; the parser it adds sets
 `run=function(args) -> int`. A
 HubError is a user's mistake or a damaged store: one line `zoohub: error: ...` and exit status 1; a UsageError
-(an argument out of range or malformed) is the same line with exit status 2, as argparse's own usage errors.
+(an argument out of range or malformed) is the same line with exit status 2, as argparse's own usage errors. An
+argument no parser takes is reported by the (sub)command it follows, with that command's usage (`CommandParser`).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 
 from hub.errors import HubError, UsageError
 from registry.errors import RegistryError
@@ -20,7 +22,7 @@ COMMAND_MODULES = ("listing", "pull", "publish", "aliases", "verify", "gc", "rep
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoohub", description="zoohub: a model zoo and reproducibility hub")
+    parser = CommandParser(prog="zoohub", description="zoohub: a model zoo and reproducibility hub")
     parser.add_argument("--version", action=_PrintVersion, help="print zoohub's version and the core build's commit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -45,6 +47,37 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("zoohub: interrupted", file=sys.stderr)
         return 130
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An ArgumentParser that refuses the arguments it does not take itself, with its own usage line, exit status 2.
+
+    argparse hands a subcommand's unknown arguments up to the top parser, so `zoohub list --bogus` printed the usage
+    of `zoohub`, not of `zoohub list`; and it checks for a missing subcommand before it reports unknown arguments, so
+    `zoohub --nope` said only that COMMAND is required. Its subparsers (made by add_subparsers) are of this class too.
+
+    >>> CommandParser(prog="zoohub").parse_args(["--nope"])  # zoohub: error: unrecognized arguments: --nope
+    """
+
+    _commands: argparse._SubParsersAction | None = None
+    _command_required = False
+
+    def add_subparsers(self, **kwargs) -> argparse._SubParsersAction:
+        """As argparse's; a required command is checked after the unknown arguments (see parse_known_args)."""
+        self._command_required = kwargs.pop("required", False)
+        self._commands = super().add_subparsers(required=False, **kwargs)
+        return self._commands
+
+    def parse_known_args(self, args: Sequence[str] | None = None,
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        """As parse_args: extras are an error here, so the innermost command's parser reports them."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        commands = self._commands
+        if self._command_required and getattr(namespace, commands.dest, None) is None:
+            self.error(f"the following arguments are required: {commands.metavar or commands.dest}")
+        return namespace, extras
 
 
 def version_line() -> str:

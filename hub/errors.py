@@ -56,7 +56,8 @@ class SchemaOutOfDate(HubError):
 
 
 class RegistryUnavailable(HubError):
-    """The registry database cannot be reached or opened, or (RegistryNotWritable) its store cannot be written."""
+    """The registry database cannot be reached or opened, its blob store cannot be read (another user's folder), or
+    (RegistryNotWritable) its store cannot be written."""
 
 
 class RegistryNotWritable(RegistryUnavailable):
@@ -92,6 +93,7 @@ _TRANSLATE = {
     registry_errors.SchemaOutOfDate: SchemaOutOfDate,
     registry_errors.BlobCorrupt: IntegrityError,
     registry_errors.DatabaseUnavailable: RegistryUnavailable,
+    registry_errors.NotReadable: RegistryUnavailable,
     registry_errors.NotWritable: RegistryNotWritable,
 }
 

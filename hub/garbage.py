@@ -12,6 +12,7 @@ from hub.errors import BlobCollected, HubError, user_errors
 from hub.records import GcReport
 from registry.blobstore import BlobStore
 from registry.db import Database
+from registry.errors import reading, writing
 from registry.schema import VersionFile
 
 DEFAULT_GRACE_HOURS = 24.0
@@ -71,17 +72,20 @@ def gc(*, older_than_hours: float = DEFAULT_GRACE_HOURS, dry_run: bool = False, 
     cutoff = time.time() - older_than_hours * 3600.0
     with db.read() as session:
         referenced = set(session.scalars(select(VersionFile.blob_sha256).distinct()))
-    candidates = [sha for sha in store.stored() if sha not in referenced]
+    with reading(store.root):
+        candidates = [sha for sha in store.stored() if sha not in referenced]
     removed: list[tuple[str, int]] = []
     if dry_run:
         kept = _collect(store, candidates, cutoff, removed, delete=False)
     else:
         kept = _collect_in_batches(db, store, candidates, cutoff, removed, batch_size, on_batch)
-    stale = store.stale_temp_files()
+    with reading(store.root):
+        stale = store.stale_temp_files()
     if not dry_run:
-        for path in stale:
-            path.unlink(missing_ok=True)
-        store.forget_collected(before=time.time() - REMEMBER_REMOVALS_HOURS * 3600.0)
+        with writing(store.root):
+            for path in stale:
+                path.unlink(missing_ok=True)
+            store.forget_collected(before=time.time() - REMEMBER_REMOVALS_HOURS * 3600.0)
     return GcReport(tuple(removed), kept, len(stale), dry_run)
 
 
@@ -113,14 +117,16 @@ def _collect(store: BlobStore, unreferenced: list[str], cutoff: float, removed: 
     kept = 0
     for sha in unreferenced:
         try:
-            recent = store.last_wanted(sha) > cutoff
-            size = store.path(sha).stat().st_size
+            with reading(store.root):
+                recent = store.last_wanted(sha) > cutoff
+                size = store.path(sha).stat().st_size
         except FileNotFoundError:  # removed meanwhile by another collector
             continue
         if recent:
             kept += 1
             continue
         if delete:
-            size = store.remove(sha)
+            with writing(store.root):
+                size = store.remove(sha)
         removed.append((sha, size))
     return kept

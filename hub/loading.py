@@ -26,7 +26,7 @@ from hub.records import VersionInfo
 from hub.references import Reference, parse_reference
 from registry.blobstore import BlobStore, hash_file
 from registry.db import zoohub_home
-from registry.errors import scratch_folder, writing
+from registry.errors import reading, scratch_folder, writing
 from registry.versions import all_model_names, get_model, resolve_version, unknown_model_message
 
 
@@ -85,11 +85,13 @@ def repair_hint(name: str) -> str:
 
 
 def check_version_blobs(info: VersionInfo, store: BlobStore, trust_record: bool = True) -> list[str]:
-    """One line per damaged or missing file of the version (empty when all are intact)."""
+    """One line per damaged or missing file of the version (empty when all are intact); NotReadable naming the blob
+    when this user may not read it or enter its folder."""
     problems = []
     for f in info.files:
         try:
-            problem = store.check(f.sha256, f.size, trust_record=trust_record)
+            with reading(store.root):
+                problem = store.check(f.sha256, f.size, trust_record=trust_record)
         except FileNotFoundError:
             problem = "its blob is missing from the store"
         if problem:
@@ -102,8 +104,9 @@ def version_folder(info: VersionInfo, store: BlobStore) -> Path:
     """$ZOOHUB_HOME/versions/<manifest>/ with a relative link per file into the blob store (made atomically)."""
     base = zoohub_home() / "versions"
     folder = base / info.manifest_sha256
-    if _links_match(folder, info, store):
-        return folder
+    with reading(folder):  # a versions/ folder this user may not enter (another user's home)
+        if _links_match(folder, info, store):
+            return folder
     tmp = base / f".{info.manifest_sha256}.{uuid.uuid4().hex}"
     try:
         with writing(folder, name_path=True):  # a full or read-only home: the version was never laid out here

@@ -9,6 +9,7 @@ from hub.loading import repair_hint
 from hub.progress import byte_bar
 from hub.records import VerifyReport
 from hub.references import parse_reference
+from registry.errors import reading, writing
 from registry.schema import ModelVersion
 from registry.versions import FileEntry, all_version_files, manifest_sha256
 
@@ -43,7 +44,8 @@ def verify(ref: str | None = None, *, progress: bool | None = None) -> VerifyRep
             by_version.setdefault((name, number), []).append(FileEntry(path, sha, size))
             if sha not in verdict_of:
                 try:
-                    verdict_of[sha] = store.check(sha, size, trust_record=False)
+                    with reading(store.root):  # a store this user may not read is one line, not a list of problems
+                        verdict_of[sha] = store.check(sha, size, trust_record=False)
                 except FileNotFoundError:
                     verdict_of[sha] = "its blob is missing from the store"
                 update(size)
@@ -55,7 +57,9 @@ def verify(ref: str | None = None, *, progress: bool | None = None) -> VerifyRep
             problems.append(f"{name}@{number}: its file list no longer hashes to its manifest "
                             f"sha256:{manifests[(name, number)]}: the registry database was edited by hand; restore "
                             f"it from a backup")
-    stale = store.stale_temp_files()
-    for path in stale:
-        path.unlink(missing_ok=True)
+    with reading(store.root):
+        stale = store.stale_temp_files()
+    with writing(store.root):
+        for path in stale:
+            path.unlink(missing_ok=True)
     return VerifyReport(len(rows), sum(size for *_, size in rows), tuple(problems), len(stale))

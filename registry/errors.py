@@ -59,6 +59,8 @@ WRITE_FAILURES = {
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
 }
+# Why a read failed when the place read is at fault: a person fixes the permissions.
+READ_FAILURES = {code: WRITE_FAILURES[code] for code in (errno.EACCES, errno.EPERM)}
 
 
 class NotWritable(RegistryError):
@@ -69,6 +71,16 @@ class NotWritable(RegistryError):
         self.path = os.fsdecode(path)
         self.reason = reason
         super().__init__(f"cannot write {self.path}: {reason}")
+
+
+class NotReadable(RegistryError):
+    """A file of the blob store that this user may not read, or a folder of it that this user may not enter (another
+    user's 0700 store): a person must fix the permissions, or point $ZOOHUB_HOME at a store of their own."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        self.path = os.fsdecode(path)
+        self.reason = reason
+        super().__init__(f"cannot read {self.path}: {reason}")
 
 
 class ReadOnlyRegistry(NotWritable):
@@ -92,13 +104,33 @@ def writing(path: str | os.PathLike, *, name_path: bool = False) -> Iterator[Non
     >>> with writing(tmp):
     ...     out.write(chunk)      # ENOSPC -> NotWritable("cannot write <tmp>: no space left on the device ...")
     """
+    with _blaming_the_place(path, NotWritable, WRITE_FAILURES, name_path=name_path):
+        yield
+
+
+@contextmanager
+def reading(path: str | os.PathLike) -> Iterator[None]:
+    """As `writing`, for a block that reads the store: no permission (a blob or folder of another user's) becomes
+    NotReadable naming the file (the error's own file name, else `path`); other errors pass unchanged, so a
+    missing blob is still FileNotFoundError.
+
+    >>> with reading(store.root):
+    ...     store.check(sha256)   # EACCES -> NotReadable("cannot read <blob>: permission denied")
+    """
+    with _blaming_the_place(path, NotReadable, READ_FAILURES, name_path=False):
+        yield
+
+
+@contextmanager
+def _blaming_the_place(path: str | os.PathLike, error: type[NotWritable | NotReadable], failures: dict[int, str], *,
+                       name_path: bool) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        reason = WRITE_FAILURES.get(exc.errno)
+        reason = failures.get(exc.errno)
         if reason is None:
             raise
-        raise NotWritable(path if name_path or exc.filename is None else exc.filename, reason) from None
+        raise error(path if name_path or exc.filename is None else exc.filename, reason) from None
 
 
 @contextmanager

@@ -73,6 +73,25 @@ def test_arguments_out_of_range_print_one_line_and_exit_2_as_argparse_does(args,
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+@pytest.mark.parametrize("args, usage, error", [
+    (["list", "--bogus"], "zoohub list [-h] [--task TASK] [--query QUERY] [--json]", "unrecognized arguments: --bogus"),
+    (["list", "extra"], "zoohub list [-h] [--task TASK] [--query QUERY] [--json]", "unrecognized arguments: extra"),
+    (["db", "status", "--bogus"], "zoohub db status [-h]", "unrecognized arguments: --bogus"),
+    (["db", "--bogus"], "zoohub db [-h] ACTION ...", "unrecognized arguments: --bogus"),
+    (["--nope"], "zoohub [-h] [--version] COMMAND ...", "unrecognized arguments: --nope"),
+    (["--nope", "list"], "zoohub [-h] [--version] COMMAND ...", "unrecognized arguments: --nope"),
+    ([], "zoohub [-h] [--version] COMMAND ...", "the following arguments are required: COMMAND"),
+    (["db"], "zoohub db [-h] ACTION ...", "the following arguments are required: ACTION"),
+])
+def test_an_unknown_argument_is_reported_by_the_command_it_follows_with_its_usage(args, usage, error, capsys):
+    # `zoohub list --bogus` printed the usage of `zoohub`, and `zoohub --nope` said only that COMMAND is required
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    prog = usage.split(" [")[0]
+    assert capsys.readouterr() == ("", f"usage: {usage}\n{prog}: error: {error}\n")
+
+
 @pytest.mark.parametrize("url, message", [
     ("nonsense", "zoohub: error: ZOOHUB_DB_URL='nonsense' is not a database URL"),
     ("postgresql+psycopg://nobody@127.0.0.1:1/zoohub", "zoohub: error: cannot use the registry database at"),
