@@ -10,6 +10,7 @@ import hub
 from app import charts, state
 from app.picking import model_from_url, show_lookup_error
 
+MAX_SENTENCES = 30  # the heatmap has a cell per pair: 2000 sentences would send the browser a 500 MB chart
 DEFAULT_SENTENCES = "A man is playing a guitar.\nSomeone plays an instrument.\nThe stock market fell sharply today."
 
 st.title("Try it")
@@ -63,8 +64,9 @@ if task in state.SPEECH_TASKS:
         else:
             st.markdown("**Transcript**")
             st.markdown(f"> {result.text.strip()}")
-            st.caption(f"{result.duration:.2f} s of audio transcribed in {seconds:.2f} s "
-                       f"({seconds / max(result.duration, 1e-9):.2f}× real time), language {result.language}")
+            pace = f" ({seconds / result.duration:.2f}× real time)" if result.duration > 0 else ""  # none for no audio
+            st.caption(f"{result.duration:.2f} s of audio transcribed in {seconds:.2f} s{pace}, "
+                       f"language {result.language}")
             st.dataframe(pd.DataFrame([{"start": s.start, "end": s.end, "text": s.text.strip()}
                                        for s in result.segments], columns=["start", "end", "text"]),
                          hide_index=True, width="stretch")
@@ -72,6 +74,9 @@ if task in state.SPEECH_TASKS:
 elif task in state.TEXT_TASKS:
     text = st.text_area("Sentences, one per line", DEFAULT_SENTENCES, key="try_sentences", height=140)
     sentences = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(sentences) > MAX_SENTENCES:
+        st.warning(f"Only the first {MAX_SENTENCES} of the {len(sentences)} sentences are compared.")
+        sentences = sentences[:MAX_SENTENCES]
     if st.button("Compare sentences", type="primary", disabled=len(sentences) < 2, key="try_embed"):
         try:
             model = load_model()

@@ -1,7 +1,11 @@
 """Every page and action of the app, run by Streamlit's AppTest against a real registry seeded through hub."""
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pytest
+import soundfile
 
 import hub
 from app.state import SAMPLES, human_size
@@ -275,6 +279,18 @@ def test_try_it_reports_an_unreadable_upload(seeded):
     assert len(at.error) == 1 and "broken.wav" in at.error[0].value
 
 
+def test_try_it_of_a_clip_without_samples_shows_no_real_time_factor(seeded):
+    empty = io.BytesIO()
+    soundfile.write(empty, np.zeros(0, dtype=np.float32), 16000, format="WAV")
+    at = open_page("try_it", model="speech/vad")
+    at.radio(key="try_source").set_value("Upload a file").run()
+    at.file_uploader(key="try_upload").set_value(("empty.wav", empty.getvalue(), "audio/wav")).run()
+    at.button(key="try_transcribe").click().run()
+    assert not at.exception and not at.error
+    assert "0.00 s of audio transcribed in" in texts(at)
+    assert "real time" not in texts(at)  # seconds over zero seconds of audio is no speed
+
+
 def test_try_it_embeds_sentences_and_draws_the_similarity_heatmap(seeded):
     at = open_page("try_it", model="text/chars")
     at.text_area(key="try_sentences").input("abc abc\nabc abd\nxyz").run()
@@ -282,6 +298,16 @@ def test_try_it_embeds_sentences_and_draws_the_similarity_heatmap(seeded):
     assert not at.exception and not at.error
     assert len(at.get("vega_lite_chart")) == 1
     assert "3 sentences embedded in" in texts(at)
+
+
+def test_try_it_compares_at_most_30_sentences_of_a_long_text(seeded):
+    at = open_page("try_it", model="text/chars")
+    at.text_area(key="try_sentences").input("\n".join(f"sentence number {i}" for i in range(2000))).run()
+    assert "Only the first 30 of the 2000 sentences are compared." in texts(at)
+    at.button(key="try_embed").click().run()
+    assert not at.exception and not at.error
+    assert "30 sentences embedded in" in texts(at)
+    assert len(str(at.get("vega_lite_chart")[0].proto)) < 2**20  # 2000 sentences made a 500 MB chart
 
 
 def test_try_it_imports_a_catalog_model_on_first_use(seeded):
@@ -345,3 +371,4 @@ def test_compare_without_measured_benchmarks_says_how_to_get_them(seeded):
     at = open_page("compare")
     at.selectbox(key="compare_task").set_value("text").run()
     assert "`zoohub reproduce`" in texts(at)
+
