@@ -12,7 +12,7 @@ TIMED = "seconds on a sample (timed here)"
 st.title("Compare")
 registry = [m for m in hub.list() if m.in_registry]
 names = [m.name for m in registry]
-wanted = [n for n in st.query_params.get("models", "").split(",") if n in names][:MAX_MODELS]
+wanted = [n for n in dict.fromkeys(st.query_params.get("models", "").split(",")) if n in names][:MAX_MODELS]
 chosen = st.multiselect("Models (two or three)", names, default=wanted, max_selections=MAX_MODELS,
                         key="compare_models")
 st.query_params["models"] = ",".join(chosen)
@@ -73,9 +73,15 @@ if speed == TIMED:
             measured = {}
             for name in of_task:
                 st.write(f"{name}…")
-                measured[name] = state.workload_seconds(name, task)
+                try:
+                    measured[name] = state.workload_seconds(name, task)
+                except Exception as exc:  # a damaged or failing model is left out; the others are still timed
+                    st.error(f"Could not time {name}: {exc}")
             timings[key] = measured
-            status.update(label=f"Timed {len(of_task)} models", state="complete")
+            if len(measured) == len(of_task):
+                status.update(label=f"Timed {len(of_task)} models", state="complete")
+            else:
+                status.update(label=f"Timed {len(measured)} of {len(of_task)} models", state="error")
     for name, seconds in timings.get(key, {}).items():
         by_model.setdefault(name, {})["seconds"] = seconds
 frame = pd.DataFrame([{"model": m, **p} for m, p in by_model.items() if {"seconds", "value"} <= set(p)],

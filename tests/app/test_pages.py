@@ -333,6 +333,12 @@ def test_compare_shows_two_models_side_by_side(seeded):
     assert table.loc["size"].tolist() == [human_size(hub.info(n).size) for n in ("speech/vad", "text/chars")]
 
 
+def test_compare_shows_a_model_named_twice_in_the_url_once(seeded):
+    at = open_page("compare", models="speech/vad,speech/vad,text/chars")
+    assert at.multiselect(key="compare_models").value == ["speech/vad", "text/chars"]
+    assert list(at.dataframe[0].value.columns) == ["speech/vad@2", "text/chars@1"]
+
+
 def test_compare_needs_two_models(seeded):
     at = open_page("compare", models="speech/vad")
     assert not at.dataframe
@@ -371,4 +377,23 @@ def test_compare_without_measured_benchmarks_says_how_to_get_them(seeded):
     at = open_page("compare")
     at.selectbox(key="compare_task").set_value("text").run()
     assert "`zoohub reproduce`" in texts(at)
+
+
+def test_compare_timing_leaves_out_a_model_whose_weights_left_the_blob_store(seeded, tmp_path):
+    from hub.access import blob_store
+    damaged = hub.publish(tiny_models.speech_folder(tmp_path / "damaged", threshold=0.5), "speech/vad-damaged",
+                          task="speech")
+    record_benchmarks("speech/vad", 2, [("accuracy", 0.9, 0.905, 2.0)])
+    record_benchmarks("speech/vad-damaged", 1, [("accuracy", 0.9, 0.8, 0.5)])
+    weights = next(f for f in hub.info(damaged.ref).files if f.path == "model.safetensors")
+    blob_store().path(weights.sha256.removeprefix("sha256:")).unlink()
+    at = open_page("compare")
+    at.selectbox(key="compare_task").set_value("speech").run()
+    at.button(key="compare_time").click().run()
+    assert not at.exception
+    assert any(box.label == "Timed 1 of 2 models" for box in at.status)
+    assert len(at.error) == 1 and "Could not time speech/vad-damaged: " in at.error[0].value
+    assert "missing" in at.error[0].value
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1 and "speech/vad" in str(charts[0].proto)  # the model that could be timed
 
