@@ -6,6 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
+import hub
+
 VIEWS = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="zoohub", page_icon=":material/pets:", layout="wide")
@@ -18,4 +20,7 @@ PAGES = [
     st.Page(VIEWS / "promote.py", title="Promote", icon=":material/rocket_launch:", url_path="promote"),
 ]
 
-st.navigation(PAGES).run()
+try:
+    st.navigation(PAGES).run()
+except hub.errors.HubError as exc:  # a registry that cannot be read, a damaged store: one line, not a traceback
+    st.error(str(exc), icon=":material/error:")

@@ -6,11 +6,12 @@ import io
 import numpy as np
 import pytest
 import soundfile
+from streamlit.testing.v1 import AppTest
 
 import hub
 from app.state import SAMPLES, human_size
 from tests.app import tiny_models
-from tests.app.conftest import open_page, record_benchmarks, texts
+from tests.app.conftest import MAIN, RUN_TIMEOUT, open_page, record_benchmarks, texts
 
 
 def card_titles(at) -> list[str]:
@@ -397,3 +398,13 @@ def test_compare_timing_leaves_out_a_model_whose_weights_left_the_blob_store(see
     charts = at.get("vega_lite_chart")
     assert len(charts) == 1 and "speech/vad" in str(charts[0].proto)  # the model that could be timed
 
+
+@pytest.mark.parametrize("page", [None, "compare", "model", "try_it", "promote"])
+def test_every_page_says_in_one_line_that_the_registry_cannot_be_opened(monkeypatch, tmp_path, page):
+    unreachable = f"sqlite:///{tmp_path}/no-such-folder/registry.db"
+    monkeypatch.setenv("ZOOHUB_DB_URL", unreachable)
+    at = AppTest.from_file(str(MAIN), default_timeout=RUN_TIMEOUT).run()
+    if page is not None:
+        at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and "cannot use the registry database" in at.error[0].value
