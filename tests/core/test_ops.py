@@ -401,3 +401,20 @@ def test_numbers_an_integer_tensor_can_hold_are_still_written():
     f[0] = float("nan")
     assert math.isnan(f.tolist()[0])
 
+
+def test_pow_in_place_keeps_the_tensor_and_its_dtype():
+    # without __ipow__, x **= y rebound x to a new tensor of the promoted dtype and left its views behind
+    x = core.tensor([1.0, 2.0], dtype=core.bfloat16)
+    v = x[1:]
+    x **= core.tensor([2.0], dtype=core.float64)
+    assert x.dtype == core.bfloat16 and x.float().tolist() == [1.0, 4.0] and v.float().tolist() == [4.0]
+    y = core.tensor([2, 3])
+    assert y.pow_(2) is y and y.tolist() == [4, 9]
+    with pytest.raises(TypeError, match="can't be cast"):
+        z = core.tensor([2, 3], dtype=core.int32)
+        z **= core.tensor(0.5, dtype=core.float64)
+    w = core.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = w * 1
+    h **= 2
+    h.sum().backward()
+    assert w.grad.tolist() == [2.0, 4.0, 6.0]
