@@ -188,6 +188,17 @@ def test_index_gradients_reach_only_the_indexed_entries():
     close(g, [1.0, 0.0, 2.0])
 
 
+@pytest.mark.parametrize("key", [slice(None, 0, 3), slice(-2, -2, 2), slice(5, None, 2)])
+def test_an_empty_strided_slice_has_a_zero_gradient(key):
+    # the backward placed the gradient at [start, start - step + 1), whose negative end wrapped to a nonempty slice
+    x = t64([1.0, 2.0, 3.0], True)
+    (g,) = core.autograd.grad(x[key].sum() + x.sum() * 0, x)
+    close(g, [0.0, 0.0, 0.0])
+    y = core.tensor([[[1.0, 2.0], [3.0, 4.0]]], requires_grad=True)
+    (g,) = core.autograd.grad(y[1:3, -2:0:2].sum() + y.sum() * 0, y)
+    assert g.tolist() == [[[0.0, 0.0], [0.0, 0.0]]]
+
+
 # ---- errors
 
 def test_error_messages():
