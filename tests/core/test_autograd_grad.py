@@ -199,6 +199,19 @@ def test_an_empty_strided_slice_has_a_zero_gradient(key):
     assert g.tolist() == [[[0.0, 0.0], [0.0, 0.0]]]
 
 
+
+def test_maximum_and_minimum_give_both_sides_the_gradient_where_one_is_nan():
+    # PyTorch's rule: a side gets the gradient unless the other one wins, ties split it; NaN wins nothing
+    nan = float("nan")
+    a, b = t64([nan, 1.0, 2.0, 3.0], True), t64([0.5, nan, 2.0, 1.0], True)
+    ga, gb = core.autograd.grad(core.maximum(a, b).sum(), [a, b])
+    close(ga, [1.0, 1.0, 0.5, 1.0])
+    close(gb, [1.0, 1.0, 0.5, 0.0])
+    ga, gb = core.autograd.grad(core.minimum(a, b).sum(), [a, b])
+    close(ga, [1.0, 1.0, 0.5, 0.0])
+    close(gb, [1.0, 1.0, 0.5, 1.0])
+
+
 # ---- errors
 
 def test_error_messages():

@@ -508,11 +508,12 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 }
 
 static Grads minmax_backward(const Tensor& g, const Tensor& x, const Tensor& y, bool is_max) {
-  // Ties share the gradient equally, as PyTorch does.
-  Tensor win = is_max ? gt(x, y) : lt(x, y), tie = eq(x, y);
-  Tensor half = mul_scalar(to_dtype(tie, g.dtype()), 0.5);
-  Tensor wa = add(to_dtype(win, g.dtype()), half);
-  Tensor wb = add(to_dtype(logical_and(logical_not(win), logical_not(tie)), g.dtype()), half);
+  // Ties share the gradient equally, and each side gets it unless it lost, as PyTorch does: where a NaN makes
+  // every comparison false, both sides get the whole gradient.
+  Tensor a_wins = is_max ? gt(x, y) : lt(x, y), b_wins = is_max ? lt(x, y) : gt(x, y);
+  Tensor half = mul_scalar(to_dtype(eq(x, y), g.dtype()), 0.5);
+  Tensor wa = sub(to_dtype(logical_not(b_wins), g.dtype()), half);
+  Tensor wb = sub(to_dtype(logical_not(a_wins), g.dtype()), half);
   return Grads{mul(g, wa), mul(g, wb)};
 }
 Tensor maximum(const Tensor& a, const Tensor& b) {
