@@ -190,16 +190,21 @@ def setitem(t: Tensor, key: Any, value: Any) -> None:
         src = _C.permute(src, list(range(pos, pos + k)) + list(range(pos)) + list(range(pos + k, len(result_shape))))
     src = _C.reshape(_C.contiguous(src), [_numel(shape)] + rest)
     flat_view = _C.reshape(permuted, [_numel(permuted.shape[:n_adv])] + rest)
-    if not flat_view._shares_storage(t):
-        raise RuntimeError("advanced-index assignment needs a tensor whose indexed dims can be flattened in place; "
-                           "call .contiguous() first")
+    if not flat_view._shares_storage(t):  # indexed dims that no view flattens (t[[0, 1], :, [1, 0]] = v)
+        _C.copy_(t, _scattered(t, key, value))
+        return
     _C.index_copy_(flat_view, 0, flat_lin, src)
 
 
 def _setitem_recorded(t: Tensor, key: Any, value: Any) -> None:
-    """t[key] = value recorded by autograd: a scatter into t's flat positions that `key` selects (found by indexing
-    an arange of t's shape with the same key, so every kind of index means what it means in getitem)."""
+    """t[key] = value recorded by autograd."""
     check_writable(t)
+    write_recorded(t, _scattered(t, key, value))
+
+
+def _scattered(t: Tensor, key: Any, value: Any) -> Tensor:
+    """A copy of t with value scattered into t's flat positions that `key` selects (found by indexing an arange of
+    t's shape with the same key, so every kind of index means what it means in getitem)."""
     positions = getitem(_C.reshape(_C.arange_int(0, t.numel(), 1, _C.dtype.int64), list(t.shape)), key)
     if isinstance(value, Tensor):
         src = value
@@ -209,4 +214,4 @@ def _setitem_recorded(t: Tensor, key: Any, value: Any) -> None:
     src = _C.reshape(_C.expand(_C.to_dtype(_drop_leading_ones(src, positions.ndim), t.dtype),
                                list(positions.shape)), [-1])
     flat = _C.scatter(_C.reshape(t, [-1]), 0, _C.reshape(positions, [-1]), src)
-    write_recorded(t, _C.reshape(flat, list(t.shape)))
+    return _C.reshape(flat, list(t.shape))

@@ -726,3 +726,19 @@ def test_assigned_values_may_carry_extra_leading_dims_of_size_one():
     assert h.tolist() == [[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]] and v.grad.tolist() == [[1.0, 1.0, 1.0]]
     with pytest.raises(ValueError, match="fewer dimensions"):
         core.zeros(2, 3)[0] = core.zeros(2, 3)  # a leading dim of 2 is not dropped
+
+
+def test_assigning_through_separated_advanced_indices_of_a_contiguous_tensor():
+    # the indexed dims 0 and 2 cannot be flattened into one view, and this raised "call .contiguous() first"
+    h = core.arange(12.0).reshape(2, 3, 2)
+    h[[0, 1], :, [1, 0]] = core.tensor([-1.0, -2.0, -3.0])
+    expected = np.arange(12.0).reshape(2, 3, 2)
+    expected[[0, 1], :, [1, 0]] = [-1.0, -2.0, -3.0]
+    assert h.tolist() == expected.tolist()
+    h = core.arange(12.0).reshape(2, 3, 2)
+    h[:, 1:][[0, 1], :, [1, 0]] = 0.5  # through a view: written into h
+    expected = np.arange(12.0).reshape(2, 3, 2)
+    expected[:, 1:][[0, 1], :, [1, 0]] = 0.5
+    assert h.tolist() == expected.tolist()
+    with pytest.raises(RuntimeError, match="cannot be converted"):
+        core.zeros(2, 3, 2, dtype=core.int64)[[0, 1], :, [1, 0]] = float("nan")
