@@ -212,6 +212,17 @@ def test_maximum_and_minimum_give_both_sides_the_gradient_where_one_is_nan():
     close(gb, [1.0, 1.0, 0.5, 1.0])
 
 
+
+def test_sign_has_a_zero_gradient_as_floor_does():
+    # sign made no graph node, so a backward through sign alone raised "does not require grad"
+    x = t64([1.5, -2.0, 0.0], True)
+    y = core.sign(x)
+    assert y.requires_grad and y.tolist() == [1.0, -1.0, 0.0]
+    (g,) = core.autograd.grad(y.sum(), x)
+    close(g, [0.0, 0.0, 0.0])
+    assert not core.sign(core.tensor([2, -3])).requires_grad
+
+
 # ---- errors
 
 def test_error_messages():

@@ -14,8 +14,8 @@ namespace zh {
 
 ZH_REGISTER_OPS(true, "neg", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu",
                 "gelu", "silu", "erf", "clamp", "pow_scalar", "add", "sub", "mul", "div", "pow", "maximum", "minimum",
-                "where", "masked_fill", "floor", "ceil", "round", "trunc", "remainder", "fmod");
-ZH_REGISTER_OPS(false, "floor_divide", "sign", "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or");
+                "where", "masked_fill", "floor", "ceil", "round", "trunc", "remainder", "fmod", "sign");
+ZH_REGISTER_OPS(false, "floor_divide", "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or");
 
 using Grads = std::vector<Tensor>;
 
@@ -137,7 +137,9 @@ Tensor abs(const Tensor& t) {
 }
 Tensor sign(const Tensor& t) {
   auto u = unary_same(t, "sign", [](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
-  return finish(u);
+  if (!is_floating(t.dtype())) return finish(u);
+  // zero almost everywhere; PyTorch gives zeros too, so a graph through sign alone still runs backward
+  return record1("sign", u, Reads::Nothing, [](const Tensor& g, const Tensor&, const Tensor&) { return zeros_like(g); });
 }
 Tensor relu(const Tensor& t) {
   auto u = unary_same(t, "relu", [](auto v) { return v > 0 || v != v ? v : decltype(v)(0); });  // NaN stays NaN
