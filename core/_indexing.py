@@ -126,6 +126,21 @@ def _first_bad(idx: Tensor, bad: Tensor) -> int:
     return int(_C.detach(idx).numpy().reshape(-1)[int(np.argmax(flat_bad))])
 
 
+def _numel(shape: Any) -> int:
+    """The element count of shape: reshapes name it, as -1 is ambiguous when another dim is 0."""
+    return int(np.prod(list(shape), dtype=np.int64))
+
+
+def _drop_leading_ones(value: Any, ndim: int) -> Any:
+    """value without the leading size-1 dims it has beyond ndim: as in PyTorch, t[0] = v[None] writes v."""
+    if not isinstance(value, Tensor) or value.ndim <= ndim:
+        return value
+    extra = value.ndim - ndim
+    if any(d != 1 for d in value.shape[:extra]):
+        return value  # the expand that follows names the shapes
+    return _C.reshape(value, list(value.shape[extra:]))
+
+
 def _result_position(adv: list[tuple[int, Tensor]]) -> int:
     dims = [d for d, _ in adv]
     adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
@@ -138,7 +153,7 @@ def getitem(t: Tensor, key: Any) -> Tensor:
         return view
     permuted, lin, shape = _linear_index(view, adv)
     n_adv = len(adv)
-    flat = _C.reshape(permuted, [-1] + list(permuted.shape[n_adv:]))
+    flat = _C.reshape(permuted, [_numel(permuted.shape[:n_adv])] + list(permuted.shape[n_adv:]))
     gathered = _C.index_select(flat, 0, _C.reshape(lin, [-1]))
     out = _C.reshape(gathered, list(shape) + list(permuted.shape[n_adv:]))
     pos = _result_position(adv)
@@ -155,7 +170,7 @@ def setitem(t: Tensor, key: Any, value: Any) -> None:
         return
     view, adv = _basic(t, _normalise(t, key))
     if not adv:
-        _C.copy_(view, value)
+        _C.copy_(view, _drop_leading_ones(value, view.ndim))
         return
     permuted, lin, shape = _linear_index(view, adv)
     n_adv = len(adv)
@@ -170,27 +185,33 @@ def setitem(t: Tensor, key: Any, value: Any) -> None:
     # then laid out as the flattened view has them (indexed dims first)
     pos, k = _result_position(adv), len(shape)
     result_shape = rest[:pos] + list(shape) + rest[pos:]
-    src = _C.expand(_C.to_dtype(src, t.dtype), result_shape)
+    src = _C.expand(_C.to_dtype(_drop_leading_ones(src, len(result_shape)), t.dtype), result_shape)
     if pos:
         src = _C.permute(src, list(range(pos, pos + k)) + list(range(pos)) + list(range(pos + k, len(result_shape))))
-    src = _C.reshape(_C.contiguous(src), [-1] + rest)
-    flat_view = _C.reshape(permuted, [-1] + rest)
-    if not flat_view._shares_storage(t):
-        raise RuntimeError("advanced-index assignment needs a tensor whose indexed dims can be flattened in place; "
-                           "call .contiguous() first")
+    src = _C.reshape(_C.contiguous(src), [_numel(shape)] + rest)
+    flat_view = _C.reshape(permuted, [_numel(permuted.shape[:n_adv])] + rest)
+    if not flat_view._shares_storage(t):  # indexed dims that no view flattens (t[[0, 1], :, [1, 0]] = v)
+        _C.copy_(t, _scattered(t, key, value))
+        return
     _C.index_copy_(flat_view, 0, flat_lin, src)
 
 
 def _setitem_recorded(t: Tensor, key: Any, value: Any) -> None:
-    """t[key] = value recorded by autograd: a scatter into t's flat positions that `key` selects (found by indexing
-    an arange of t's shape with the same key, so every kind of index means what it means in getitem)."""
+    """t[key] = value recorded by autograd."""
     check_writable(t)
+    write_recorded(t, _scattered(t, key, value))
+
+
+def _scattered(t: Tensor, key: Any, value: Any) -> Tensor:
+    """A copy of t with value scattered into t's flat positions that `key` selects (found by indexing an arange of
+    t's shape with the same key, so every kind of index means what it means in getitem)."""
     positions = getitem(_C.reshape(_C.arange_int(0, t.numel(), 1, _C.dtype.int64), list(t.shape)), key)
     if isinstance(value, Tensor):
         src = value
     else:
         src = _C._to_operand(value)
         _C._check_number_fits(src, t.dtype)
-    src = _C.reshape(_C.expand(_C.to_dtype(src, t.dtype), list(positions.shape)), [-1])
+    src = _C.reshape(_C.expand(_C.to_dtype(_drop_leading_ones(src, positions.ndim), t.dtype),
+                               list(positions.shape)), [-1])
     flat = _C.scatter(_C.reshape(t, [-1]), 0, _C.reshape(positions, [-1]), src)
-    write_recorded(t, _C.reshape(flat, list(t.shape)))
+    return _C.reshape(flat, list(t.shape))

@@ -333,6 +333,7 @@ METHODS: dict[str, Any] = {
     "__ge__": _C.ge,
     "__iadd__": _inplace(_C.add), "__isub__": _inplace(_C.sub), "__imul__": _inplace(_C.mul),
     "__itruediv__": _inplace(_C.div), "__imod__": _inplace(_C.remainder), "__ifloordiv__": _inplace(_C.floor_divide),
+    "__ipow__": _inplace(T.pow), "pow_": _inplace(T.pow),
     "add_": _inplace(_C.add), "sub_": _inplace(_C.sub), "mul_": _inplace(_C.mul), "div_": _inplace(_C.div),
     "remainder_": _inplace(_C.remainder), "fmod_": _inplace(_C.fmod), "floor_divide_": _inplace(_C.floor_divide),
     "floor_": _inplace(_C.floor), "ceil_": _inplace(_C.ceil), "round_": _inplace(T.round), "trunc_": _inplace(_C.trunc),

@@ -589,11 +589,18 @@ def clamp(input: Tensor, min: float | Tensor | None = None, max: float | Tensor 
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         if min is None and max is None:
             return _C.clamp(input, None, None)  # raises: one bound is needed
-        out = input if min is None else _C.where(_C.lt(input, min), min, input)
-        return out if max is None else _C.where(_C.gt(out, max), max, out)
+        out = input if min is None else _C.where(_past_bound(_C.lt(input, min), min), min, input)
+        return out if max is None else _C.where(_past_bound(_C.gt(out, max), max), max, out)
     if not input.dtype.is_floating_point and builtins.any(isinstance(b, (float, np.floating)) for b in (min, max)):
         input = _C.to_dtype(input, _DEFAULT_FLOAT)
     return _C.clamp(input, min, max)
+
+
+def _past_bound(beyond: Tensor, bound: Any) -> Tensor:
+    """Where clamp takes the bound: past it, or where the bound is NaN (PyTorch's clamp propagates a NaN bound)."""
+    if isinstance(bound, Tensor):
+        return _C.logical_or(beyond, _C.ne(bound, bound))
+    return _C.logical_or(beyond, _C.full([], bound != bound, bool_))
 
 
 def pow(input: Any, exponent: Any) -> Tensor:

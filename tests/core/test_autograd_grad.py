@@ -188,6 +188,41 @@ def test_index_gradients_reach_only_the_indexed_entries():
     close(g, [1.0, 0.0, 2.0])
 
 
+@pytest.mark.parametrize("key", [slice(None, 0, 3), slice(-2, -2, 2), slice(5, None, 2)])
+def test_an_empty_strided_slice_has_a_zero_gradient(key):
+    # the backward placed the gradient at [start, start - step + 1), whose negative end wrapped to a nonempty slice
+    x = t64([1.0, 2.0, 3.0], True)
+    (g,) = core.autograd.grad(x[key].sum() + x.sum() * 0, x)
+    close(g, [0.0, 0.0, 0.0])
+    y = core.tensor([[[1.0, 2.0], [3.0, 4.0]]], requires_grad=True)
+    (g,) = core.autograd.grad(y[1:3, -2:0:2].sum() + y.sum() * 0, y)
+    assert g.tolist() == [[[0.0, 0.0], [0.0, 0.0]]]
+
+
+
+def test_maximum_and_minimum_give_both_sides_the_gradient_where_one_is_nan():
+    # PyTorch's rule: a side gets the gradient unless the other one wins, ties split it; NaN wins nothing
+    nan = float("nan")
+    a, b = t64([nan, 1.0, 2.0, 3.0], True), t64([0.5, nan, 2.0, 1.0], True)
+    ga, gb = core.autograd.grad(core.maximum(a, b).sum(), [a, b])
+    close(ga, [1.0, 1.0, 0.5, 1.0])
+    close(gb, [1.0, 1.0, 0.5, 0.0])
+    ga, gb = core.autograd.grad(core.minimum(a, b).sum(), [a, b])
+    close(ga, [1.0, 1.0, 0.5, 0.0])
+    close(gb, [1.0, 1.0, 0.5, 1.0])
+
+
+
+def test_sign_has_a_zero_gradient_as_floor_does():
+    # sign made no graph node, so a backward through sign alone raised "does not require grad"
+    x = t64([1.5, -2.0, 0.0], True)
+    y = core.sign(x)
+    assert y.requires_grad and y.tolist() == [1.0, -1.0, 0.0]
+    (g,) = core.autograd.grad(y.sum(), x)
+    close(g, [0.0, 0.0, 0.0])
+    assert not core.sign(core.tensor([2, -3])).requires_grad
+
+
 # ---- errors
 
 def test_error_messages():

@@ -693,3 +693,52 @@ def test_float_index_tensors_are_refused_and_an_empty_list_selects_nothing():
         t[core.tensor([0.7, 1.2])]
     assert t[[]].shape == (0, 4)
     assert t[:, []].shape == (3, 0)
+
+
+def test_advanced_indices_on_a_tensor_with_an_empty_trailing_dim():
+    # the gathered rows were reshaped with -1, which a 0-size dim beside it leaves undetermined
+    t = core.zeros(3, 3, 0)
+    assert t[core.tensor([1])].shape == (1, 3, 0)
+    assert t[core.tensor([True, False, True])].shape == (2, 3, 0)
+    assert t[[1, 2], 2].shape == (2, 0)
+    assert core.zeros(2, 3, 0)[core.tensor([False, False]), 2].shape == (0, 0)
+    t[core.tensor([0, 2])] = 1.0
+    assert t.shape == (3, 3, 0)
+
+
+def test_assigned_values_may_carry_extra_leading_dims_of_size_one():
+    # PyTorch drops them before broadcasting: t[0] = v[None] writes v
+    z = core.zeros(())
+    z[...] = core.tensor([5.0])
+    assert z.item() == 5.0
+    m = core.zeros(2, dtype=core.bool)
+    m[...] = core.tensor([[True]])
+    assert m.tolist() == [True, True]
+    for key in (0, core.tensor([0])):
+        t = core.zeros(2, 3)
+        t[key] = core.tensor([[[1.0, 2.0, 3.0]]])
+        assert t.tolist() == [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]
+    x = core.zeros(2, 3, requires_grad=True)
+    h = x * 1
+    v = core.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    h[1] = v  # recorded by autograd
+    h.sum().backward()
+    assert h.tolist() == [[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]] and v.grad.tolist() == [[1.0, 1.0, 1.0]]
+    with pytest.raises(ValueError, match="fewer dimensions"):
+        core.zeros(2, 3)[0] = core.zeros(2, 3)  # a leading dim of 2 is not dropped
+
+
+def test_assigning_through_separated_advanced_indices_of_a_contiguous_tensor():
+    # the indexed dims 0 and 2 cannot be flattened into one view, and this raised "call .contiguous() first"
+    h = core.arange(12.0).reshape(2, 3, 2)
+    h[[0, 1], :, [1, 0]] = core.tensor([-1.0, -2.0, -3.0])
+    expected = np.arange(12.0).reshape(2, 3, 2)
+    expected[[0, 1], :, [1, 0]] = [-1.0, -2.0, -3.0]
+    assert h.tolist() == expected.tolist()
+    h = core.arange(12.0).reshape(2, 3, 2)
+    h[:, 1:][[0, 1], :, [1, 0]] = 0.5  # through a view: written into h
+    expected = np.arange(12.0).reshape(2, 3, 2)
+    expected[:, 1:][[0, 1], :, [1, 0]] = 0.5
+    assert h.tolist() == expected.tolist()
+    with pytest.raises(RuntimeError, match="cannot be converted"):
+        core.zeros(2, 3, 2, dtype=core.int64)[[0, 1], :, [1, 0]] = float("nan")

@@ -94,6 +94,19 @@ def test_clamp_with_tensor_bounds_broadcasts_them():
     assert core.clamp(core.tensor([1.0, 5.0]), max=core.tensor(3.0)).tolist() == [1.0, 3.0]
 
 
+def test_clamp_with_a_nan_tensor_bound_gives_nan_as_with_a_number():
+    # the bound tensors went through lt/gt, which are false against NaN, so a NaN bound was ignored
+    x = core.tensor([1.0, -3.0, 5.0])
+    nan = core.tensor(float("nan"))
+    for out in (core.clamp(x, min=nan), core.clamp(x, max=nan), x.clamp(nan, core.tensor(2.0)),
+                core.clamp(x, min=nan.item())):
+        assert np.isnan(out.numpy()).all()
+    lo = core.tensor([0.0, float("nan"), 0.0])
+    out = core.clamp(core.tensor([1, -3, 5], dtype=core.int32), min=lo, max=core.tensor(2.0))
+    assert out.dtype == core.float32 and np.array_equal(out.numpy(), [1.0, np.nan, 2.0], equal_nan=True)
+    assert np.isnan(core.clamp(core.tensor([float("nan")]), min=core.tensor(0.0)).item())
+
+
 def test_pow_gradient_wrt_the_exponent_is_zero_at_a_zero_base():
     x = core.tensor([0.0, 0.0, 2.0], requires_grad=True)
     e = core.tensor([2.0, 0.0, 3.0], requires_grad=True)
@@ -387,3 +400,21 @@ def test_numbers_an_integer_tensor_can_hold_are_still_written():
     f = core.zeros(2)
     f[0] = float("nan")
     assert math.isnan(f.tolist()[0])
+
+
+def test_pow_in_place_keeps_the_tensor_and_its_dtype():
+    # without __ipow__, x **= y rebound x to a new tensor of the promoted dtype and left its views behind
+    x = core.tensor([1.0, 2.0], dtype=core.bfloat16)
+    v = x[1:]
+    x **= core.tensor([2.0], dtype=core.float64)
+    assert x.dtype == core.bfloat16 and x.float().tolist() == [1.0, 4.0] and v.float().tolist() == [4.0]
+    y = core.tensor([2, 3])
+    assert y.pow_(2) is y and y.tolist() == [4, 9]
+    with pytest.raises(TypeError, match="can't be cast"):
+        z = core.tensor([2, 3], dtype=core.int32)
+        z **= core.tensor(0.5, dtype=core.float64)
+    w = core.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = w * 1
+    h **= 2
+    h.sum().backward()
+    assert w.grad.tolist() == [2.0, 4.0, 6.0]

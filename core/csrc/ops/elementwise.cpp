@@ -14,8 +14,8 @@ namespace zh {
 
 ZH_REGISTER_OPS(true, "neg", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu",
                 "gelu", "silu", "erf", "clamp", "pow_scalar", "add", "sub", "mul", "div", "pow", "maximum", "minimum",
-                "where", "masked_fill", "floor", "ceil", "round", "trunc", "remainder", "fmod");
-ZH_REGISTER_OPS(false, "floor_divide", "sign", "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or");
+                "where", "masked_fill", "floor", "ceil", "round", "trunc", "remainder", "fmod", "sign");
+ZH_REGISTER_OPS(false, "floor_divide", "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or");
 
 using Grads = std::vector<Tensor>;
 
@@ -137,7 +137,9 @@ Tensor abs(const Tensor& t) {
 }
 Tensor sign(const Tensor& t) {
   auto u = unary_same(t, "sign", [](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
-  return finish(u);
+  if (!is_floating(t.dtype())) return finish(u);
+  // zero almost everywhere; PyTorch gives zeros too, so a graph through sign alone still runs backward
+  return record1("sign", u, Reads::Nothing, [](const Tensor& g, const Tensor&, const Tensor&) { return zeros_like(g); });
 }
 Tensor relu(const Tensor& t) {
   auto u = unary_same(t, "relu", [](auto v) { return v > 0 || v != v ? v : decltype(v)(0); });  // NaN stays NaN
@@ -508,11 +510,12 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 }
 
 static Grads minmax_backward(const Tensor& g, const Tensor& x, const Tensor& y, bool is_max) {
-  // Ties share the gradient equally, as PyTorch does.
-  Tensor win = is_max ? gt(x, y) : lt(x, y), tie = eq(x, y);
-  Tensor half = mul_scalar(to_dtype(tie, g.dtype()), 0.5);
-  Tensor wa = add(to_dtype(win, g.dtype()), half);
-  Tensor wb = add(to_dtype(logical_and(logical_not(win), logical_not(tie)), g.dtype()), half);
+  // Ties share the gradient equally, and each side gets it unless it lost, as PyTorch does: where a NaN makes
+  // every comparison false, both sides get the whole gradient.
+  Tensor a_wins = is_max ? gt(x, y) : lt(x, y), b_wins = is_max ? lt(x, y) : gt(x, y);
+  Tensor half = mul_scalar(to_dtype(eq(x, y), g.dtype()), 0.5);
+  Tensor wa = sub(to_dtype(logical_not(b_wins), g.dtype()), half);
+  Tensor wb = sub(to_dtype(logical_not(a_wins), g.dtype()), half);
   return Grads{mul(g, wa), mul(g, wb)};
 }
 Tensor maximum(const Tensor& a, const Tensor& b) {

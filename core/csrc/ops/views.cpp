@@ -238,7 +238,8 @@ Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start_, std::o
   return attach("slice", out, {t}, {},
                 [in_shape, dim, start, step, len](const Tensor& g, const std::vector<bool>&) {
                   Tensor z = zeros(in_shape, g.dtype());
-                  const int64_t end = start + (len - 1) * step + 1;
+                  // an empty slice ends where it starts: start - step + 1 could be negative and wrap around
+                  const int64_t end = len > 0 ? start + (len - 1) * step + 1 : start;
                   copy_(slice(z, dim, start, end, step), g);
                   return Grads{placed_gradient("slice_backward", z, g, [dim, start, end, step](const Tensor& gg) {
                     return slice(gg, dim, start, end, step);
