@@ -48,8 +48,8 @@ def _state_dict(entries: dict[str, bytes]) -> bytes:
 
 
 def _write(path: Path, data_pkl: bytes, storages: dict[str, bytes], prefix: str = "archive",
-           byteorder: str = "little") -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+           byteorder: str = "little", compression: int = zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression) as z:
         z.writestr(f"{prefix}/data.pkl", data_pkl)
         z.writestr(f"{prefix}/byteorder", byteorder)
         for key, raw in storages.items():
@@ -242,6 +242,19 @@ def test_impossible_tensor_geometry_is_refused_before_allocating(tmp_path, tenso
     with pytest.raises(TorchZipError, match=r"at pickle byte \d+") as err:
         load(path)
     assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_deflated_checkpoint_loads_but_a_zip_bomb_is_refused_before_inflating(tmp_path):
+    weights = np.random.default_rng(0).standard_normal(1024).astype("<f4")
+    plain = {"w": _tensor("0", "FloatStorage", 1024, 0, (1024,), (1,))}
+    path = _write(tmp_path / "ok.pt", _state_dict(plain), {"0": weights.tobytes()}, compression=zipfile.ZIP_DEFLATED)
+    np.testing.assert_array_equal(load(path)["w"], weights)
+    n = 1 << 24  # 64 MiB of zeros deflate to about 64 KiB
+    bomb = {"w": _tensor("0", "FloatStorage", n, 0, (n,), (1,))}
+    path = _write(tmp_path / "bomb.pt", _state_dict(bomb), {"0": bytes(4 * n)}, compression=zipfile.ZIP_DEFLATED)
+    with pytest.raises(TorchZipError, match=r"would inflate to 67108864 bytes: with the entries before it, more "
+                                            r"than 16x the file's size"):
+        load(path)
 
 
 def test_many_views_of_one_storage_cannot_multiply_memory(tmp_path):

@@ -188,6 +188,7 @@ class _Archive:
                                       f"(is this a torch.save checkpoint?)")
         self.pickle_entry = pickles[0]
         self.prefix = pickles[0][: -len("data.pkl")]
+        self.inflate_left = MAX_EXPANSION * path.stat().st_size  # the same bound on what compressed entries inflate to
         self.big_endian = self._byteorder() == "big"
         self._storages: dict[str, _Storage] = {}
         # Each tensor is copied out of its storage; many views of one big storage would multiply memory without
@@ -213,6 +214,12 @@ class _Archive:
 
     def read(self, name: str) -> bytes:
         info = self.zf.getinfo(name)
+        if info.compress_type != zipfile.ZIP_STORED:  # torch.save stores entries; a re-zipped file may deflate them
+            if info.file_size > self.inflate_left:  # a zip bomb: a small file that inflates to gigabytes
+                raise TorchZipError(self.path, f"zip entry {name!r} would inflate to {info.file_size} bytes: with the "
+                                               f"entries before it, more than {MAX_EXPANSION}x the file's size",
+                                    info.header_offset)
+            self.inflate_left -= info.file_size
         try:
             return self.zf.read(info)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
