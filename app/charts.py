@@ -1,4 +1,5 @@
-"""Altair charts of the app: quality against speed, a model's verdict history, a similarity heatmap."""
+"""Altair charts of the app: quality against speed, a model's verdict history, a similarity heatmap, class
+probabilities."""
 from __future__ import annotations
 
 import altair as alt
@@ -52,3 +53,17 @@ def similarity_heatmap(sentences: list[str], similarity: np.ndarray) -> alt.Char
                                     tooltip=["a", "b", alt.Tooltip("cosine:Q", format=".3f")])
     text = base.mark_text(baseline="middle").encode(text=alt.Text("cosine:Q", format=".2f"))
     return (cells + text).properties(width=alt.Step(70), height=alt.Step(40), title="cosine similarity")
+
+
+def class_probabilities(probabilities: np.ndarray, predicted: int) -> alt.Chart:
+    """One bar per class (0..n-1) with its probability; the predicted class is highlighted."""
+    frame = pd.DataFrame({"class": [str(c) for c in range(len(probabilities))],
+                          "probability": [float(p) for p in probabilities],
+                          "predicted": [c == predicted for c in range(len(probabilities))]})
+    return (alt.Chart(frame, title="class probabilities")
+            .mark_bar()
+            .encode(x=alt.X("class:N", sort=None, title="digit", axis=alt.Axis(labelAngle=0)),
+                    y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1])),
+                    color=alt.condition("datum.predicted", alt.value("#2e7d32"), alt.value("#90a4ae")),
+                    tooltip=["class", alt.Tooltip("probability:Q", format=".3f")])
+            .properties(height=240))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -21,6 +22,7 @@ from hub.records import AliasChange
 SAMPLES = Path(__file__).parent / "samples"
 SPEECH_TASKS = ("speech",)
 TEXT_TASKS = ("text",)
+VISION_TASKS = ("vision",)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,11 @@ def can_reproduce() -> bool:
 
 def sample_clips() -> list[Path]:
     return sorted(SAMPLES.glob("*.wav"))
+
+
+def sample_digits() -> np.ndarray:
+    """The bundled digits (10, 8, 8), values 0..16: sample i is a handwritten i (see samples/README.md)."""
+    return np.load(SAMPLES / "digits.npy", allow_pickle=False).astype(np.float32)
 
 
 def loaded(ref: str) -> Any:

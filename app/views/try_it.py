@@ -1,4 +1,5 @@
-"""Try a model: speech models transcribe an uploaded file or a bundled clip; text models compare sentences."""
+"""Try a model: speech models transcribe an uploaded file or a bundled clip; text models compare sentences;
+vision models read a digit from an uploaded picture or a bundled sample."""
 import tempfile
 from pathlib import Path
 
@@ -7,14 +8,14 @@ import pandas as pd
 import streamlit as st
 
 import hub
-from app import charts, state
+from app import charts, digit_image, state
 from app.picking import model_from_url, show_lookup_error
 
 MAX_SENTENCES = 30  # the heatmap has a cell per pair: 2000 sentences would send the browser a 500 MB chart
 DEFAULT_SENTENCES = "A man is playing a guitar.\nSomeone plays an instrument.\nThe stock market fell sharply today."
 
 st.title("Try it")
-ref = model_from_url("try-it page", tasks=state.SPEECH_TASKS + state.TEXT_TASKS)
+ref = model_from_url("try-it page", tasks=state.SPEECH_TASKS + state.TEXT_TASKS + state.VISION_TASKS)
 if ref is None:
     st.stop()
 try:
@@ -38,6 +39,11 @@ def load_model():
         model, seconds = state.timed(lambda: state.loaded(ref))
         status.update(label=f"{ref} ready ({seconds:.1f} s to load)", state="complete")
     return model
+
+
+def as_picture(digit: np.ndarray) -> np.ndarray:
+    """An 8x8 digit (0..16, ink high) as a 128x128 grey picture, ink dark, to show what the model reads."""
+    return np.kron(1 - digit / digit_image.INPUT_MAX, np.ones((16, 16))).clip(0, 1)
 
 
 if task in state.SPEECH_TASKS:
@@ -90,5 +96,38 @@ elif task in state.TEXT_TASKS:
             st.caption(f"{len(sentences)} sentences embedded in {seconds * 1000:.0f} ms "
                        f"({embeddings.shape[1]} dimensions)")
 
+elif task in state.VISION_TASKS:
+    source = st.radio("Digit", ["Sample digit", "Upload a picture"], horizontal=True, key="try_digit_source")
+    digit, digit_error = None, None
+    if source == "Sample digit":
+        samples = state.sample_digits()
+        label = st.selectbox("Sample digit", range(len(samples)), format_func=lambda i: f"a handwritten {i}",
+                             key="try_digit_sample")
+        if label is not None:
+            digit = samples[label]
+    else:
+        upload = st.file_uploader("Picture of one digit (PNG or JPEG)", type=["png", "jpg", "jpeg"],
+                                  key="try_digit_upload")
+        if upload is not None:
+            try:
+                digit = digit_image.digit_from_image(upload.getvalue(), Path(upload.name).name)
+            except digit_image.NotADigitImage as exc:
+                digit_error = str(exc)
+    if digit_error:
+        st.error(digit_error)
+    elif digit is not None:
+        st.image(as_picture(digit), caption="what the model reads: 8x8, grey levels 0..16", width=128)
+    if st.button("Read the digit", type="primary", disabled=digit is None, key="try_classify"):
+        try:
+            model = load_model()
+            probabilities, seconds = state.timed(lambda: np.asarray(model.predict_proba(digit[None]))[0])
+        except Exception as exc:  # a model's failure on user input is shown on the page, not as a crash
+            st.error(f"Could not read the digit: {exc}")
+        else:
+            predicted = int(np.argmax(probabilities))
+            st.markdown(f"**Predicted digit: {predicted}** ({probabilities[predicted]:.1%})")
+            st.altair_chart(charts.class_probabilities(probabilities, predicted))
+            st.caption(f"classified in {seconds * 1000:.1f} ms")
+
 else:
-    st.info(f"{ref} is a {task} model: the try-it page runs speech and text models.")
+    st.info(f"{ref} is a {task} model: the try-it page runs speech, text and vision models.")

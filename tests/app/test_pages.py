@@ -6,6 +6,7 @@ import io
 import numpy as np
 import pytest
 import soundfile
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import hub
@@ -322,6 +323,52 @@ def test_try_it_imports_a_catalog_model_on_first_use(seeded):
 def test_try_it_for_an_unknown_model_says_so_clearly(seeded):
     at = open_page("try_it", model="speech/nothing")
     assert len(at.error) == 1 and "speech/nothing" in at.error[0].value
+
+
+@pytest.fixture
+def vision(seeded, tmp_path):
+    """The seeded registry plus vision/templates, a nearest-class-mean digit reader."""
+    return tiny_models.publish_vision(tmp_path / "vision-src")
+
+
+def png(pixels: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_try_it_reads_a_bundled_sample_digit_and_charts_the_class_probabilities(vision):
+    at = open_page("try_it", model="vision/templates")
+    at.selectbox(key="try_digit_sample").set_value(3).run()
+    at.button(key="try_classify").click().run()
+    assert not at.exception and not at.error
+    assert "Predicted digit: 3" in texts(at)
+    assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_try_it_reads_an_uploaded_picture_drawn_dark_on_light(vision):
+    seven = np.load(SAMPLES / "digits.npy")[7].astype(np.float64)
+    picture = np.kron(255 - seven * 255 / 16, np.ones((12, 12)))  # 96x96, ink dark as on paper
+    at = open_page("try_it", model="vision/templates")
+    at.radio(key="try_digit_source").set_value("Upload a picture").run()
+    at.file_uploader(key="try_digit_upload").set_value(("seven.png", png(picture), "image/png")).run()
+    at.button(key="try_classify").click().run()
+    assert not at.exception and not at.error
+    assert "Predicted digit: 7" in texts(at)
+
+
+@pytest.mark.parametrize("name, data, says", [
+    ("notes.png", b"these are notes, not a picture", "is not a picture"),
+    ("blank.png", png(np.full((40, 40), 255)), "is blank"),
+])
+def test_try_it_reports_an_upload_it_cannot_read_as_a_digit_in_one_line(vision, name, data, says):
+    at = open_page("try_it", model="vision/templates")
+    at.radio(key="try_digit_source").set_value("Upload a picture").run()
+    at.file_uploader(key="try_digit_upload").set_value((name, data, "image/png")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and name in at.error[0].value and says in at.error[0].value
+    assert "\n" not in at.error[0].value
+    assert at.button(key="try_classify").disabled
 
 
 def test_compare_shows_two_models_side_by_side(seeded):

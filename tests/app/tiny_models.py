@@ -4,6 +4,8 @@
   read from its weights, and reports each as a segment with its times; its text names how many it heard.
 - `app-test-char-embedding` (task "text"): counts the letters a-z of a sentence and multiplies by a (26, 8)
   matrix from its weights; similar spellings give similar vectors.
+- `app-test-digit-templates` (task "vision"): nearest class mean of 8x8 digits (values 0..16), the ten means
+  read from its weights; probabilities are a softmax of minus the squared distances. Shaped like DigitsCNN.
 - Catalog entry `apptest/catalog-only`: a char-embedding model the registry does not hold until imported.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from zoo.catalog import CATALOG, CatalogEntry, register
 
 SPEECH_ARCHITECTURE = "app-test-voice-activity"
 TEXT_ARCHITECTURE = "app-test-char-embedding"
+VISION_ARCHITECTURE = "app-test-digit-templates"
 CATALOG_ONLY = "apptest/catalog-only"
 FRAME = 320  # 20 ms at 16 kHz
 
@@ -86,6 +89,26 @@ class CharEmbedding:
         return counts @ self.matrix
 
 
+class DigitTemplates:
+    """Nearest class mean, shaped like vision/digits-cnn (predict_proba, predict on (N, 8, 8) images 0..16)."""
+
+    def __init__(self, folder: Path, config: dict) -> None:
+        self.means = SafetensorsFile(folder / "model.safetensors").array("means").reshape(10, 64)
+        self.temperature = float(config["temperature"])
+
+    def eval(self) -> "DigitTemplates":
+        return self
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        flat = np.asarray(images, dtype=np.float32).reshape(-1, 1, 64)
+        scores = -((flat - self.means[None]) ** 2).sum(axis=-1) / self.temperature
+        scores -= scores.max(axis=1, keepdims=True)
+        return np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.predict_proba(images).argmax(axis=1)
+
+
 def speech_folder(dest: Path, threshold: float = 0.01, card: str = "# voice activity\n") -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "config.json").write_text(json.dumps({"architecture": SPEECH_ARCHITECTURE, "frame": FRAME}))
@@ -117,6 +140,20 @@ def publish_text(root: Path, name: str = "text/chars", versions: int = 1, seed: 
             for v in range(1, versions + 1)]
 
 
+def publish_vision(root: Path, name: str = "vision/templates"):
+    """A digit-templates model whose means are those of each class of scikit-learn's digits."""
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    means = np.stack([digits.images[digits.target == c].mean(axis=0) for c in range(10)]).astype(np.float32)
+    dest = root / name
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "config.json").write_text(json.dumps({"architecture": VISION_ARCHITECTURE, "temperature": 200.0}))
+    save_arrays({"means": ("F32", means)}, dest / "model.safetensors")
+    (dest / "README.md").write_text("# digit templates\n")
+    return hub.publish(dest, name, task="vision", description="nearest class mean of 8x8 digits, for the app tests",
+                       license="BSD-3-Clause")
+
+
 def _materialize(dest: Path, progress) -> None:
     progress(0, 1)
     text_folder(dest, seed=7, card="# apptest/catalog-only\n\nImported on demand.\n")
@@ -127,6 +164,8 @@ if SPEECH_ARCHITECTURE not in ARCHITECTURES:
     register_architecture(SPEECH_ARCHITECTURE)(VoiceActivity)
 if TEXT_ARCHITECTURE not in ARCHITECTURES:
     register_architecture(TEXT_ARCHITECTURE)(CharEmbedding)
+if VISION_ARCHITECTURE not in ARCHITECTURES:
+    register_architecture(VISION_ARCHITECTURE)(DigitTemplates)
 if CATALOG_ONLY not in CATALOG:
     register(CatalogEntry(name=CATALOG_ONLY, task="text", architecture=TEXT_ARCHITECTURE,
                           description="a catalog model for the app tests, imported on demand", license="MIT",
