@@ -590,10 +590,35 @@ def clamp(input: Tensor, min: float | Tensor | None = None, max: float | Tensor 
         if min is None and max is None:
             return _C.clamp(input, None, None)  # raises: one bound is needed
         out = input if min is None else _C.where(_past_bound(_C.lt(input, min), min), min, input)
-        return out if max is None else _C.where(_past_bound(_C.gt(out, max), max), max, out)
+        out = out if max is None else _C.where(_past_bound(_C.gt(out, max), max), max, out)
+        if not builtins.any(isinstance(a, Tensor) and a.requires_grad for a in (input, min, max)):
+            return out
+        return _clamp_graph(input, min, max, _C.detach(out))
     if not input.dtype.is_floating_point and builtins.any(isinstance(b, (float, np.floating)) for b in (min, max)):
         input = _C.to_dtype(input, _DEFAULT_FLOAT)
+    elif input.dtype == bool_ and builtins.any(isinstance(b, (int, np.integer)) and not isinstance(b, (bool, np.bool_))
+                                               for b in (min, max)):
+        input = _C.to_dtype(input, int64)  # a bool tensor with an integer bound clamps in int64, as in PyTorch
     return _C.clamp(input, min, max)
+
+
+def _clamp_graph(input: Tensor, min: Tensor | None, max: Tensor | None, value: Tensor) -> Tensor:
+    """Clamp's result `value` rebuilt so the gradient goes where PyTorch sends it: to input inside [min, max], to min
+    below it (when min < max), to max above it or when max < min, and to none of them where a NaN makes the result
+    NaN (a NaN input, or a NaN bound; PyTorch still gives max its gradient where input > max or max < min)."""
+    nan = _C.ne(value, value)
+    if max is None:
+        return _C.where(_C.ge(input, min), input, _C.where(_C.lt(input, min), min, value))
+    # NaN where the result is, with max's gradient; a number bound has none, and the result is it (or NaN) there
+    at_max = _C.where(nan, _C.add(max, value), max) if isinstance(max, Tensor) else value
+    if min is None:
+        return _C.where(_C.le(input, max), input, _C.where(_C.gt(input, max), at_max, value))
+    inside = _C.logical_and(_C.ge(input, min), _C.le(input, max))
+    min_lt_max = _C.lt(min, max) if isinstance(min, Tensor) else _C.gt(max, min)
+    max_lt_min = _C.gt(min, max) if isinstance(min, Tensor) else _C.lt(max, min)
+    below = _C.logical_and(_C.lt(input, min), min_lt_max)
+    above = _C.logical_or(_C.gt(input, max), max_lt_min)
+    return _C.where(inside, input, _C.where(below, min, _C.where(above, at_max, value)))
 
 
 def _past_bound(beyond: Tensor, bound: Any) -> Tensor:

@@ -136,6 +136,7 @@ Tensor abs(const Tensor& t) {
   });
 }
 Tensor sign(const Tensor& t) {
+  if (t.dtype() == DType::Bool) return clone(t);  // true is 1 and false 0, their own signs, as PyTorch gives them
   auto u = unary_same(t, "sign", [](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
   if (!is_floating(t.dtype())) return finish(u);
   // zero almost everywhere; PyTorch gives zeros too, so a graph through sign alone still runs backward

@@ -48,10 +48,16 @@ std::vector<int64_t> checked_index(const char* op, const Tensor& t, int64_t& dim
   if (index.dtype() != DType::Int64 && index.dtype() != DType::Int32)
     type_error(op, ": index must be an int64 tensor, got ", dtype_name(index.dtype()));
   const Shape ts = nonempty_shape(t), is = nonempty_shape(index);
+  dim = wrap_dim(dim, t.dim(), op);
+  // an empty index touches nothing, so PyTorch skips the shape checks (any dims, any src shape)
+  if (index.numel() == 0) {
+    if (src && src->dtype() != t.dtype())
+      type_error(op, ": src must have the input's dtype ", dtype_name(t.dtype()), ", got ", dtype_name(src->dtype()));
+    return {};
+  }
   if (ts.size() != is.size())
     value_error(op, ": index must have as many dimensions as the input, got index shape ", shape_str(index.shape()),
                 " and input shape ", shape_str(t.shape()));
-  dim = wrap_dim(dim, t.dim(), op);
   for (size_t d = 0; d < is.size(); ++d)
     if (static_cast<int64_t>(d) != dim && is[d] > ts[d])
       value_error(op, ": index shape ", shape_str(index.shape()), " is larger than the input shape ",

@@ -34,9 +34,10 @@ bool before(T a, T b, bool descending) {
 // The first k positions of every row in order: values in the compute dtype and int64 indices.
 std::pair<Tensor, Tensor> ordered(const Tensor& t, int64_t dim, int64_t k, bool descending, const char* op) {
   const AlongDim a = along_dim(t.shape(), dim, op);
-  if (k < 0 || k > a.size || (t.dim() == 0 && k != 1))
+  if (k < 0 || k > a.size)
     index_error(op, ": k=", k, " is out of range for dimension ", a.dim, " of size ", a.size, " (shape ",
                 shape_str(t.shape()), ")");
+  if (t.dim() == 0) k = 1;  // a 0-d result has no dim to hold k: PyTorch gives the element itself for k=0 too
   const DType ct = compute_dtype(t.dtype());
   Tensor x = contiguous(to_dtype(detach(t), ct));
   Shape out_shape = t.shape();
