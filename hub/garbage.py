@@ -35,7 +35,9 @@ def check_blobs_present(session: Session, store: BlobStore, files: Iterable[tupl
     one; the publish is then refused with BlobCollected, which names the file, and succeeds when run again."""
     collection_lock(session)
     for rel, sha in files:
-        if not store.path(sha).is_file():
+        with reading(store.root):  # a blobs folder this process may not enter is NotReadable, not a PermissionError
+            present = store.path(sha).is_file()
+        if not present:
             raise BlobCollected(f"{rel}: its blob sha256:{sha[:12]} was removed from the store (by `zoohub gc`?) "
                                 "before this publish committed; nothing was published, publish again")
 

@@ -77,6 +77,7 @@ _STATUS_OF = {
     registry_errors.SchemaOutOfDate: 503,
     registry_errors.DatabaseUnavailable: 503,
     registry_errors.NotWritable: 503,
+    registry_errors.NotReadable: 503,
     registry_errors.BlobCorrupt: 500,
     HubError: 400,
     hub_errors.ModelNotFound: 404,
@@ -92,10 +93,10 @@ def _status_of(exc: registry_errors.RegistryError | HubError) -> int:
     return next(_STATUS_OF[kind] for kind in type(exc).__mro__ if kind in _STATUS_OF)
 
 
-# 503s that asking again will not cure (a full or read-only store, a schema to upgrade): the body says so, and the
-# client reports the server's message at once instead of retrying and calling the server unreachable.
-_LASTING = (registry_errors.NotWritable, registry_errors.SchemaOutOfDate, hub_errors.RegistryNotWritable,
-            hub_errors.SchemaOutOfDate)
+# 503s that asking again will not cure (a full, read-only or unreadable store, a schema to upgrade): the body says so,
+# and the client reports the server's message at once instead of retrying and calling the server unreachable.
+_LASTING = (registry_errors.NotWritable, registry_errors.NotReadable, registry_errors.SchemaOutOfDate,
+            hub_errors.RegistryNotWritable, hub_errors.SchemaOutOfDate)
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None, retry: bool = True) -> JSONResponse:
@@ -369,14 +370,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         """A blob by sha256. `Range: bytes=N-` sends the rest from byte N (206); ETag is the quoted sha256."""
         store = blob_store()
         path = store.path(_check_sha256(sha256))
-        if not path.is_file():
-            raise ApiError(404, f"no blob sha256:{sha256} on this server")
-        with check_lock(sha256):  # one re-hash of a blob not yet trusted, however many ask for it at once
-            problem = store.check(sha256)
+        with registry_errors.reading(store.root):  # a store the server may not read: 503 in one line, not a 500
+            if not path.is_file():
+                raise ApiError(404, f"no blob sha256:{sha256} on this server")
+            with check_lock(sha256):  # one re-hash of a blob not yet trusted, however many ask for it at once
+                problem = store.check(sha256)
+            size = path.stat().st_size
         if problem:
             raise ApiError(500, f"the server's copy of blob sha256:{sha256} is damaged ({problem}); the operator "
                                 f"should run `zoohub verify`")
-        size = path.stat().st_size
         if request.method == "HEAD":  # a publishing client asking whether to upload: keep it through a `zoohub gc`
             store.mark_wanted(sha256)
         etag = f'"{sha256}"'
@@ -412,7 +414,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     def publish(body: PublishRequest, response: Response, who: str = Depends(writer)) -> dict:
         """Commit a manifest of uploaded blobs as a version (201), or return the version with that manifest (200)."""
         store = blob_store()
-        entries, config_json, card = check_manifest(store, body)
+        with registry_errors.reading(store.root):  # blobs the server may not read: 503 in one line, not a 500
+            entries, config_json, card = check_manifest(store, body)
         with database().write() as session:
             check_blobs_present(session, store, ((e.path, e.sha256) for e in entries))
             version, created = publish_version(session, body.name, entries, config_json=config_json, card_md=card,

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,10 @@ def zoohub(*args: str, home: Path, env: dict | None = None, check: bool = True) 
 class Server:
     """`zoohub serve` in a child process; start, kill (SIGKILL) and restart on the same port."""
 
-    def __init__(self, home: Path, port: int, args: tuple[str, ...] = (), env: dict | None = None) -> None:
+    def __init__(self, home: Path, port: int, args: tuple[str, ...] = (), env: dict | None = None,
+                 wrap: Callable[[list[str]], list[str]] | None = None) -> None:
         self.home = home
+        self.wrap = wrap or (lambda cmd: cmd)  # e.g. tests.permissions.as_bound_by_permissions
         self.env = env or {}
         self.port = port
         self.args = args
@@ -49,9 +52,9 @@ class Server:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "ZOOHUB_HOME": str(self.home), **self.env}
         env.pop("ZOOHUB_REMOTE", None)
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(self.port),
-                                          "--log-level", "warning", *self.args], stdout=log, stderr=log, env=env,
-                                         cwd=ROOT)
+            cmd = [sys.executable, "-m", "hub.cli", "serve", "--port", str(self.port), "--log-level", "warning",
+                   *self.args]
+            self.proc = subprocess.Popen(self.wrap(cmd), stdout=log, stderr=log, env=env, cwd=ROOT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -21,6 +21,8 @@ RAISED = {
     **SUBCLASSED,
     "read-only": lambda: registry_errors.ReadOnlyRegistry("/srv/registry.db", "a read-only mount"),
 }
+# raised by the server's own routes only: through the hub it is a RegistryUnavailable, which asking again may cure
+SERVER_RAISED = {"unreadable": lambda: registry_errors.NotReadable("/srv/blobs/sha256/aa", "permission denied")}
 
 HUB_RAISED = {
     "not-found": lambda: hub_errors.ModelNotFound("unknown model 'test/nothing'; did you mean 'test/tiny'?"),
@@ -47,6 +49,10 @@ def raising_server():
     @app.get("/test/raise/{kind}")
     def raise_it(kind: str) -> None:
         raise RAISED[kind]()
+
+    @app.get("/test/raise-server/{kind}")
+    def raise_in_server(kind: str) -> None:
+        raise SERVER_RAISED[kind]()
 
     @app.get("/test/through-hub/{kind}")
     @user_errors
@@ -77,6 +83,13 @@ def test_a_subclass_of_a_registry_error_is_answered_with_its_parents_status(rais
     body = response.json()
     assert body["status"] == status and body["error"] == str(RAISED[kind]())
     assert body.get("retry", True) is retry
+
+
+def test_a_store_the_server_cannot_read_is_a_lasting_503_not_the_callers_400(raising_server):
+    response = requests.get(f"{raising_server}/test/raise-server/unreadable", timeout=30)
+    assert response.status_code == 503
+    assert response.json() == {"error": "cannot read /srv/blobs/sha256/aa: permission denied", "status": 503,
+                               "retry": False}
 
 
 @pytest.mark.parametrize("kind", list(RAISED))

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from zoo.importers import ImporterError
-from zoo.importers.ctranslate2 import concatenate_parts, open_model_bin, parse_model_bin, read_array, whisper_dims
+from zoo.importers.ctranslate2 import (concatenate_parts, convert_whisper, open_model_bin, parse_model_bin, read_array,
+                                       whisper_dims)
 
 
 def _string(text: str) -> bytes:
@@ -217,3 +218,17 @@ def test_whisper_dims_of_a_well_formed_small_spec():
     raw = _whisper_bin({})
     dims = whisper_dims(parse_model_bin("model.bin", raw), raw)
     assert (dims["n_mels"], dims["n_audio_ctx"], dims["n_vocab"], dims["n_text_ctx"]) == (1, 5, 3, 4)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'{"lang_ids": [1], "name": "caf\xe9"}', r"at byte 30: not UTF-8 text \(invalid continuation byte\)"),
+    (b'{"suppress_ids": [1,', r"at byte 20: not JSON \(Expecting value\)"),
+    (b'[1, 2]', r"must be a JSON object, is a JSON list"),
+    (b'"whisper"', r"must be a JSON object, is a JSON str"),
+])
+def test_a_ct2_config_that_is_not_a_utf8_json_object_is_refused_naming_the_file(tmp_path, content, message):
+    # read_text() and .get() let UnicodeDecodeError and AttributeError through, naming no file
+    config = tmp_path / "config.json"
+    config.write_bytes(content)
+    with pytest.raises(ImporterError, match=rf"^{re.escape(str(config))}: {message}$"):
+        convert_whisper(tmp_path / "model.bin", config, tmp_path / "tokenizer.json", tmp_path / "out")

@@ -439,11 +439,19 @@ def convert_whisper(model_bin: str | os.PathLike, ct2_config: str | os.PathLike,
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     try:
-        ct2 = json.loads(Path(ct2_config).read_text())
+        raw = Path(ct2_config).read_bytes()
     except FileNotFoundError:
         raise ImporterError(ct2_config, "missing") from None
+    except OSError as exc:
+        raise ImporterError(ct2_config, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        ct2 = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ImporterError(ct2_config, f"not UTF-8 text ({exc.reason})", offset=exc.start) from None
     except json.JSONDecodeError as exc:
-        raise ImporterError(ct2_config, f"not JSON ({exc.msg})", offset=exc.pos) from None
+        raise ImporterError(ct2_config, f"not JSON ({exc.msg})", offset=len(exc.doc[:exc.pos].encode())) from None
+    if not isinstance(ct2, dict):
+        raise ImporterError(ct2_config, f"must be a JSON object, is a JSON {type(ct2).__name__}")
     for key in ("suppress_ids", "suppress_ids_begin", "lang_ids", "alignment_heads"):
         if not isinstance(ct2.get(key), list):
             raise ImporterError(ct2_config, f"no list {key!r}")
