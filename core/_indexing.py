@@ -6,6 +6,8 @@ indexed dims and gathered with index_select, whose backward scatters the gradien
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -128,7 +130,7 @@ def _first_bad(idx: Tensor, bad: Tensor) -> int:
 
 def _numel(shape: Any) -> int:
     """The element count of shape: reshapes name it, as -1 is ambiguous when another dim is 0."""
-    return int(np.prod(list(shape), dtype=np.int64))
+    return math.prod(shape)
 
 
 def _drop_leading_ones(value: Any, ndim: int) -> Any:
